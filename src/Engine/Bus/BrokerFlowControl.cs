@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using Alicia.Engine.Monitoring;
+using Microsoft.Extensions.Logging;
+using MQTTnet.Packets;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace Alicia.Engine.Bus;
+
+/// <summary>
+/// Keeps the embedded broker from losing QoS 1 messages. MQTTnet's server acknowledges a publish as
+/// soon as it is queued and, when a subscriber's queue is full, drops messages silently. Here each
+/// subscriber's queue depth is tracked (enqueued minus sent); when it reaches the watermark, a QoS 1+
+/// publish to it waits. The wait happens inside the publisher's receive loop, so the publisher's own
+/// PUBACKs slow down and its in-flight window throttles it: backpressure instead of loss. QoS 0 is
+/// never held back; what the hard queue cap drops is counted, by QoS.
+/// </summary>
+internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetrics metrics, ILogger logger)
+{
+    private readonly ConcurrentDictionary<string, ClientQueue> _queues = new(StringComparer.Ordinal);
+
+    private sealed class ClientQueue
+    {
+        public int Pending;
+        public TaskCompletionSource? Waiter;
+        public readonly Lock Gate = new();
+    }
+
+    public void Attach(MqttServer server)
+    {
+        server.ClientConnectedAsync += e => { _queues[e.ClientId] = new ClientQueue(); return Task.CompletedTask; };
+        server.ClientDisconnectedAsync += e => { Release(e.ClientId); return Task.CompletedTask; };
+        server.ApplicationMessageEnqueuedOrDroppedAsync += OnEnqueuedOrDropped;
+        server.InterceptingOutboundPacketAsync += OnOutbound;
+    }
+
+    public int PendingFor(string clientId) => _queues.TryGetValue(clientId, out ClientQueue? q) ? Volatile.Read(ref q.Pending) : 0;
+
+    /// <summary>Called for each receiver before a message is queued for it: waits while its queue is at the watermark.</summary>
+    public ValueTask BeforeEnqueueAsync(InterceptingClientApplicationMessageEnqueueEventArgs e)
+    {
+        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce) return ValueTask.CompletedTask;
+        if (!_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) return ValueTask.CompletedTask; // offline: the session queue holds it
+        if (Volatile.Read(ref queue.Pending) < options.BackpressureWatermark) return ValueTask.CompletedTask;
+        return WaitForRoomAsync(e.ReceiverClientId, queue);
+    }
+
+    private async ValueTask WaitForRoomAsync(string receiver, ClientQueue queue)
+    {
+        metrics.BackpressureWait();
+        long deadline = Environment.TickCount64 + (long)options.MaxBackpressureWait.TotalMilliseconds;
+        while (Volatile.Read(ref queue.Pending) >= options.BackpressureWatermark)
+        {
+            long remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0)
+            {
+                // A subscriber that stopped reading must not stall every publisher forever; the hard cap
+                // still applies, and any loss past it is counted and logged as an error.
+                logger.LogWarning("Subscriber {Client} has {Pending} messages queued and is not reading; publishing to it without waiting", receiver, queue.Pending);
+                return;
+            }
+            Task signal;
+            lock (queue.Gate)
+            {
+                if (queue.Pending < options.BackpressureWatermark) return;
+                queue.Waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                signal = queue.Waiter.Task;
+            }
+            try { await signal.WaitAsync(TimeSpan.FromMilliseconds(remaining)).ConfigureAwait(false); }
+            catch (TimeoutException) { }
+            if (!_queues.ContainsKey(receiver)) return; // disconnected while we waited
+        }
+    }
+
+    private Task OnEnqueuedOrDropped(ApplicationMessageEnqueuedEventArgs e)
+    {
+        if (e.IsDropped)
+        {
+            if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce) metrics.Qos0Dropped();
+            else
+            {
+                metrics.Qos1Dropped();
+                logger.LogError("Broker queue of {Client} is full ({Cap}): dropped a QoS {Qos} message on {Topic}", e.ReceiverClientId, options.MaxPendingMessagesPerClient, (int)e.ApplicationMessage.QualityOfServiceLevel, e.ApplicationMessage.Topic);
+            }
+            return Task.CompletedTask;
+        }
+        if (_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) Interlocked.Increment(ref queue.Pending);
+        return Task.CompletedTask;
+    }
+
+    private Task OnOutbound(InterceptingPacketEventArgs e)
+    {
+        if (e.Packet is not MqttPublishPacket || e.ClientId is null) return Task.CompletedTask;
+        if (!_queues.TryGetValue(e.ClientId, out ClientQueue? queue)) return Task.CompletedTask;
+        int pending = Interlocked.Decrement(ref queue.Pending);
+        if (pending < 0) Interlocked.CompareExchange(ref queue.Pending, 0, pending);
+        if (pending < options.BackpressureWatermark && Volatile.Read(ref queue.Waiter) is not null)
+        {
+            TaskCompletionSource? waiter;
+            lock (queue.Gate)
+            {
+                waiter = queue.Waiter;
+                queue.Waiter = null;
+            }
+            waiter?.TrySetResult();
+        }
+        return Task.CompletedTask;
+    }
+
+    private void Release(string clientId)
+    {
+        if (!_queues.TryRemove(clientId, out ClientQueue? queue)) return;
+        lock (queue.Gate)
+        {
+            queue.Waiter?.TrySetResult();
+            queue.Waiter = null;
+        }
+    }
+}

@@ -1,0 +1,13 @@
+namespace Alicia.Engine.Bus;
+
+public sealed class BusOptions
+{
+    /// <summary>The MQTT client id; defaults to the identity name plus a short random suffix.</summary>
+    public string? ClientId { get; set; }
+
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Sockets;
+using Alicia.Engine.Bus.InMemory;
+using Alicia.Engine.Monitoring;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MQTTnet.Server;
+using MQTTnet.Server.Internal.Adapter;
+
+namespace Alicia.Engine.Bus;
+
+/// <summary>
+/// The MQTT 5 broker inside the engine (MQTTnet's server): plain TCP on loopback by default, plus an
+/// in-memory transport for the engine's own services. Adds what the stock server lacks: no silent loss
+/// of QoS 1 messages (<see cref="BrokerFlowControl"/>) and shared subscriptions (<see cref="SharedSubscriptions"/>).
+/// </summary>
+public sealed class EmbeddedBroker : IAsyncDisposable
+{
+    private readonly EmbeddedBrokerOptions _options;
+    private readonly ILogger _logger;
+    private readonly BrokerFlowControl _flow;
+    private readonly SharedSubscriptions _shared = new();
+    private MqttServer? _server;
+
+    public EmbeddedBroker(EmbeddedBrokerOptions? options = null, BusMetrics? metrics = null, ILogger<EmbeddedBroker>? logger = null)
+    {
+        _options = options ?? new EmbeddedBrokerOptions();
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        Metrics = metrics ?? new BusMetrics();
+        _flow = new BrokerFlowControl(_options, Metrics, _logger);
+    }
+
+    public BusMetrics Metrics { get; }
+
+    public InMemoryServerAdapter InMemory { get; } = new();
+
+    /// <summary>The TCP endpoint after start (with the real port when 0 was asked for), or null when TCP is off.</summary>
+    public IPEndPoint? TcpEndPoint { get; private set; }
+
+    public MqttServer Server => _server ?? throw new InvalidOperationException("the broker is not started");
+
+    public int PendingFor(string clientId) => _flow.PendingFor(clientId);
+
+    /// <summary>Hooks for features layered on the broker (the security gateway, the registry).</summary>
+    public event Func<InterceptingClientApplicationMessageEnqueueEventArgs, Task>? InterceptingEnqueue;
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (_server is not null) throw new InvalidOperationException("the broker is already started");
+        IPAddress address = ParseAddress(_options.ListenAddress);
+        var builder = new MqttServerOptionsBuilder()
+            .WithMaxPendingMessagesPerClient(_options.MaxPendingMessagesPerClient)
+            .WithPendingMessagesOverflowStrategy(MQTTnet.Server.MqttPendingMessagesOverflowStrategy.DropNewMessage);
+        if (_options.ListenTcp)
+        {
+            builder.WithDefaultEndpoint()
+                .WithDefaultEndpointPort(_options.Port)
+                .WithDefaultEndpointBoundIPAddress(address.AddressFamily == AddressFamily.InterNetwork ? address : IPAddress.None)
+                .WithDefaultEndpointBoundIPV6Address(address.AddressFamily == AddressFamily.InterNetworkV6 ? address : IPAddress.None);
+        }
+        else builder.WithoutDefaultEndpoint();
+        MqttServerOptions serverOptions = builder.Build();
+
+        List<IMqttServerAdapter> adapters = [InMemory];
+        if (_options.ListenTcp) adapters.Add(new MqttTcpServerAdapter());
+        MqttServer server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters);
+        _flow.Attach(server);
+        _shared.Attach(server);
+        server.InterceptingClientEnqueueAsync += OnEnqueue;
+
+        try
+        {
+            await server.StartAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            server.Dispose();
+            throw new BrokerPortInUseException(_options.ListenAddress, _options.Port, e);
+        }
+        _server = server;
+        if (_options.ListenTcp) TcpEndPoint = new IPEndPoint(address, serverOptions.DefaultEndpointOptions.Port);
+        _logger.LogInformation("Embedded MQTT 5 broker started{Tcp}", TcpEndPoint is null ? " (in-memory only)" : $" on mqtt://{Format(TcpEndPoint)}");
+    }
+
+    private async Task OnEnqueue(InterceptingClientApplicationMessageEnqueueEventArgs e)
+    {
+        if (!_shared.ShouldDeliver(e.ReceiverClientId, e.ApplicationMessage))
+        {
+            e.AcceptEnqueue = false;
+            return;
+        }
+        if (InterceptingEnqueue is { } hook)
+        {
+            await hook(e).ConfigureAwait(false);
+            if (!e.AcceptEnqueue) return;
+        }
+        await _flow.BeforeEnqueueAsync(e).ConfigureAwait(false);
+    }
+
+    public static string Format(IPEndPoint endPoint) =>
+        endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
+
+    private static IPAddress ParseAddress(string text)
+    {
+        if (text is "localhost") return IPAddress.Loopback;
+        if (IPAddress.TryParse(text, out IPAddress? address)) return address;
+        throw new ArgumentException($"'{text}' is not an IP address to listen on (e.g. 127.0.0.1, ::1, 0.0.0.0)");
+    }
+
+    public async Task StopAsync()
+    {
+        MqttServer? server = Interlocked.Exchange(ref _server, null);
+        if (server is null) return;
+        try { await server.StopAsync().ConfigureAwait(false); }
+        finally { server.Dispose(); }
+        _logger.LogInformation("Embedded MQTT broker stopped");
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+}

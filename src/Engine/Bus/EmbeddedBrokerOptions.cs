@@ -1,0 +1,22 @@
+namespace Alicia.Engine.Bus;
+
+public sealed class EmbeddedBrokerOptions
+{
+    /// <summary>Serve plain MQTT over TCP (the engine's own services always use the in-memory transport).</summary>
+    public bool ListenTcp { get; set; } = true;
+
+    /// <summary>The address to bind. Loopback by default: exposing the broker to the network is a decision.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>0 picks a free port (tests).</summary>
+    public int Port { get; set; } = 1883;
+
+    /// <summary>Hard cap of a subscriber's queue; past it QoS 0 messages are dropped (and counted).</summary>
+    public int MaxPendingMessagesPerClient { get; set; } = 20_000;
+
+    /// <summary>Queue depth at which QoS 1 publishes to a subscriber start to wait.</summary>
+    public int BackpressureWatermark { get; set; } = 1_000;
+
+    /// <summary>The longest a publisher is held back by one subscriber that does not read.</summary>
+    public TimeSpan MaxBackpressureWait { get; set; } = TimeSpan.FromSeconds(10);
+}

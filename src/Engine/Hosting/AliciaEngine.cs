@@ -1,0 +1,154 @@
+using Alicia.Contracts;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Monitoring;
+using Alicia.Engine.Security;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alicia.Engine.Hosting;
+
+/// <summary>
+/// The engine as a library: the broker (embedded, or a connection to an external one), the trust store,
+/// the engine's own signed bus client, and its core services (heartbeat, the API responder). Hosts embed
+/// it with <see cref="StartAsync"/> / <see cref="DisposeAsync"/>; the <c>alicia</c> CLI is one such host.
+/// </summary>
+public sealed class AliciaEngine : IAsyncDisposable
+{
+    private readonly AliciaEngineOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _clock;
+    private readonly List<IAsyncDisposable> _services = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private EmbeddedBroker? _broker;
+    private AliciaBus? _bus;
+    private SigningIdentity? _identity;
+    private Task? _heartbeat;
+    private long _heartbeatSequence;
+
+    public AliciaEngine(AliciaEngineOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null)
+    {
+        _options = options;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<AliciaEngine>();
+        _clock = clock ?? TimeProvider.System;
+        Keys = new KeyDirectory(options.KeyDirectory);
+        Metrics = new BusMetrics();
+        Trust = new TrustStore(Keys, _clock);
+        Verifier = new EnvelopeVerifier(Trust, options.Security, Metrics, _clock);
+    }
+
+    public KeyDirectory Keys { get; }
+    public TrustStore Trust { get; }
+    public BusMetrics Metrics { get; }
+    public EnvelopeVerifier Verifier { get; }
+    public EmbeddedBroker? Broker => _broker;
+    public AliciaBus Bus => _bus ?? throw new InvalidOperationException("the engine is not started");
+    public string Name => _options.Name;
+
+    /// <summary>Where clients reach the broker: the embedded broker's TCP endpoint or the external URL.</summary>
+    public BrokerEndpoint? ClientEndpoint { get; private set; }
+
+    public DateTimeOffset StartedAt { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        StartedAt = _clock.GetUtcNow();
+        _identity = Keys.Load(_options.Name, createIfMissing: true);
+        Trust.Trust(_identity.Name, _identity.PublicKey);
+
+        BrokerEndpoint busEndpoint;
+        if (string.IsNullOrWhiteSpace(_options.BrokerUrl))
+        {
+            _broker = new EmbeddedBroker(_options.Broker, Metrics, _loggerFactory.CreateLogger<EmbeddedBroker>());
+            await _broker.StartAsync(cancellationToken).ConfigureAwait(false);
+            busEndpoint = BrokerEndpoint.InProcess(_broker.InMemory);
+            if (_broker.TcpEndPoint is { } tcp) ClientEndpoint = BrokerEndpoint.Tcp(tcp.Address.ToString(), tcp.Port);
+        }
+        else
+        {
+            busEndpoint = BrokerEndpoint.Parse(_options.BrokerUrl);
+            ClientEndpoint = busEndpoint;
+        }
+
+        var busOptions = new BusOptions
+        {
+            ClientId = _options.Bus.ClientId ?? _options.Name,
+            RequestTimeout = _options.Bus.RequestTimeout,
+            ReconnectMinDelay = _options.Bus.ReconnectMinDelay,
+            ReconnectMaxDelay = _options.Bus.ReconnectMaxDelay,
+        };
+        _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken).ConfigureAwait(false);
+
+        var api = new ApiService(this, _clock);
+        _services.Add(await _bus.RespondAsync<ApiRequest, ApiResponse>(api.HandleAsync,
+            new SubscribeOptions { ShareGroup = _options.ApiShareGroup }, cancellationToken: cancellationToken).ConfigureAwait(false));
+
+        _heartbeat = Task.Run(() => HeartbeatLoopAsync(_stopping.Token));
+        _logger.LogInformation("Alicia engine '{Name}' started; bus on {Endpoint}", _options.Name, ClientEndpoint?.ToString() ?? "in-memory");
+    }
+
+    /// <summary>The engine's health in the service health schema (also what the heartbeat carries).</summary>
+    public ServiceHealth Health()
+    {
+        bool connected = _bus?.IsConnected == true;
+        return new ServiceHealth
+        {
+            Service = _options.Name,
+            Status = connected ? HealthStatus.Healthy : HealthStatus.Degraded,
+            LastHeartbeat = _clock.GetUtcNow(),
+            IntervalMs = (int)_options.HeartbeatInterval.TotalMilliseconds,
+            Sequence = Interlocked.Increment(ref _heartbeatSequence),
+            Metrics = new Dictionary<string, double>
+            {
+                ["uptime_s"] = (_clock.GetUtcNow() - StartedAt).TotalSeconds,
+                ["accepted"] = Metrics.AcceptedCount,
+                ["published"] = Metrics.PublishedCount,
+                ["rejected"] = Enum.GetValues<RejectReason>().Sum(r => (double)Metrics.RejectedCount(r)),
+                ["qos0_dropped"] = Metrics.Qos0DroppedCount,
+                ["qos1_dropped"] = Metrics.Qos1DroppedCount,
+            },
+            Dependencies = new Dictionary<string, HealthStatus> { ["broker"] = connected ? HealthStatus.Healthy : HealthStatus.Unhealthy },
+        };
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.HeartbeatInterval, _clock);
+        do
+        {
+            try
+            {
+                await Bus.PublishAsync(Health(), PublishOptions.Default, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _logger.LogWarning(e, "Heartbeat publish failed");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested) return;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_heartbeat is not null)
+        {
+            try { await _heartbeat.ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+        foreach (IAsyncDisposable service in _services) await service.DisposeAsync().ConfigureAwait(false);
+        if (_bus is not null) await _bus.DisposeAsync().ConfigureAwait(false);
+        if (_broker is not null) await _broker.DisposeAsync().ConfigureAwait(false);
+        _identity?.Dispose();
+        Metrics.Dispose();
+        _stopping.Dispose();
+        _logger.LogInformation("Alicia engine '{Name}' stopped", _options.Name);
+    }
+}

@@ -1,0 +1,31 @@
+using Alicia.Engine.Bus;
+using Alicia.Engine.Security;
+
+namespace Alicia.Engine.Hosting;
+
+/// <summary>Everything the engine needs to start. Bound from configuration by the host.</summary>
+public sealed class AliciaEngineOptions
+{
+    /// <summary>The engine's own identity (its signing key name and the <c>source</c> of its messages).</summary>
+    public string Name { get; set; } = "alicia-engine";
+
+    /// <summary>Where Ed25519 keys live; the public keys in it are trusted.</summary>
+    public string KeyDirectory { get; set; } = ".alicia/keys";
+
+    /// <summary>
+    /// An external MQTT 5 broker (<c>mqtt://host:port</c>, <c>mqtts://host:port</c>); empty runs the embedded broker.
+    /// </summary>
+    public string? BrokerUrl { get; set; }
+
+    public EmbeddedBrokerOptions Broker { get; set; } = new();
+
+    public VerifierOptions Security { get; set; } = new();
+
+    public BusOptions Bus { get; set; } = new();
+
+    /// <summary>How often the engine publishes its own heartbeat.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many engine service instances share API requests (a share group).</summary>
+    public string ApiShareGroup { get; set; } = "alicia-api";
+}

@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using NSec.Cryptography;
+
+namespace Alicia.Engine.Security;
+
+/// <summary>
+/// The public keys the engine trusts, by source name. Seeded from the key directory; a name that is not
+/// known yet is looked up in the directory once (so <c>alicia keys new</c> on a running engine works),
+/// then remembered as unknown for a while so a flood of forged sources costs no disk I/O.
+/// </summary>
+public sealed class TrustStore
+{
+    private readonly ConcurrentDictionary<string, PublicKey> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _unknownUntil = new(StringComparer.Ordinal);
+    private readonly KeyDirectory? _directory;
+    private readonly TimeProvider _clock;
+    private static readonly TimeSpan NegativeCacheTime = TimeSpan.FromSeconds(5);
+    private const int MaxNegativeEntries = 10_000;
+
+    public TrustStore(KeyDirectory? directory = null, TimeProvider? clock = null)
+    {
+        _directory = directory;
+        _clock = clock ?? TimeProvider.System;
+        if (directory is null) return;
+        foreach ((string name, PublicKey key) in directory.PublicKeys()) _keys[name] = key;
+    }
+
+    public int Count => _keys.Count;
+
+    public void Trust(string name, PublicKey key)
+    {
+        IdentityNames.Validate(name);
+        _keys[name] = key;
+        _unknownUntil.TryRemove(name, out _);
+    }
+
+    public bool Revoke(string name) => _keys.TryRemove(name, out _);
+
+    public bool TryGet(string source, out PublicKey key)
+    {
+        if (_keys.TryGetValue(source, out key!)) return true;
+        if (_directory is null) return false;
+
+        long now = _clock.GetTimestamp();
+        if (_unknownUntil.TryGetValue(source, out long until) && now < until) return false;
+        try
+        {
+            if (_directory.TryReadPublicKey(source, out PublicKey? found))
+            {
+                _keys[source] = found!;
+                key = found!;
+                return true;
+            }
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            // An unreadable key file is the same as no key; the rejection is logged by the caller.
+        }
+        if (_unknownUntil.Count >= MaxNegativeEntries) _unknownUntil.Clear();
+        _unknownUntil[source] = now + (long)(NegativeCacheTime.TotalSeconds * _clock.TimestampFrequency);
+        return false;
+    }
+}

@@ -1,0 +1,13 @@
+namespace Alicia.Engine.Security;
+
+public sealed class VerifierOptions
+{
+    /// <summary>How far a message's timestamp may be from the receiver's clock (either way).</summary>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Messages larger than this are refused before they are parsed.</summary>
+    public int MaxMessageBytes { get; set; } = 256 * 1024;
+
+    /// <summary>How many message ids the replay filter holds (see <see cref="ReplayFilter"/>).</summary>
+    public int ReplayCapacity { get; set; } = 1 << 18;
+}

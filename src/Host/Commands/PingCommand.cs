@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Globalization;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Security;
+using Alicia.Host.Configuration;
+
+namespace Alicia.Host.Commands;
+
+/// <summary><c>alicia ping</c>: one signed request to a running engine, one verified signed reply.</summary>
+internal static class PingCommand
+{
+    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var tokens = args.ToList();
+        string identityName = Cli.TakeOption(tokens, "--as") ?? "alicia-cli";
+        string? target = Cli.TakeOption(tokens, "--to");
+        string timeoutText = Cli.TakeOption(tokens, "--timeout") ?? "5";
+        bool json = Cli.TakeFlag(tokens, "--json");
+        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
+            throw new ConfigurationError($"--timeout: '{timeoutText}' is not a positive number of seconds");
+        if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
+
+        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+        target ??= options.Name;
+        BrokerEndpoint endpoint = string.IsNullOrWhiteSpace(options.BrokerUrl)
+            ? BrokerEndpoint.Tcp(options.Broker.ListenAddress == "0.0.0.0" ? "127.0.0.1" : options.Broker.ListenAddress, options.Broker.Port == 0 ? 1883 : options.Broker.Port)
+            : BrokerEndpoint.Parse(options.BrokerUrl);
+
+        var keys = new KeyDirectory(options.KeyDirectory);
+        using SigningIdentity identity = keys.Load(identityName, createIfMissing: true);
+        var verifier = new EnvelopeVerifier(new TrustStore(keys), options.Security);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+
+        AliciaBus bus;
+        try
+        {
+            bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, new BusOptions { RequestTimeout = TimeSpan.FromSeconds(seconds) }, cancellationToken: cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine($"alicia ping: cannot connect to {endpoint}: {e.Message}");
+            return Cli.Failed;
+        }
+
+        await using (bus.ConfigureAwait(false))
+        {
+            var stopwatch = Stopwatch.StartNew();
+            try
+            {
+                BusMessage<ApiResponse> reply = await bus.RequestAsync<ApiRequest, ApiResponse>(
+                    new ApiRequest { Operation = "ping" }, target, new PublishOptions { Json = json }, TimeSpan.FromSeconds(seconds), cts.Token).ConfigureAwait(false);
+                stdout.WriteLine($"{reply.Data.Body} (status {reply.Data.Status}, {stopwatch.Elapsed.TotalMilliseconds:0.0} ms, signed by '{reply.Source}', verified: {reply.Envelope.Attestation})");
+                return reply.Data.Status == 200 ? Cli.Ok : Cli.Failed;
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                stderr.WriteLine($"alicia ping: no reply from '{target}' on {endpoint} within {seconds} s ({e.Message}). Is the engine running, and does it trust key '{identityName}' ({keys.PublicKeyPath(identityName)})?");
+                return Cli.Failed;
+            }
+            catch (BusPublishException e)
+            {
+                stderr.WriteLine($"alicia ping: {e.Message}");
+                return Cli.Failed;
+            }
+        }
+    }
+}

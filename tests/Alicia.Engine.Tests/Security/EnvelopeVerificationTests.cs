@@ -40,7 +40,7 @@ public sealed class EnvelopeVerificationTests : IDisposable
             tampered[i] ^= 0x01;
             Verdict verdict = _rig.Verifier.Verify(Topic, tampered, out Envelope<SensorTelemetry> _);
             Assert.False(verdict.Accepted, $"flipping byte {i} was accepted");
-            Assert.Contains(verdict.Reason, new[] { RejectReason.BadSignature, RejectReason.Malformed, RejectReason.Stale, RejectReason.UnknownSource });
+            Assert.Contains(verdict.Reason, new[] { RejectReason.BadSignature, RejectReason.Malformed, RejectReason.Stale, RejectReason.UnknownSource, RejectReason.Unsigned });
         }
         Assert.True(_rig.Verifier.Metrics.RejectedCount(RejectReason.BadSignature) > bytes.Length / 2);
     }

@@ -17,7 +17,8 @@ public sealed class KeyDirectoryTests : IDisposable
         var keys = new KeyDirectory(_dir);
         using SigningIdentity created = keys.Create("kitchen-speaker");
 
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keys.PrivateKeyPath("kitchen-speaker")));
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keys.PrivateKeyPath("kitchen-speaker")));
         using SigningIdentity loaded = keys.Load("kitchen-speaker");
         Assert.Equal(created.PublicKeyBase64, loaded.PublicKeyBase64);
         Assert.True(keys.TryReadPublicKey("kitchen-speaker", out var pub));

@@ -33,7 +33,7 @@ namespace Alicia.Generators.Emit
 
             w.Open($"public static bool TryParse({Names.ReadOnlySpan}<byte> utf8, out {model.FullName} value)");
             foreach (EnumMemberModel m in model.Members)
-                w.Line($"if (utf8.SequenceEqual({Literal.Utf8(m.WireName)})) {{ value = {model.FullName}.{m.Name}; return true; }}");
+                w.Line($"if ({Names.Memory}.SequenceEqual(utf8, {Literal.Utf8(m.WireName)})) {{ value = {model.FullName}.{m.Name}; return true; }}");
             w.Line("value = default;");
             w.Line("return false;");
             w.Close();

@@ -71,7 +71,7 @@ namespace Alicia.Generators.Emit
                     return;
                 }
                 case ShapeKind.Enum: w.Line($"writer.WriteStringValue({shape.Helper}.ToUtf8({expr}));"); return;
-                case ShapeKind.Contract: w.Line($"{shape.TypeName}.WriteJson(writer, {expr});"); return;
+                case ShapeKind.Contract: WriteContract(w, shape, expr); return;
                 case ShapeKind.Dictionary:
                 case ShapeKind.ReadOnlyDictionary:
                 case ShapeKind.IDictionary:
@@ -79,6 +79,18 @@ namespace Alicia.Generators.Emit
                 default:
                     WriteSequence(w, shape, expr); return;
             }
+        }
+
+        private static void WriteContract(CodeWriter w, TypeShape shape, string expr)
+        {
+            if (shape.IsValueType || !shape.IsNullable)
+            {
+                w.Line($"{shape.TypeName}.WriteJson(writer, {expr});");
+                return;
+            }
+            string v = w.Temp("v");
+            w.Line($"{shape.TypeName}? {v} = {expr};");
+            w.Line($"if ({v} is null) writer.WriteNullValue(); else {shape.TypeName}.WriteJson(writer, {v});");
         }
 
         private static void WriteSequence(CodeWriter w, TypeShape shape, string expr)

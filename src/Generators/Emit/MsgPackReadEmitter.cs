@@ -23,7 +23,7 @@ namespace Alicia.Generators.Emit
             bool first = true;
             foreach (MemberModel m in model.Members)
             {
-                w.Open($"{(first ? "" : "else ")}if (key.SequenceEqual({Literal.Utf8(m.WireName)}))");
+                w.Open($"{(first ? "" : "else ")}if ({Names.Memory}.SequenceEqual(key, {Literal.Utf8(m.WireName)}))");
                 string field = $"field '{m.WireName}' of {model.Name}";
                 string value = ReadValue(w, m.Type, field + " must not be nil", field + " must not contain nil");
                 w.Line($"result.{m.PropertyName} = {value};");

@@ -43,7 +43,7 @@ namespace Alicia.Generators.Emit
                     w.Line($"writer.WriteString({shape.Helper}.ToUtf8({expr}));");
                     return;
                 case ShapeKind.Contract:
-                    w.Line($"{shape.TypeName}.Write(ref writer, {expr});");
+                    WriteContract(w, shape, expr);
                     return;
                 case ShapeKind.List:
                 case ShapeKind.Array:
@@ -61,6 +61,18 @@ namespace Alicia.Generators.Emit
                     w.Line($"writer.Write({expr});");
                     return;
             }
+        }
+
+        private static void WriteContract(CodeWriter w, TypeShape shape, string expr)
+        {
+            if (shape.IsValueType || !shape.IsNullable)
+            {
+                w.Line($"{shape.TypeName}.Write(ref writer, {expr});");
+                return;
+            }
+            string v = w.Temp("v");
+            w.Line($"{shape.TypeName}? {v} = {expr};");
+            w.Line($"if ({v} is null) writer.WriteNil(); else {shape.TypeName}.Write(ref writer, {v});");
         }
 
         private static void WriteSequence(CodeWriter w, TypeShape shape, string expr)

@@ -100,7 +100,7 @@ namespace Alicia.Generators.Emit
                     else
                     {
                         string lit = literals[literalIndex++];
-                        w.Line($"{Literal.String(lit)}.AsSpan().CopyTo(buffer.Slice(position));");
+                        w.Line($"{Names.Memory}.AsSpan({Literal.String(lit)}).CopyTo(buffer.Slice(position));");
                         w.Line($"position += {lit.Length};");
                     }
                 }
@@ -115,7 +115,7 @@ namespace Alicia.Generators.Emit
             if (parameters.Count == 0)
             {
                 w.Line("/// <summary>True when <paramref name=\"topic\"/> is exactly this message's topic.</summary>");
-                w.Line($"public static bool TryParseTopic({Names.ReadOnlySpan}<byte> topic) => topic.SequenceEqual(TopicUtf8);");
+                w.Line($"public static bool TryParseTopic({Names.ReadOnlySpan}<byte> topic) => {Names.Memory}.SequenceEqual(topic, TopicUtf8);");
                 return;
             }
             string outs = string.Concat(parameters.Select(p => $", out {Names.Range} {p.ParameterName}"));
@@ -129,16 +129,16 @@ namespace Alicia.Generators.Emit
                 if (part.IsParameter)
                 {
                     string len = w.Temp("len");
-                    w.Line($"int {len} = topic.Slice(position).IndexOf((byte)'/');");
+                    w.Line($"int {len} = {Names.Memory}.IndexOf(topic.Slice(position), (byte)'/');");
                     w.Line($"if ({len} < 0) {len} = topic.Length - position;");
-                    w.Line($"if ({len} == 0 || topic.Slice(position, {len}).IndexOfAny({ForbiddenInSegment}) >= 0) return false;");
+                    w.Line($"if ({len} == 0 || {Names.Memory}.IndexOfAny(topic.Slice(position, {len}), {ForbiddenInSegment}) >= 0) return false;");
                     w.Line($"{part.ParameterName} = new {Names.Range}(position, position + {len});");
                     w.Line($"position += {len};");
                 }
                 else
                 {
                     string lit = literals[literalIndex++];
-                    w.Line($"if (!topic.Slice(position).StartsWith({Literal.Utf8(lit)})) return false;");
+                    w.Line($"if (!{Names.Memory}.StartsWith(topic.Slice(position), {Literal.Utf8(lit)})) return false;");
                     w.Line($"position += {Literal.Utf8Length(lit)};");
                 }
             }
@@ -151,7 +151,7 @@ namespace Alicia.Generators.Emit
             foreach (TopicSegment p in parameters)
             {
                 string name = p.ParameterName!.TrimStart('@');
-                w.Line($"if ({p.ParameterName}.IsEmpty || {p.ParameterName}.IndexOfAny({Forbidden}) >= 0)");
+                w.Line($"if ({p.ParameterName}.IsEmpty || {Names.Memory}.IndexOfAny({p.ParameterName}, {Forbidden}) >= 0)");
                 w.Line($"    throw new {Names.ArgumentException}({Literal.String($"topic parameter '{name}' must be a non-empty segment without '/', '+', '#' or NUL")}, {Literal.String(name)});");
             }
         }

@@ -56,6 +56,13 @@ public sealed partial class AliciaBus : IAsyncDisposable
     public int Reconnects => _connection.Reconnects;
     public BusMetrics Metrics => _verifier.Metrics;
 
+    /// <summary>Raised after a lost broker connection is back and every subscription is restored.</summary>
+    public event Action? Reconnected
+    {
+        add => _connection.Reconnected += value;
+        remove => _connection.Reconnected -= value;
+    }
+
     /// <summary>Raised for every refused message, after it was counted (for auditing).</summary>
     public event Action<string, Verdict>? Rejected;
 
@@ -202,7 +209,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
             if (payload.IsSingleSegment) bytes = payload.FirstSpan;
             else
             {
-                if (payload.Length > int.MaxValue / 2) { Reject(message.Topic, new Verdict(RejectReason.Oversize, "payload too large")); return Task.CompletedTask; }
+                if (payload.Length > int.MaxValue / 2) { RejectBeforeVerification(message.Topic, RejectReason.Oversize, "payload too large"); return Task.CompletedTask; }
                 rentedPayload = ArrayPool<byte>.Shared.Rent((int)payload.Length);
                 payload.CopyTo(rentedPayload);
                 bytes = rentedPayload.AsSpan(0, (int)payload.Length);
@@ -216,7 +223,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
             var visitor = new ReceiveVisitor(this, message, string.Equals(message.ContentType, EnvelopeJson.ContentType, StringComparison.OrdinalIgnoreCase));
             if (!Alicia.Contracts.AliciaDispatcher.TryDispatch(topicUtf8, bytes, ref visitor))
             {
-                Reject(topic, new Verdict(RejectReason.UnknownTopic, $"'{topic}' is not a topic of the Alicia tree"));
+                RejectBeforeVerification(topic, RejectReason.UnknownTopic, $"'{topic}' is not a topic of the Alicia tree");
                 return Task.CompletedTask;
             }
             return visitor.Result;
@@ -245,6 +252,13 @@ public sealed partial class AliciaBus : IAsyncDisposable
             ValueTask delivery = bus.DeliverAsync(new BusMessage<T>(message.Topic, envelope, message.ResponseTopic, message.CorrelationData));
             Result = delivery.IsCompletedSuccessfully ? Task.CompletedTask : delivery.AsTask();
         }
+    }
+
+    /// <summary>Refusals the verifier never saw are counted here, so every reason shows in the metrics.</summary>
+    private void RejectBeforeVerification(string topic, RejectReason reason, string detail)
+    {
+        Metrics.Rejected(reason);
+        Reject(topic, new Verdict(reason, detail));
     }
 
     private void Reject(string topic, Verdict verdict)

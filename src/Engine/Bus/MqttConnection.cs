@@ -52,6 +52,9 @@ internal sealed class MqttConnection : IAsyncDisposable
     /// <summary>How many times the connection came back after a loss.</summary>
     public int Reconnects { get; private set; }
 
+    /// <summary>Raised after a lost connection is back and every subscription is restored.</summary>
+    public event Action? Reconnected;
+
     public event Func<MqttApplicationMessageReceivedEventArgs, Task> MessageReceived
     {
         add => _client.ApplicationMessageReceivedAsync += value;
@@ -119,6 +122,7 @@ internal sealed class MqttConnection : IAsyncDisposable
                         await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, qos).Build(), _disposing.Token).ConfigureAwait(false);
                     Reconnects++;
                     _logger.LogInformation("Reconnected to broker {Endpoint}; {Count} subscriptions restored", Endpoint, _filters.Count);
+                    Reconnected?.Invoke();
                     return;
                 }
                 catch (OperationCanceledException) when (_disposing.IsCancellationRequested)

@@ -21,6 +21,9 @@ public sealed class BusMetrics : IDisposable
     private readonly long[] _rejectedByReason = new long[Enum.GetValues<RejectReason>().Length];
     private long _acceptedCount, _publishedCount, _qos0DroppedCount, _qos1DroppedCount, _backpressureCount;
 
+    /// <summary>The meter these counters live on (listeners can tell one engine's metrics from another's).</summary>
+    public Meter Meter => _meter;
+
     public BusMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);

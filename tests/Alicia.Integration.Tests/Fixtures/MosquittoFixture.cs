@@ -7,7 +7,7 @@ namespace Alicia.Integration.Tests.Fixtures;
 /// A real Mosquitto 2 broker on a loopback port, shared by a test class. Started from a generated
 /// configuration; the fixture waits for Mosquitto's own "running" log line, not for a fixed time.
 /// </summary>
-public sealed class MosquittoFixture : IAsyncLifetime
+public sealed class MosquittoFixture : IAsyncLifetime, IAsyncDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "alicia-mosquitto-" + Guid.NewGuid().ToString("N"));
     private Process? _process;
@@ -55,6 +55,8 @@ public sealed class MosquittoFixture : IAsyncLifetime
         _process.BeginOutputReadLine();
         await running.Task.WaitAsync(TimeSpan.FromSeconds(15));
     }
+
+    ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());
 
     public Task DisposeAsync()
     {

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Quick start, command 1: build the engine and run it with its embedded MQTT 5 broker
+# (mqtt://127.0.0.1:1883 unless told otherwise). Extra arguments go to `alicia run`, e.g. --port 1884.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+need_dotnet
+dotnet build src/Host/Alicia.Host.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
+exec dotnet src/Host/bin/Release/net10.0/alicia.dll run "$@"

@@ -132,7 +132,7 @@ namespace Alicia.Generators.Emit
                     w.Line($"int {len} = {Names.Memory}.IndexOf(topic.Slice(position), (byte)'/');");
                     w.Line($"if ({len} < 0) {len} = topic.Length - position;");
                     w.Line($"if ({len} == 0 || {Names.Memory}.IndexOfAny(topic.Slice(position, {len}), {ForbiddenInSegment}) >= 0) return false;");
-                    w.Line($"{part.ParameterName} = new {Names.Range}(position, position + {len});");
+                    w.Line($"{Names.Range} {Local(part)} = new {Names.Range}(position, position + {len});");
                     w.Line($"position += {len};");
                 }
                 else
@@ -142,9 +142,14 @@ namespace Alicia.Generators.Emit
                     w.Line($"position += {Literal.Utf8Length(lit)};");
                 }
             }
-            w.Line("return position == topic.Length;");
+            // The ranges are only handed out for a full match.
+            w.Line("if (position != topic.Length) return false;");
+            foreach (TopicSegment p in parameters) w.Line($"{p.ParameterName} = {Local(p)};");
+            w.Line("return true;");
             w.Close();
         }
+
+        private static string Local(TopicSegment parameter) => "__" + parameter.ParameterName!.TrimStart('@') + "Range";
 
         private static void EmitValidation(CodeWriter w, List<TopicSegment> parameters)
         {

@@ -170,6 +170,20 @@ public sealed class EnvelopeCodecTests
     }
 
     [Fact]
+    public void Writing_an_envelope_with_metadata_allocates_nothing()
+    {
+        var envelope = new Envelope<SensorTelemetry>(Header, Telemetry, new Dictionary<string, string> { ["trace_id"] = "t-1", ["room"] = "hall" });
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        long size = 0;
+        for (int i = 0; i < 100; i++) size += WriteOnce(buffer, envelope);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 1000; i++) size += WriteOnce(buffer, envelope);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal("t-1", EnvelopeCodec.Read<SensorTelemetry>(buffer.WrittenSpan, null, out _).Metadata!["trace_id"]);
+        Assert.True(size > 0);
+    }
+
+    [Fact]
     public void Allocation_measurement_sees_uncached_strings()
     {
         // Control for the zero-allocation test: without a string cache, decoding allocates the strings.

@@ -72,10 +72,22 @@ public static class EnvelopeCodec
         {
             writer.WriteString(KeyMetadata);
             writer.WriteMapHeader(metadata!.Count);
-            foreach (KeyValuePair<string, string> kv in metadata)
+            if (metadata is Dictionary<string, string> dictionary)
             {
-                writer.Write(kv.Key);
-                writer.Write(kv.Value);
+                // The struct enumerator: enumerating through the interface would box one per message.
+                foreach (KeyValuePair<string, string> kv in dictionary)
+                {
+                    writer.Write(kv.Key);
+                    writer.Write(kv.Value);
+                }
+            }
+            else
+            {
+                foreach (KeyValuePair<string, string> kv in metadata)
+                {
+                    writer.Write(kv.Key);
+                    writer.Write(kv.Value);
+                }
             }
         }
     }

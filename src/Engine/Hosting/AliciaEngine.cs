@@ -20,6 +20,7 @@ public sealed class AliciaEngine : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _clock;
     private readonly List<IAsyncDisposable> _services = [];
+    private readonly List<IEngineService> _engineServices = [];
     private readonly CancellationTokenSource _stopping = new();
     private EmbeddedBroker? _broker;
     private AliciaBus? _bus;
@@ -51,6 +52,24 @@ public sealed class AliciaEngine : IAsyncDisposable
     public BrokerEndpoint? ClientEndpoint { get; private set; }
 
     public DateTimeOffset StartedAt { get; private set; }
+
+    public AliciaEngineOptions Options => _options;
+    public ILoggerFactory LoggerFactory => _loggerFactory;
+    public TimeProvider Clock => _clock;
+
+    /// <summary>The engine's own signing identity (after start).</summary>
+    public SigningIdentity Identity => _identity ?? throw new InvalidOperationException("the engine is not started");
+
+    /// <summary>The services added to this engine, in start order.</summary>
+    public IReadOnlyList<IEngineService> Services => _engineServices;
+
+    /// <summary>Adds a service to start with the engine (before <see cref="StartAsync"/>).</summary>
+    public AliciaEngine AddService(IEngineService service)
+    {
+        if (_bus is not null) throw new InvalidOperationException("add services before the engine starts");
+        _engineServices.Add(service);
+        return this;
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -84,6 +103,13 @@ public sealed class AliciaEngine : IAsyncDisposable
         var api = new ApiService(this, _clock);
         _services.Add(await _bus.RespondAsync<ApiRequest, ApiResponse>(api.HandleAsync,
             new SubscribeOptions { ShareGroup = _options.ApiShareGroup }, cancellationToken: cancellationToken).ConfigureAwait(false));
+
+        foreach (IEngineService service in _engineServices)
+        {
+            await service.StartAsync(this, cancellationToken).ConfigureAwait(false);
+            _services.Add(service);
+            _logger.LogInformation("Service '{Service}' started", service.Name);
+        }
 
         _heartbeat = Task.Run(() => HeartbeatLoopAsync(_stopping.Token));
         _logger.LogInformation("Alicia engine '{Name}' started; bus on {Endpoint}", _options.Name, ClientEndpoint?.ToString() ?? "in-memory");
@@ -143,7 +169,7 @@ public sealed class AliciaEngine : IAsyncDisposable
             try { await _heartbeat.ConfigureAwait(false); }
             catch (OperationCanceledException) { }
         }
-        foreach (IAsyncDisposable service in _services) await service.DisposeAsync().ConfigureAwait(false);
+        for (int i = _services.Count - 1; i >= 0; i--) await _services[i].DisposeAsync().ConfigureAwait(false);
         if (_bus is not null) await _bus.DisposeAsync().ConfigureAwait(false);
         if (_broker is not null) await _broker.DisposeAsync().ConfigureAwait(false);
         _identity?.Dispose();

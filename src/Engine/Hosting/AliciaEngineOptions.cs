@@ -12,6 +12,9 @@ public sealed class AliciaEngineOptions
     /// <summary>Where Ed25519 keys live; the public keys in it are trusted.</summary>
     public string KeyDirectory { get; set; } = ".alicia/keys";
 
+    /// <summary>Where engine services keep their state (the registry's SQLite database, the audit log).</summary>
+    public string DataDirectory { get; set; } = ".alicia/data";
+
     /// <summary>
     /// An external MQTT 5 broker (<c>mqtt://host:port</c>, <c>mqtts://host:port</c>); empty runs the embedded broker.
     /// </summary>

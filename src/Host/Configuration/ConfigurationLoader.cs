@@ -105,6 +105,7 @@ internal static class ConfigurationLoader
     {
         if (!IdentityNames.IsValid(o.Name)) throw new ConfigurationError($"Name: '{o.Name}' is not a valid identity name (1-{IdentityNames.MaxLength} of a-z A-Z 0-9 - _ .)");
         if (string.IsNullOrWhiteSpace(o.KeyDirectory)) throw new ConfigurationError("KeyDirectory: must not be empty");
+        if (string.IsNullOrWhiteSpace(o.DataDirectory)) throw new ConfigurationError("DataDirectory: must not be empty");
         if (!string.IsNullOrWhiteSpace(o.BrokerUrl))
         {
             try { BrokerEndpoint.Parse(o.BrokerUrl); }

@@ -37,6 +37,8 @@ internal sealed class TargetResult
     public long BrokerQos0Dropped { get; init; }
     public long BackpressureWaits { get; init; }
     public string? FirstError { get; init; }
+    public LongConcurrentHistogram? PacerLateness { get; init; }
+    public string? AllocationProfile { get; init; }
 }
 
 /// <summary>Receives, checks and times every telemetry message on the verifying subscriber (one worker: no locking).</summary>
@@ -137,7 +139,9 @@ internal static class LoadRun
             BrokerEndpoint deviceEndpoint, engineEndpoint;
             if (target == "embedded")
             {
-                broker = new EmbeddedBroker(new EmbeddedBrokerOptions { Port = 0, ListenAddress = "127.0.0.1" });
+                var brokerOptions = new EmbeddedBrokerOptions { Port = 0, ListenAddress = "127.0.0.1" };
+                if (o.Watermark > 0) brokerOptions.BackpressureWatermark = o.Watermark;
+                broker = new EmbeddedBroker(brokerOptions);
                 await broker.StartAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 deviceEndpoint = BrokerEndpoint.Tcp("127.0.0.1", broker.TcpEndPoint!.Port);
                 engineEndpoint = BrokerEndpoint.InProcess(broker.InMemory);
@@ -207,6 +211,9 @@ internal static class LoadRun
             long alloc0 = GC.GetTotalAllocatedBytes(precise: false);
             int g0 = GC.CollectionCount(0), g1 = GC.CollectionCount(1), g2 = GC.CollectionCount(2);
 
+            using AllocationSampler? sampler = o.AllocProfile ? new AllocationSampler() : null;
+            if (sampler is not null) sampler.Enabled = true;
+            var lateness = new LongConcurrentHistogram(1, TimeSpan.FromMinutes(10).Ticks / 10, 3);
             double interval = o.Rate > 0 ? o.Devices / o.Rate : 0; // seconds between two messages of one device
             long attempted = 0, sent = 0, failed = 0;
             string? firstError = null;
@@ -242,6 +249,7 @@ internal static class LoadRun
                             {
                                 long wait = due - Stopwatch.GetTimestamp();
                                 if (wait > freq / 2000) await Task.Delay(TimeSpan.FromSeconds((double)wait / freq), sendCts.Token).ConfigureAwait(false);
+                                lateness.RecordValue(Math.Clamp((Stopwatch.GetTimestamp() - due) * 1_000_000 / freq, 0, lateness.HighestTrackableValue));
                             }
                             try
                             {
@@ -277,6 +285,7 @@ internal static class LoadRun
                 else if (sinceProgress.Elapsed > TimeSpan.FromSeconds(3)) break;
                 await Task.Delay(20).ConfigureAwait(false);
             }
+            if (sampler is not null) sampler.Enabled = false;
             await progressCts.CancelAsync().ConfigureAwait(false);
             await progress.ConfigureAwait(false);
 
@@ -307,6 +316,8 @@ internal static class LoadRun
                 BrokerQos0Dropped = broker?.Metrics.Qos0DroppedCount ?? 0,
                 BackpressureWaits = broker?.Metrics.BackpressureWaitCount ?? 0,
                 FirstError = firstError,
+                PacerLateness = interval > 0 ? lateness : null,
+                AllocationProfile = sampler?.Report(receiver.Delivered),
             };
             return result;
         }

@@ -35,6 +35,12 @@ internal sealed class LoadOptions
 
     public string Mosquitto { get; private set; } = "/usr/sbin/mosquitto";
 
+    /// <summary>EmbeddedBrokerOptions.BackpressureWatermark for the embedded target (0 = the engine's default).</summary>
+    public int Watermark { get; private set; }
+
+    /// <summary>Sample allocations by type during the measured phase (GC AllocationTick events).</summary>
+    public bool AllocProfile { get; private set; }
+
     public static string Usage => """
         Alicia.Load: N signing devices -> broker -> one verifying subscriber; end-to-end latency and loss.
 
@@ -49,6 +55,8 @@ internal sealed class LoadOptions
           --warmup W           unmeasured messages per device first (default 50)
           --drain S            max wait for outstanding deliveries after sending (default 15)
           --mosquitto PATH     mosquitto binary (default /usr/sbin/mosquitto)
+          --watermark W        embedded broker's BackpressureWatermark (default: the engine's, 1000)
+          --alloc-profile 1    print the types allocated during the measured phase (sampled)
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -80,6 +88,8 @@ internal sealed class LoadOptions
                 case "--warmup": o.Warmup = Int(name, value, 0, 100_000); break;
                 case "--drain": o.DrainSeconds = Double(name, value, 0, 120); break;
                 case "--mosquitto": o.Mosquitto = value; break;
+                case "--watermark": o.Watermark = Int(name, value, 0, 10_000_000); break;
+                case "--alloc-profile": o.AllocProfile = Int(name, value, 0, 1) == 1; break;
                 default: throw new UsageException($"unknown option {name}");
             }
         }
@@ -95,7 +105,7 @@ internal sealed class LoadOptions
             ? v : throw new UsageException($"{name} must be a number in [{min}, {max}], not '{value}'");
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"devices={Devices} rate={(Rate == 0 ? "flat-out" : Rate.ToString("0.#", CultureInfo.InvariantCulture) + "/s")} duration={DurationSeconds:0.#}s messages={(Messages == 0 ? "-" : Messages.ToString(CultureInfo.InvariantCulture))} qos={(int)Qos} inflight={InFlight} payload~{PayloadBytes}B warmup={Warmup}/device");
+        $"devices={Devices} rate={(Rate == 0 ? "flat-out" : Rate.ToString("0.#", CultureInfo.InvariantCulture) + "/s")} duration={DurationSeconds:0.#}s messages={(Messages == 0 ? "-" : Messages.ToString(CultureInfo.InvariantCulture))} qos={(int)Qos} inflight={InFlight} payload~{PayloadBytes}B warmup={Warmup}/device watermark={(Watermark == 0 ? "default" : Watermark.ToString(CultureInfo.InvariantCulture))}");
 }
 
 internal sealed class UsageException(string? message) : Exception(message ?? "help")

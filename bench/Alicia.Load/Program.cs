@@ -68,12 +68,14 @@ public static class Program
         if (results.Any(r => r.ScheduleLatency is not null))
         {
             sb.AppendLine();
-            sb.AppendLine("Latency from the scheduled send time (includes any delay of a publisher behind its schedule):");
-            var sched = new List<string[]> { new[] { "target", "p50 us", "p99 us", "p99.9 us", "max us" } };
+            sb.AppendLine("Latency from the scheduled send time (includes the pacer's own timer lateness and any delay of a publisher behind its schedule):");
+            var sched = new List<string[]> { new[] { "target", "p50 us", "p99 us", "p99.9 us", "max us", "pacer late p50 us", "pacer late p99 us" } };
             foreach (TargetResult r in results)
             {
                 if (r.ScheduleLatency is not { TotalCount: > 0 } h) continue;
-                sched.Add([r.Target, h.GetValueAtPercentile(50).ToString(), h.GetValueAtPercentile(99).ToString(), h.GetValueAtPercentile(99.9).ToString(), h.GetMaxValue().ToString()]);
+                HistogramBase? late = r.PacerLateness is { TotalCount: > 0 } l ? l : null;
+                sched.Add([r.Target, h.GetValueAtPercentile(50).ToString(), h.GetValueAtPercentile(99).ToString(), h.GetValueAtPercentile(99.9).ToString(), h.GetMaxValue().ToString(),
+                    late?.GetValueAtPercentile(50).ToString() ?? "-", late?.GetValueAtPercentile(99).ToString() ?? "-"]);
             }
             Table(sb, sched);
         }
@@ -92,6 +94,13 @@ public static class Program
             ]);
         }
         Table(sb, res);
+
+        foreach (TargetResult r in results)
+        {
+            if (r.AllocationProfile is null) continue;
+            sb.AppendLine();
+            sb.AppendLine($"[{r.Target}] {r.AllocationProfile}");
+        }
 
         foreach (TargetResult r in results)
             if (r.FirstError is not null) sb.AppendLine($"{r.Target}: first publish error: {r.FirstError}");

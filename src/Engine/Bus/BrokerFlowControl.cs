@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Alicia.Engine.Monitoring;
 using Microsoft.Extensions.Logging;
-using MQTTnet.Packets;
 using MQTTnet.Protocol;
 using MQTTnet.Server;
 
@@ -10,10 +9,13 @@ namespace Alicia.Engine.Bus;
 /// <summary>
 /// Keeps the embedded broker from losing QoS 1 messages. MQTTnet's server acknowledges a publish as
 /// soon as it is queued and, when a subscriber's queue is full, drops messages silently. Here each
-/// subscriber's queue depth is tracked (enqueued minus sent); when it reaches the watermark, a QoS 1+
-/// publish to it waits. The wait happens inside the publisher's receive loop, so the publisher's own
-/// PUBACKs slow down and its in-flight window throttles it: backpressure instead of loss. QoS 0 is
-/// never held back; what the hard queue cap drops is counted, by QoS.
+/// subscriber's unacknowledged QoS 1+ messages are counted (enqueued minus acknowledged by the
+/// subscriber's PUBACK, so messages buffered in the pipe or in the client library count too); when the
+/// count reaches the watermark, a QoS 1+ publish to it waits. The wait happens inside the publisher's
+/// receive loop, so the publisher's own PUBACKs slow down and its in-flight window throttles it:
+/// backpressure instead of loss, and a bounded queue instead of unbounded latency. QoS 0 is never held
+/// back nor counted (that would cost a hook on every outbound packet); what the hard queue cap drops
+/// is counted, by QoS.
 /// </summary>
 internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetrics metrics, ILogger logger)
 {
@@ -31,7 +33,7 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         server.ClientConnectedAsync += e => { _queues[e.ClientId] = new ClientQueue(); return Task.CompletedTask; };
         server.ClientDisconnectedAsync += e => { Release(e.ClientId); return Task.CompletedTask; };
         server.ApplicationMessageEnqueuedOrDroppedAsync += OnEnqueuedOrDropped;
-        server.InterceptingOutboundPacketAsync += OnOutbound;
+        server.ClientAcknowledgedPublishPacketAsync += OnAcknowledged;
     }
 
     public int PendingFor(string clientId) => _queues.TryGetValue(clientId, out ClientQueue? q) ? Volatile.Read(ref q.Pending) : 0;
@@ -84,13 +86,14 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
             }
             return Task.CompletedTask;
         }
-        if (_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) Interlocked.Increment(ref queue.Pending);
+        if (e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce
+            && _queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) Interlocked.Increment(ref queue.Pending);
         return Task.CompletedTask;
     }
 
-    private Task OnOutbound(InterceptingPacketEventArgs e)
+    private Task OnAcknowledged(ClientAcknowledgedPublishPacketEventArgs e)
     {
-        if (e.Packet is not MqttPublishPacket || e.ClientId is null) return Task.CompletedTask;
+        if (!e.IsCompleted || e.ClientId is null) return Task.CompletedTask;
         if (!_queues.TryGetValue(e.ClientId, out ClientQueue? queue)) return Task.CompletedTask;
         int pending = Interlocked.Decrement(ref queue.Pending);
         if (pending < 0) Interlocked.CompareExchange(ref queue.Pending, 0, pending);

@@ -14,8 +14,11 @@ public sealed class EmbeddedBrokerOptions
     /// <summary>Hard cap of a subscriber's queue; past it QoS 0 messages are dropped (and counted).</summary>
     public int MaxPendingMessagesPerClient { get; set; } = 20_000;
 
-    /// <summary>Queue depth at which QoS 1 publishes to a subscriber start to wait.</summary>
-    public int BackpressureWatermark { get; set; } = 1_000;
+    /// <summary>
+    /// Unacknowledged QoS 1 messages a subscriber may have before QoS 1 publishes to it wait. This also
+    /// bounds the latency a slow subscriber sees (the watermark divided by its message rate).
+    /// </summary>
+    public int BackpressureWatermark { get; set; } = 256;
 
     /// <summary>The longest a publisher is held back by one subscriber that does not read.</summary>
     public TimeSpan MaxBackpressureWait { get; set; } = TimeSpan.FromSeconds(10);

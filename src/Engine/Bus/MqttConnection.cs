@@ -92,9 +92,12 @@ internal sealed class MqttConnection : IAsyncDisposable
     }
 
     /// <summary>Publishes, waiting for a lost connection to come back first (bounded by the token).</summary>
-    public async Task<MqttClientPublishResult> PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
+    public Task<MqttClientPublishResult> PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken) =>
+        _client.IsConnected ? _client.PublishAsync(message, cancellationToken) : PublishAfterReconnectAsync(message, cancellationToken);
+
+    private async Task<MqttClientPublishResult> PublishAfterReconnectAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
     {
-        if (!_client.IsConnected) await _connected.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _connected.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         return await _client.PublishAsync(message, cancellationToken).ConfigureAwait(false);
     }
 

@@ -44,6 +44,15 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>Hooks for features layered on the broker (the security gateway, the registry).</summary>
     public event Func<InterceptingClientApplicationMessageEnqueueEventArgs, Task>? InterceptingEnqueue;
 
+    /// <summary>Called with the server before it starts, to attach hooks (authentication, authorization, auditing).</summary>
+    public event Action<MqttServer>? Configuring;
+
+    /// <summary>Settings for the TLS listener (<see cref="EmbeddedBrokerOptions.TlsPort"/>); set before start.</summary>
+    public Security.Gateway.BrokerTlsSettings? Tls { get; set; }
+
+    /// <summary>The TLS endpoint after start, or null when the encrypted listener is off.</summary>
+    public IPEndPoint? TlsEndPoint { get; private set; }
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (_server is not null) throw new InvalidOperationException("the broker is already started");
@@ -59,14 +68,27 @@ public sealed class EmbeddedBroker : IAsyncDisposable
                 .WithDefaultEndpointBoundIPV6Address(address.AddressFamily == AddressFamily.InterNetworkV6 ? address : IPAddress.None);
         }
         else builder.WithoutDefaultEndpoint();
+        bool tls = _options.TlsPort > 0;
+        if (tls)
+        {
+            if (Tls is null) throw new InvalidOperationException($"Broker:TlsPort is {_options.TlsPort} but no server certificate is configured (run 'alicia ca init')");
+            builder.WithEncryptedEndpoint()
+                .WithEncryptedEndpointPort(_options.TlsPort)
+                .WithEncryptedEndpointBoundIPAddress(address.AddressFamily == AddressFamily.InterNetwork ? address : IPAddress.None)
+                .WithEncryptedEndpointBoundIPV6Address(address.AddressFamily == AddressFamily.InterNetworkV6 ? address : IPAddress.None)
+                .WithEncryptionCertificate(Tls.ServerCertificate)
+                .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls13)
+                .WithClientCertificate(Tls.ClientCertificateValidator);
+        }
         MqttServerOptions serverOptions = builder.Build();
 
         List<IMqttServerAdapter> adapters = [InMemory];
-        if (_options.ListenTcp) adapters.Add(new MqttTcpServerAdapter());
+        if (_options.ListenTcp || tls) adapters.Add(new MqttTcpServerAdapter());
         MqttServer server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters);
         _flow.Attach(server);
         _shared.Attach(server);
         server.InterceptingClientEnqueueAsync += OnEnqueue;
+        Configuring?.Invoke(server);
 
         try
         {
@@ -79,6 +101,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         }
         _server = server;
         if (_options.ListenTcp) TcpEndPoint = new IPEndPoint(address, serverOptions.DefaultEndpointOptions.Port);
+        if (tls) TlsEndPoint = new IPEndPoint(address, serverOptions.TlsEndpointOptions.Port);
         _logger.LogInformation("Embedded MQTT 5 broker started{Tcp}", TcpEndPoint is null ? " (in-memory only)" : $" on mqtt://{Format(TcpEndPoint)}");
     }
 

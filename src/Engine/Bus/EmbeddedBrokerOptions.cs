@@ -11,6 +11,12 @@ public sealed class EmbeddedBrokerOptions
     /// <summary>0 picks a free port (tests).</summary>
     public int Port { get; set; } = 1883;
 
+    /// <summary>
+    /// The MQTT-over-TLS 1.3 port (8883 by convention); 0 keeps the encrypted listener off. Needs a CA
+    /// and a server certificate (<c>alicia ca init</c>); clients must present certificates it issued.
+    /// </summary>
+    public int TlsPort { get; set; }
+
     /// <summary>Hard cap of a subscriber's queue; past it QoS 0 messages are dropped (and counted).</summary>
     public int MaxPendingMessagesPerClient { get; set; } = 20_000;
 

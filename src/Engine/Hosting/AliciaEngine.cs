@@ -81,6 +81,10 @@ public sealed class AliciaEngine : IAsyncDisposable
         if (string.IsNullOrWhiteSpace(_options.BrokerUrl))
         {
             _broker = new EmbeddedBroker(_options.Broker, Metrics, _loggerFactory.CreateLogger<EmbeddedBroker>());
+            foreach (IEngineService service in _engineServices)
+            {
+                if (service is IBrokerExtension extension) extension.ConfigureBroker(_broker, this);
+            }
             await _broker.StartAsync(cancellationToken).ConfigureAwait(false);
             busEndpoint = BrokerEndpoint.InProcess(_broker.InMemory);
             if (_broker.TcpEndPoint is { } tcp) ClientEndpoint = BrokerEndpoint.Tcp(tcp.Address.ToString(), tcp.Port);

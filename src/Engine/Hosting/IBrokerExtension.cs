@@ -1,0 +1,13 @@
+using Alicia.Engine.Bus;
+
+namespace Alicia.Engine.Hosting;
+
+/// <summary>
+/// A service that shapes the embedded broker before it starts (TLS, authentication, authorization,
+/// ingress checks). Called for every added <see cref="IEngineService"/> that implements it, before the
+/// broker starts; not called when the engine uses an external broker.
+/// </summary>
+public interface IBrokerExtension
+{
+    void ConfigureBroker(EmbeddedBroker broker, AliciaEngine engine);
+}

@@ -1,0 +1,114 @@
+namespace Alicia.Engine.Security.Gateway;
+
+public enum AclAction
+{
+    Publish,
+    Subscribe,
+}
+
+/// <summary>One grant: an action on a topic filter, with the name of the rule that granted it (for logs).</summary>
+public readonly record struct AclGrant(AclAction Action, string Filter, string Rule);
+
+/// <summary>The result of an authorization check.</summary>
+public readonly record struct AclDecision(bool Allowed, string Rule)
+{
+    public static AclDecision Deny(string why) => new(false, why);
+}
+
+/// <summary>
+/// Who may publish and subscribe where, derived from an identity's kind, roles and registration. The
+/// same grants drive the embedded broker's checks and the generated Mosquitto ACL file, so the two
+/// brokers enforce one policy.
+/// </summary>
+public static class AclPolicy
+{
+    /// <summary>Roles a service can hold, and what each grants (publish; subscribe).</summary>
+    public static readonly IReadOnlyDictionary<string, (string[] Publish, string[] Subscribe)> Roles =
+        new Dictionary<string, (string[], string[])>(StringComparer.Ordinal)
+        {
+            ["stt"] = (["alicia/voice/stt/response"], ["alicia/voice/stt/request", "alicia/devices/+/audio"]),
+            ["ai"] = (["alicia/voice/ai/response", "alicia/voice/command/route"], ["alicia/voice/ai/request", "alicia/voice/stt/response"]),
+            ["tts"] = (["alicia/voice/tts/response", "alicia/devices/speakers/announce"], ["alicia/voice/tts/request"]),
+            ["router"] = (["alicia/devices/+/command", "alicia/devices/speakers/announce"], ["alicia/voice/command/route", "alicia/system/discovery/capabilities"]),
+            ["ha"] = (["alicia/integration/ha/#", "homeassistant/#"], ["alicia/integration/ha/#", "alicia/devices/+/status", "alicia/system/discovery/capabilities", "homeassistant/status"]),
+            ["api"] = (["alicia/integration/api/request"], ["alicia/integration/api/response"]),
+            ["persistence"] = ([], ["alicia/integration/data/persist", "alicia/integration/analytics/event"]),
+            ["monitor"] = ([], ["alicia/#"]),
+            ["engine"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#"]),
+            ["admin"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#", "$SYS/#"]),
+        };
+
+    /// <summary>Every grant of <paramref name="identity"/>, with concrete topics.</summary>
+    public static IReadOnlyList<AclGrant> GrantsFor(IdentityRecord identity)
+    {
+        var grants = new List<AclGrant>();
+        string id = identity.Id;
+        // Everyone may announce itself and beat; everyone may read the shared directory and API answers.
+        grants.Add(new(AclAction.Publish, "alicia/system/discovery/register", "discovery"));
+        grants.Add(new(AclAction.Publish, "alicia/system/discovery/unregister", "discovery"));
+        grants.Add(new(AclAction.Publish, "alicia/system/health/heartbeat", "heartbeat"));
+        grants.Add(new(AclAction.Subscribe, "alicia/system/discovery/capabilities", "discovery"));
+        grants.Add(new(AclAction.Subscribe, "alicia/integration/api/response", "api-response"));
+
+        if (identity.Kind != IdentityKind.Service)
+        {
+            grants.Add(new(AclAction.Publish, $"alicia/devices/{id}/#", "own-subtree"));
+            grants.Add(new(AclAction.Subscribe, $"alicia/devices/{id}/command", "own-commands"));
+            grants.Add(new(AclAction.Subscribe, $"alicia/devices/{id}/config", "own-config"));
+            if (identity.Kind == IdentityKind.Sensor) grants.Add(new(AclAction.Publish, "alicia/devices/sensors/telemetry", "sensor-telemetry"));
+            if (identity.Kind == IdentityKind.Speaker) grants.Add(new(AclAction.Subscribe, "alicia/devices/speakers/announce", "speaker-announce"));
+            if (identity.Kind == IdentityKind.Controller) grants.Add(new(AclAction.Publish, "alicia/integration/api/request", "controller-api"));
+        }
+        foreach (string role in identity.Roles)
+        {
+            if (!Roles.TryGetValue(role, out var grant)) continue;
+            foreach (string t in grant.Publish) grants.Add(new(AclAction.Publish, t, "role:" + role));
+            foreach (string t in grant.Subscribe) grants.Add(new(AclAction.Subscribe, t, "role:" + role));
+        }
+        foreach (string t in identity.ExtraSubscriptions) grants.Add(new(AclAction.Subscribe, t, "capability"));
+        return grants;
+    }
+
+    /// <summary>May <paramref name="identity"/> publish to <paramref name="topic"/> (a concrete topic)?</summary>
+    public static AclDecision AuthorizePublish(IdentityRecord identity, string topic) =>
+        Authorize(GrantsFor(identity), AclAction.Publish, topic);
+
+    /// <summary>May <paramref name="identity"/> subscribe to <paramref name="filter"/> (wildcards allowed, <c>$share/g/</c> stripped)?</summary>
+    public static AclDecision AuthorizeSubscribe(IdentityRecord identity, string filter) =>
+        Authorize(GrantsFor(identity), AclAction.Subscribe, filter);
+
+    public static AclDecision Authorize(IReadOnlyList<AclGrant> grants, AclAction action, string topicOrFilter)
+    {
+        if (!TopicRules.IsSafe(topicOrFilter, allowWildcards: action == AclAction.Subscribe, out string? problem))
+            return AclDecision.Deny(problem!);
+        foreach (AclGrant g in grants)
+        {
+            if (g.Action == action && Covers(g.Filter, topicOrFilter)) return new AclDecision(true, g.Rule);
+        }
+        return AclDecision.Deny($"no {(action == AclAction.Publish ? "publish" : "subscribe")} grant covers '{topicOrFilter}'");
+    }
+
+    /// <summary>
+    /// True when every topic matched by <paramref name="requested"/> is also matched by <paramref name="granted"/>:
+    /// <c>#</c> in the grant covers the rest; <c>+</c> covers one level (including a requested <c>+</c>).
+    /// </summary>
+    public static bool Covers(string granted, string requested)
+    {
+        ReadOnlySpan<char> g = granted, r = requested;
+        while (true)
+        {
+            int gs = g.IndexOf('/'), rs = r.IndexOf('/');
+            ReadOnlySpan<char> gSeg = gs < 0 ? g : g[..gs];
+            ReadOnlySpan<char> rSeg = rs < 0 ? r : r[..rs];
+            if (gSeg is "#") return true;
+            if (rSeg is "#") return false;
+            if (gSeg is not "+" && (rSeg is "+" || !gSeg.SequenceEqual(rSeg))) return false;
+            if (gs < 0 && rs < 0) return true;
+            if (rs < 0) return g[(gs + 1)..] is "#"; // "a/#" also matches "a"
+            if (gs < 0) return false;
+            g = g[(gs + 1)..];
+            r = r[(rs + 1)..];
+        }
+    }
+
+}

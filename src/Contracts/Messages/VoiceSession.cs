@@ -1,0 +1,98 @@
+namespace Alicia.Contracts.Messages;
+
+/// <summary>What a voice session is for: device commands are served first when speech-to-text is saturated.</summary>
+public enum VoiceSessionKind
+{
+    Command,
+    Dictation,
+}
+
+/// <summary>
+/// A satellite asks to stream audio. Control stays on the bus; the audio goes over the dedicated stream
+/// that the response names (length-prefixed PCM frames over TCP), authorised by a one-time token.
+/// </summary>
+[AliciaMessage("alicia/voice/session/request", Kind = MessageKind.Request)]
+public sealed partial class VoiceSessionRequest
+{
+    /// <summary>The satellite the audio comes from.</summary>
+    public string DeviceId { get; set; } = "";
+
+    public VoiceSessionKind Kind { get; set; }
+
+    public string Language { get; set; } = "en";
+
+    /// <summary>The sample rate the satellite will send; converted to 16 kHz at the edge.</summary>
+    public int SampleRate { get; set; } = 16000;
+
+    /// <summary>1 or 2 (interleaved); stereo is mixed to mono at the edge.</summary>
+    public int Channels { get; set; } = 1;
+}
+
+[AliciaMessage("alicia/voice/session/response", Kind = MessageKind.Response)]
+public sealed partial class VoiceSessionResponse
+{
+    public bool Accepted { get; set; }
+
+    /// <summary>Why the session was refused (when not accepted).</summary>
+    public string Error { get; set; } = "";
+
+    public string SessionId { get; set; } = "";
+
+    /// <summary>Where to stream: <c>tcp://host:port</c>.</summary>
+    public string Endpoint { get; set; } = "";
+
+    /// <summary>One-time token: the first frame of the stream; valid once, until <see cref="TokenExpiresMs"/> passes.</summary>
+    public string Token { get; set; } = "";
+
+    public int TokenExpiresMs { get; set; }
+
+    /// <summary>The most bytes one frame's payload may carry.</summary>
+    public int MaxFrameBytes { get; set; }
+}
+
+public enum VoiceSessionState
+{
+    Open,
+    Streaming,
+    Closed,
+    Failed,
+    Busy,
+}
+
+/// <summary>Life of a voice session: opened, streaming, closed, or failed with the reason (malformed frame, bad token ...).</summary>
+[AliciaMessage("alicia/voice/session/status", Kind = MessageKind.Event)]
+public sealed partial class VoiceSessionStatus
+{
+    public string SessionId { get; set; } = "";
+    public string DeviceId { get; set; } = "";
+    public VoiceSessionState State { get; set; }
+    public string Reason { get; set; } = "";
+
+    /// <summary>Audio received so far, in seconds of 16 kHz mono.</summary>
+    public double AudioSeconds { get; set; }
+
+    public int Utterances { get; set; }
+}
+
+public enum SpeechEdge
+{
+    Start,
+    End,
+}
+
+/// <summary>The voice activity detector found speech start or end (times from the start of the session's audio).</summary>
+[AliciaMessage("alicia/voice/vad/segment", Kind = MessageKind.Event)]
+public sealed partial class SpeechSegment
+{
+    public string SessionId { get; set; } = "";
+
+    /// <summary>0-based index of the utterance within the session.</summary>
+    public int Index { get; set; }
+
+    public SpeechEdge Edge { get; set; }
+
+    public double StartSeconds { get; set; }
+
+    /// <summary>Set on <see cref="SpeechEdge.End"/>.</summary>
+    public double EndSeconds { get; set; }
+}

@@ -1,0 +1,51 @@
+using Alicia.Engine.Voice.Stt;
+using Alicia.Engine.Voice.Vad;
+
+namespace Alicia.Engine.Voice;
+
+public sealed record VoiceOptions
+{
+    /// <summary>Silero VAD v5 ONNX file; null looks for <c>models/cache/silero_vad_v5.onnx</c> up from the working directory.</summary>
+    public string? VadModelPath { get; init; }
+
+    /// <summary>Whisper ggml model; null means no in-process STT (unless an engine is passed to the service).</summary>
+    public string? WhisperModelPath { get; init; }
+
+    public int WhisperThreads { get; init; } = 2;
+
+    /// <summary>Address the audio stream listener binds (loopback by default).</summary>
+    public string ListenAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port of the audio stream listener; 0 picks a free one.</summary>
+    public int AudioPort { get; init; }
+
+    /// <summary>Host name put in session endpoints (defaults to the listen address).</summary>
+    public string? AdvertisedHost { get; init; }
+
+    /// <summary>Concurrent sessions (TCP and MQTT) at most; more are refused with the reason.</summary>
+    public int MaxSessions { get; init; } = 32;
+
+    public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Largest payload of one audio frame.</summary>
+    public int MaxFrameBytes { get; init; } = Transport.AudioFrameCodec.DefaultMaxPayload;
+
+    /// <summary>A TCP stream silent for this long ends with an error.</summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>An MQTT audio session with no chunk for this long is completed (its speech flushed).</summary>
+    public TimeSpan MqttIdleTimeout { get; init; } = TimeSpan.FromSeconds(3);
+
+    public bool AcceptMqttAudio { get; init; } = true;
+
+    public EndpointerOptions Endpointing { get; init; } = new();
+
+    public SttPoolOptions Pool { get; init; } = new();
+
+    public QualityOptions Quality { get; init; } = new();
+
+    /// <summary>Token caps: device commands are short.</summary>
+    public int CommandMaxTokens { get; init; } = 32;
+
+    public int DictationMaxTokens { get; init; } = 128;
+}

@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Voice.Stt;
+using Alicia.Engine.Voice.Transport;
+using Alicia.Engine.Voice.Vad;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alicia.Engine.Voice;
+
+/// <summary>
+/// The listening half of the voice pipeline, as an engine service: answers voice session requests on the
+/// bus with an audio endpoint and a one-time token, serves the audio streams, accepts MQTT audio chunks
+/// on <c>alicia/devices/+/audio</c>, and runs every stream through VAD, speech to text (one shared pool)
+/// and the quality assessor, publishing segments and transcripts with per-stage timings.
+/// </summary>
+public sealed class VoiceService : IEngineService
+{
+    private readonly VoiceOptions _options;
+    private readonly ISpeechToText? _injectedStt;
+    private readonly ConcurrentDictionary<string, PendingToken> _tokens = new();
+    private readonly ConcurrentDictionary<string, VoiceSession> _sessions = new();
+    private readonly ConcurrentDictionary<string, MqttAudioSession> _mqttSessions = new();
+    private readonly List<IAsyncDisposable> _owned = [];
+    private ILogger _logger = NullLogger.Instance;
+    private AliciaEngine? _engine;
+    private SileroVadModel? _vad;
+    private AudioStreamServer? _server;
+    private ISpeechToText? _stt;
+    private ITimer? _sweeper;
+
+    public VoiceService(VoiceOptions? options = null, ISpeechToText? speechToText = null)
+    {
+        _options = options ?? new VoiceOptions();
+        _injectedStt = speechToText;
+        Quality = new QualityAssessor(_options.Quality);
+    }
+
+    public string Name => "voice";
+    public VoiceOptions Options => _options;
+    public QualityAssessor Quality { get; }
+    public SpeechToTextPool? Pool { get; private set; }
+    public SileroVadModel VadModel => _vad ?? throw new InvalidOperationException("the voice service is not started");
+
+    /// <summary>Where satellites stream audio (after start).</summary>
+    public IPEndPoint? AudioEndPoint => _server?.EndPoint;
+
+    public int ActiveSessions => _sessions.Count;
+
+    /// <summary>Raised after each transcript is published (stage stamps for benchmarks and monitoring).</summary>
+    public event Action<UtteranceTrace>? Published;
+
+    internal void OnPublished(UtteranceTrace trace) => Published?.Invoke(trace);
+
+    public async Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
+    {
+        _engine = engine;
+        _logger = engine.LoggerFactory.CreateLogger<VoiceService>();
+        string vadPath = _options.VadModelPath ?? SileroVadModel.FindDefault()
+            ?? throw new FileNotFoundException("Silero VAD v5 model not found: set Voice:VadModelPath, or run scripts/fetch-models.sh (models/cache/silero_vad_v5.onnx)");
+        _vad = new SileroVadModel(vadPath);
+
+        _stt = _injectedStt;
+        if (_stt is null && !string.IsNullOrWhiteSpace(_options.WhisperModelPath))
+        {
+            _stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads });
+            _owned.Add(_stt);
+        }
+        if (_stt is not null)
+        {
+            Pool = new SpeechToTextPool(_stt, _options.Pool, engine.Clock);
+            _owned.Add(Pool);
+        }
+        else _logger.LogWarning("Voice: no speech-to-text engine configured (Voice:WhisperModelPath); sessions get VAD segments only");
+
+        _server = new AudioStreamServer(this, IPAddress.Parse(_options.ListenAddress), _options.AudioPort, _logger);
+        _server.Start();
+        _owned.Add(_server);
+
+        AliciaBus bus = engine.Bus;
+        _owned.Add(await bus.RespondAsync<VoiceSessionRequest, VoiceSessionResponse>(OpenSessionAsync, cancellationToken: cancellationToken).ConfigureAwait(false));
+        if (_options.AcceptMqttAudio)
+        {
+            _owned.Add(await bus.SubscribeAsync<DeviceAudio>(OnDeviceAudioAsync, new SubscribeOptions { Filter = DeviceAudio.TopicFilter, ReceiveAll = true }, cancellationToken: cancellationToken).ConfigureAwait(false));
+            TimeSpan period = TimeSpan.FromMilliseconds(Math.Max(50, _options.MqttIdleTimeout.TotalMilliseconds / 4));
+            _sweeper = engine.Clock.CreateTimer(_ => _ = SweepIdleAsync(), null, period, period);
+        }
+        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint}; VAD {Vad}; STT {Stt}", _server.EndPoint, vadPath, _stt?.Name ?? "none");
+    }
+
+    private ValueTask<VoiceSessionResponse> OpenSessionAsync(BusMessage<VoiceSessionRequest> message, CancellationToken ct)
+    {
+        VoiceSessionRequest request = message.Data;
+        if (request.SampleRate is < 8000 or > 48000) return Refuse($"sample rate {request.SampleRate} Hz is not supported (8000..48000)");
+        if (request.Channels is not (1 or 2)) return Refuse($"{request.Channels} channels: only mono or interleaved stereo");
+        if (_sessions.Count + _tokens.Count >= _options.MaxSessions) return Refuse($"busy: {_options.MaxSessions} voice sessions already open");
+
+        string id = Guid.NewGuid().ToString("N");
+        string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
+        var session = new VoiceSession(this, _engine!.Bus, _logger, id, string.IsNullOrEmpty(request.DeviceId) ? message.Source : request.DeviceId,
+            message.Source, request.Kind, string.IsNullOrEmpty(request.Language) ? "en" : request.Language, request.SampleRate, request.Channels);
+        _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime);
+        string host = _options.AdvertisedHost ?? _options.ListenAddress;
+        return ValueTask.FromResult(new VoiceSessionResponse
+        {
+            Accepted = true,
+            SessionId = id,
+            Endpoint = $"tcp://{(host.Contains(':') ? $"[{host}]" : host)}:{_server!.EndPoint.Port}",
+            Token = token,
+            TokenExpiresMs = (int)_options.TokenLifetime.TotalMilliseconds,
+            MaxFrameBytes = _options.MaxFrameBytes,
+        });
+
+        static ValueTask<VoiceSessionResponse> Refuse(string error) => ValueTask.FromResult(new VoiceSessionResponse { Accepted = false, Error = error });
+    }
+
+    /// <summary>Takes a token (once): the session, or why not.</summary>
+    internal (VoiceSession? Session, string? Error) ClaimToken(string token)
+    {
+        SweepTokens();
+        if (!_tokens.TryRemove(token, out PendingToken? pending)) return (null, "unknown or already used session token");
+        if (pending.Expires < _engine!.Clock.GetUtcNow())
+        {
+            pending.Session.Dispose();
+            return (null, "the session token has expired");
+        }
+        _sessions[pending.Session.Id] = pending.Session;
+        return (pending.Session, null);
+    }
+
+    private void SweepTokens()
+    {
+        DateTimeOffset now = _engine!.Clock.GetUtcNow();
+        foreach ((string token, PendingToken pending) in _tokens)
+            if (pending.Expires < now && _tokens.TryRemove(token, out _)) pending.Session.Dispose();
+    }
+
+    internal async Task EndSessionAsync(VoiceSession session, string? error)
+    {
+        _sessions.TryRemove(session.Id, out _);
+        try
+        {
+            await session.PublishStatusAsync(error is null ? VoiceSessionState.Closed : VoiceSessionState.Failed, error ?? "").ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogDebug(e, "Voice session {Session}: status publish failed", session.Id);
+        }
+        session.Dispose();
+    }
+
+    // ---- MQTT audio chunks (simple devices) ----
+
+    private async ValueTask OnDeviceAudioAsync(BusMessage<DeviceAudio> message, CancellationToken ct)
+    {
+        DeviceAudio chunk = message.Data;
+        string device = DeviceFromTopic(message.Topic);
+        string key = device + "/" + chunk.SessionId;
+        if (!_mqttSessions.TryGetValue(key, out MqttAudioSession? state))
+        {
+            if (chunk.Pcm.Length == 0) return;
+            if (_sessions.Count + _tokens.Count >= _options.MaxSessions)
+            {
+                _logger.LogInformation("Voice: MQTT audio from {Device} refused: too many sessions", device);
+                await _engine!.Bus.PublishAsync(new VoiceSessionStatus { SessionId = chunk.SessionId, DeviceId = device, State = VoiceSessionState.Busy, Reason = $"busy: {_options.MaxSessions} voice sessions already open" },
+                    new PublishOptions { Destination = message.Source }, ct).ConfigureAwait(false);
+                return;
+            }
+            VoiceSession session;
+            try
+            {
+                session = new VoiceSession(this, _engine!.Bus, _logger, string.IsNullOrEmpty(chunk.SessionId) ? Guid.NewGuid().ToString("N") : chunk.SessionId, device, message.Source,
+                    VoiceSessionKind.Command, "en", chunk.SampleRate, chunk.Channels);
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                await _engine!.Bus.PublishAsync(new VoiceSessionStatus { SessionId = chunk.SessionId, DeviceId = device, State = VoiceSessionState.Failed, Reason = e.Message.Split(Environment.NewLine)[0] },
+                    new PublishOptions { Destination = message.Source }, ct).ConfigureAwait(false);
+                return;
+            }
+            state = new MqttAudioSession(session, chunk.Sequence, chunk.SampleRate, chunk.Channels);
+            _mqttSessions[key] = state;
+            _sessions[session.Id] = session;
+            await session.PublishStatusAsync(VoiceSessionState.Streaming).ConfigureAwait(false);
+        }
+
+        string? error = null;
+        lock (state)
+        {
+            if (state.Ended) return;
+            state.LastChunk = _engine!.Clock.GetUtcNow();
+            if (chunk.Sequence != state.NextSequence) error = $"audio chunk {chunk.Sequence} where {state.NextSequence} was expected (lost or out of order)";
+            else if (chunk.SampleRate != state.SampleRate || chunk.Channels != state.Channels) error = $"audio format changed within the session ({chunk.SampleRate} Hz x {chunk.Channels})";
+            else if (chunk.Pcm.Length % (2 * chunk.Channels) != 0) error = $"malformed chunk: {chunk.Pcm.Length} bytes is not a whole number of {2 * chunk.Channels}-byte samples";
+            else if (chunk.Pcm.Length > 0)
+            {
+                state.NextSequence++;
+                state.Session.Pipeline.Write(chunk.Pcm);
+                return;
+            }
+            state.Ended = true;
+        }
+        await FinishMqttAsync(key, state, error).ConfigureAwait(false);
+    }
+
+    private async Task FinishMqttAsync(string key, MqttAudioSession state, string? error)
+    {
+        _mqttSessions.TryRemove(key, out _);
+        if (error is null) await state.Session.CompleteAsync().ConfigureAwait(false);
+        else await state.Session.DrainAsync().ConfigureAwait(false);
+        await EndSessionAsync(state.Session, error).ConfigureAwait(false);
+    }
+
+    private async Task SweepIdleAsync()
+    {
+        DateTimeOffset now = _engine!.Clock.GetUtcNow();
+        foreach ((string key, MqttAudioSession state) in _mqttSessions)
+        {
+            lock (state)
+            {
+                if (state.Ended || now - state.LastChunk < _options.MqttIdleTimeout) continue;
+                state.Ended = true;
+            }
+            try { await FinishMqttAsync(key, state, null).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { _logger.LogWarning(e, "Voice: closing idle MQTT audio session failed"); }
+        }
+    }
+
+    private static string DeviceFromTopic(string topic)
+    {
+        // alicia/devices/{device_id}/audio
+        string[] parts = topic.Split('/');
+        return parts.Length == 4 ? parts[2] : topic;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _sweeper?.Dispose();
+        for (int i = _owned.Count - 1; i >= 0; i--)
+        {
+            if (_owned[i] is SpeechToTextPool or ISpeechToText)
+                foreach (VoiceSession s in _sessions.Values) s.Cancel();
+            await _owned[i].DisposeAsync().ConfigureAwait(false);
+        }
+        foreach (PendingToken pending in _tokens.Values) pending.Session.Dispose();
+        _tokens.Clear();
+        _vad?.Dispose();
+    }
+
+    private sealed record PendingToken(VoiceSession Session, DateTimeOffset Expires);
+
+    private sealed class MqttAudioSession(VoiceSession session, long firstSequence, int sampleRate, int channels)
+    {
+        public VoiceSession Session { get; } = session;
+        public long NextSequence { get; set; } = firstSequence;
+        public int SampleRate { get; } = sampleRate;
+        public int Channels { get; } = channels;
+        public DateTimeOffset LastChunk { get; set; }
+        public bool Ended { get; set; }
+    }
+}

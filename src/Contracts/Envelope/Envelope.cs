@@ -16,8 +16,9 @@ public enum Attestation : byte
 /// <summary>A decoded message: routing header, typed payload data and metadata, and security facts.</summary>
 public readonly struct Envelope<T>
 {
-    public Envelope(EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata = null, EncryptionInfo? encryption = null, Attestation attestation = Attestation.None)
+    public Envelope(EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata = null, EncryptionInfo? encryption = null, Attestation attestation = Attestation.None, string? attestedBy = null)
     {
+        AttestedBy = attestedBy;
         Header = header;
         Data = data;
         Metadata = metadata;
@@ -31,11 +32,19 @@ public readonly struct Envelope<T>
     public EncryptionInfo? Encryption { get; }
     public Attestation Attestation { get; }
 
+    /// <summary>
+    /// When set, the signature is not the source's but this gateway's: it checked that the message came
+    /// over the source's own authenticated connection and countersigned it (for devices that cannot sign).
+    /// </summary>
+    public string? AttestedBy { get; }
+
     public Guid MessageId => Header.MessageId;
     public string Source => Header.Source;
     public string Destination => Header.Destination;
     public MessageKind Kind => Header.Kind;
     public DateTimeOffset Timestamp => Header.Timestamp;
 
-    public Envelope<T> WithAttestation(Attestation attestation) => new(Header, Data, Metadata, Encryption, attestation);
+    public Envelope<T> WithAttestation(Attestation attestation) => new(Header, Data, Metadata, Encryption, attestation, AttestedBy);
+
+    public Envelope<T> WithAttestedBy(string? attester) => new(Header, Data, Metadata, Encryption, Attestation, attester);
 }

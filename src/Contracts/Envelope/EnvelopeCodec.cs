@@ -7,7 +7,7 @@ namespace Alicia.Contracts;
 /// <code>
 /// { message_id: bin(16), timestamp: ext(-1), source: str, destination: str, message_type: str,
 ///   payload: { data: T, metadata?: map&lt;str,str&gt; },
-///   security: { encryption: map|nil, signature: bin(64)|nil } }
+///   security: { encryption: map|nil, attested_by?: str, signature: bin(64)|nil } }
 /// </code>
 /// The signature is always the very last value, so the bytes it covers are everything before it. A
 /// signer reserves the slot, signs the prefix, and fills the slot in; nothing is re-encoded.
@@ -29,6 +29,7 @@ public static class EnvelopeCodec
     private static ReadOnlySpan<byte> KeyMetadata => "metadata"u8;
     private static ReadOnlySpan<byte> KeySecurity => "security"u8;
     private static ReadOnlySpan<byte> KeyEncryption => "encryption"u8;
+    private static ReadOnlySpan<byte> KeyAttestedBy => "attested_by"u8;
     private static ReadOnlySpan<byte> KeySignature => "signature"u8;
 
     /// <summary>
@@ -40,10 +41,15 @@ public static class EnvelopeCodec
     {
         WriteHeaderAndPayload(ref writer, envelope.Header, envelope.Data, envelope.Metadata);
         writer.WriteString(KeySecurity);
-        writer.WriteMapHeader(2);
+        writer.WriteMapHeader(envelope.AttestedBy is null ? 2 : 3);
         writer.WriteString(KeyEncryption);
         if (envelope.Encryption is { } enc) EncryptionInfo.Write(ref writer, enc);
         else writer.WriteNil();
+        if (envelope.AttestedBy is { } attester)
+        {
+            writer.WriteString(KeyAttestedBy);
+            writer.Write(attester);
+        }
         writer.WriteString(KeySignature);
         if (reserveSignature) writer.WriteBinPlaceholder(SignatureLength).Clear();
         else writer.WriteNil();
@@ -110,6 +116,7 @@ public static class EnvelopeCodec
         T data = default!;
         IReadOnlyDictionary<string, string>? metadata = null;
         EncryptionInfo? encryption = null;
+        string? attestedBy = null;
 
         int fields = reader.ReadMapHeader();
         for (int i = 0; i < fields; i++)
@@ -144,6 +151,7 @@ public static class EnvelopeCodec
                     {
                         encryption = reader.TryReadNil() ? null : EncryptionInfo.Read(ref reader);
                     }
+                    else if (sk.SequenceEqual(KeyAttestedBy)) attestedBy = reader.ReadString();
                     else if (sk.SequenceEqual(KeySignature))
                     {
                         if (reader.TryReadNil()) continue;
@@ -168,7 +176,7 @@ public static class EnvelopeCodec
         if (destination is null) throw Missing("destination");
         if (!hasKind) throw Missing("message_type");
         if (!hasData) throw Missing("payload.data");
-        return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption);
+        return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption, attestedBy: attestedBy);
     }
 
     /// <summary>Reads only the routing header, skipping the payload (for logging and auditing a message whose payload did not decode).</summary>

@@ -39,6 +39,7 @@ public static class EnvelopeJson
         writer.WritePropertyName("encryption"u8);
         if (envelope.Encryption is { } enc) EncryptionInfo.WriteJson(writer, enc);
         else writer.WriteNullValue();
+        if (envelope.AttestedBy is { } attester) writer.WriteString("attested_by"u8, attester);
         if (signature.IsEmpty) writer.WriteNull("signature"u8);
         else writer.WriteBase64String("signature"u8, signature);
         writer.WriteEndObject();
@@ -58,6 +59,7 @@ public static class EnvelopeJson
         T data = default!;
         Dictionary<string, string>? metadata = null;
         EncryptionInfo? encryption = null;
+        string? attestedBy = null;
 
         Expect(ref reader, JsonTokenType.StartObject, "envelope");
         while (Next(ref reader) == JsonTokenType.PropertyName)
@@ -90,6 +92,7 @@ public static class EnvelopeJson
                         Next(ref reader);
                         if (s == "signature") signature = reader.TokenType == JsonTokenType.Null ? null : reader.GetBytesFromBase64();
                         else if (s == "encryption") encryption = reader.TokenType == JsonTokenType.Null ? null : EncryptionInfo.ReadJson(ref reader);
+                        else if (s == "attested_by") attestedBy = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
                         else reader.Skip();
                     }
                     break;
@@ -103,7 +106,7 @@ public static class EnvelopeJson
         if (destination is null) throw Missing("destination");
         if (kind is null) throw Missing("message_type");
         if (!hasData) throw Missing("payload.data");
-        return new Envelope<T>(new EnvelopeHeader(id.Value, timestamp.Value, source, destination, kind.Value), data, metadata, encryption);
+        return new Envelope<T>(new EnvelopeHeader(id.Value, timestamp.Value, source, destination, kind.Value), data, metadata, encryption, attestedBy: attestedBy);
     }
 
     private static JsonException Missing(string field) => new($"envelope field '{field}' is missing");

@@ -5,6 +5,11 @@ public sealed class BusOptions
     /// <summary>The MQTT client id; defaults to the identity name plus a short random suffix.</summary>
     public string? ClientId { get; set; }
 
+    /// <summary>MQTT username (services authenticating with a password, or the engine in process).</summary>
+    public string? Username { get; set; }
+
+    public byte[]? Password { get; set; }
+
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);

@@ -34,6 +34,12 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     public InMemoryServerAdapter InMemory { get; } = new();
 
+    /// <summary>
+    /// A per-process secret with which the engine's own in-process clients authenticate to the gateway.
+    /// It never leaves the process.
+    /// </summary>
+    public byte[] InProcessSecret { get; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+
     /// <summary>The TCP endpoint after start (with the real port when 0 was asked for), or null when TCP is off.</summary>
     public IPEndPoint? TcpEndPoint { get; private set; }
 

@@ -170,7 +170,11 @@ public sealed class DeviceRegistry : IDisposable
             record.BirthSequence = birthSequence;
             record.Suspect = false;
             record.LastSeen = _clock.GetUtcNow();
-            if (!SetState(record, state, "birth")) _dirty.Add(record);
+            if (!SetState(record, state, "birth"))
+            {
+                _store?.UpdateLiveness([record]); // the birth sequence is durable at once: it decides which death notices count
+                _dirty.Remove(record);
+            }
         }
         return true;
     }

@@ -24,7 +24,22 @@ public sealed class EnvelopeSigner(SigningIdentity identity)
     {
         if (!string.Equals(envelope.Header.Source, Identity.Name, StringComparison.Ordinal))
             throw new ArgumentException($"envelope source '{envelope.Header.Source}' is not the signer '{Identity.Name}'", nameof(envelope));
+        if (envelope.AttestedBy is not null) throw new ArgumentException("a source-signed envelope carries no attested_by", nameof(envelope));
+        EncodeSigned(output, topic, envelope);
+    }
 
+    /// <summary>
+    /// Countersigns a message that arrived unsigned over <paramref name="envelope"/>'s source's own
+    /// authenticated connection (a constrained device): the envelope keeps its source and gains
+    /// <c>attested_by</c> = this signer, whose key signs it. Receivers see <see cref="Attestation.GatewayAttested"/>.
+    /// </summary>
+    public void Attest<T>(IBufferWriter<byte> output, ReadOnlySpan<char> topic, in Envelope<T> envelope)
+        where T : IAliciaSerializable<T> =>
+        EncodeSigned(output, topic, envelope.WithAttestedBy(Identity.Name));
+
+    private void EncodeSigned<T>(IBufferWriter<byte> output, ReadOnlySpan<char> topic, in Envelope<T> envelope)
+        where T : IAliciaSerializable<T>
+    {
         PooledBufferWriter scratch = t_scratch ??= new PooledBufferWriter(4096);
         scratch.Reset();
         int prefix = SigningInput.WritePrefix(scratch, topic);

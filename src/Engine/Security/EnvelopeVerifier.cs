@@ -63,9 +63,9 @@ public sealed class EnvelopeVerifier
         }
 
         if (signatureOffset < 0) return Reject(RejectReason.Unsigned, $"from '{envelope.Source}' carries no signature");
-        Verdict verdict = CheckSignature(topic, envelope.Header, bytes[..signatureOffset], bytes.Slice(signatureOffset + 2, EnvelopeCodec.SignatureLength));
+        Verdict verdict = CheckSignature(topic, envelope.Header, envelope.AttestedBy, bytes[..signatureOffset], bytes.Slice(signatureOffset + 2, EnvelopeCodec.SignatureLength));
         if (!verdict.Accepted) return verdict;
-        envelope = envelope.WithAttestation(Attestation.SourceSigned);
+        envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
         _metrics.Accepted();
         return Verdict.Accept;
     }
@@ -96,21 +96,28 @@ public sealed class EnvelopeVerifier
         var writer = new MsgPackWriter(canonical);
         EnvelopeCodec.Write(ref writer, envelope, reserveSignature: true);
         writer.Flush();
-        Verdict verdict = CheckSignature(topic, envelope.Header, canonical.WrittenSpan[..^EnvelopeCodec.SignatureSlotLength], signature);
+        Verdict verdict = CheckSignature(topic, envelope.Header, envelope.AttestedBy, canonical.WrittenSpan[..^EnvelopeCodec.SignatureSlotLength], signature);
         if (!verdict.Accepted) return verdict;
-        envelope = envelope.WithAttestation(Attestation.SourceSigned);
+        envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
         _metrics.Accepted();
         return Verdict.Accept;
     }
 
-    private Verdict CheckSignature(ReadOnlySpan<char> topic, in EnvelopeHeader header, ReadOnlySpan<byte> signedEnvelope, ReadOnlySpan<byte> signature)
+    private Verdict CheckSignature(ReadOnlySpan<char> topic, in EnvelopeHeader header, string? attestedBy, ReadOnlySpan<byte> signedEnvelope, ReadOnlySpan<byte> signature)
     {
         TimeSpan skew = _clock.GetUtcNow() - header.Timestamp;
         if (skew > _options.MaxClockSkew || skew < -_options.MaxClockSkew)
             return Reject(RejectReason.Stale, $"message {header.MessageId} from '{header.Source}' is {skew.TotalSeconds:0.#} s off the clock (allowed ±{_options.MaxClockSkew.TotalSeconds:0.#} s)");
 
-        if (!_trust.TryGet(header.Source, out PublicKey key))
-            return Reject(RejectReason.UnknownSource, $"no trusted key for source '{header.Source}'");
+        string signer = header.Source;
+        if (attestedBy is not null)
+        {
+            if (!_options.TrustedAttesters.Contains(attestedBy))
+                return Reject(RejectReason.UnknownSource, $"message from '{header.Source}' is attested by '{attestedBy}', which is not a trusted gateway");
+            signer = attestedBy;
+        }
+        if (!_trust.TryGet(signer, out PublicKey key))
+            return Reject(RejectReason.UnknownSource, $"no trusted key for {(attestedBy is null ? "source" : "attester")} '{signer}'");
 
         PooledBufferWriter scratch = t_scratch ??= new PooledBufferWriter(4096);
         scratch.Reset();
@@ -118,7 +125,7 @@ public sealed class EnvelopeVerifier
         signedEnvelope.CopyTo(scratch.GetSpan(signedEnvelope.Length));
         scratch.Advance(signedEnvelope.Length);
         if (!SignatureAlgorithm.Ed25519.Verify(key, scratch.WrittenSpan, signature))
-            return Reject(RejectReason.BadSignature, $"message {header.MessageId} from '{header.Source}' on '{topic}' does not match its signature");
+            return Reject(RejectReason.BadSignature, $"message {header.MessageId} from '{header.Source}' on '{topic}' does not match the signature of '{signer}'");
 
         if (!_replay.TryRecord(header.MessageId))
             return Reject(RejectReason.Replayed, $"message {header.MessageId} from '{header.Source}' was already received");

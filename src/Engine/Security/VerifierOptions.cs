@@ -10,4 +10,7 @@ public sealed class VerifierOptions
 
     /// <summary>How many message ids the replay filter holds (see <see cref="ReplayFilter"/>).</summary>
     public int ReplayCapacity { get; set; } = 1 << 18;
+
+    /// <summary>Gateways whose countersignature (<c>attested_by</c>) is accepted for devices that cannot sign.</summary>
+    public List<string> TrustedAttesters { get; set; } = [];
 }

@@ -11,7 +11,7 @@ namespace Alicia.Host.Commands;
 /// <c>alicia devices list|show &lt;id&gt;|remove &lt;id&gt;|lookup &lt;capability&gt; [--in PLACE]</c>: the
 /// registry's API over the bus (a signed <see cref="RegistryRequest"/> to the running engine).
 /// </summary>
-internal static class DevicesCommand
+public static class DevicesCommand
 {
     public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -95,7 +95,7 @@ internal static class DevicesCommand
         }
     }
 
-    internal static BrokerEndpoint EndpointOf(AliciaEngineOptions options) => string.IsNullOrWhiteSpace(options.BrokerUrl)
+    public static BrokerEndpoint EndpointOf(AliciaEngineOptions options) => string.IsNullOrWhiteSpace(options.BrokerUrl)
         ? BrokerEndpoint.Tcp(options.Broker.ListenAddress == "0.0.0.0" ? "127.0.0.1" : options.Broker.ListenAddress, options.Broker.Port == 0 ? 1883 : options.Broker.Port)
         : BrokerEndpoint.Parse(options.BrokerUrl);
 

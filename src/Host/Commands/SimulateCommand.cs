@@ -14,7 +14,7 @@ namespace Alicia.Host.Commands;
 /// <c>alicia simulate --devices N</c>: N simulated devices (sensors, bulbs, switches, speakers) that register
 /// with a running engine, heartbeat, publish telemetry and obey commands, until Ctrl+C (or <c>--duration S</c>).
 /// </summary>
-internal static class SimulateCommand
+public static class SimulateCommand
 {
     public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {

@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Alicia.Engine.Security.Audit;
+
+/// <summary>
+/// An append-only, tamper-evident log of security decisions in SQLite. Each record carries the SHA-256
+/// of the previous record and its own hash over both, so altering or removing any record breaks the
+/// chain at that point (<see cref="Verify"/>). Decisions are queued and written in batches by one
+/// writer, so the broker's hot path never waits on the disk; if the queue ever overflows, what was
+/// lost is itself recorded.
+/// </summary>
+public sealed class AuditLog : IAsyncDisposable
+{
+    private const int QueueCapacity = 100_000;
+    private readonly string _connectionString;
+    private readonly Channel<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)> _queue;
+    private readonly Task _writer;
+    private readonly TimeProvider _clock;
+    private long _overflowed;
+
+    public AuditLog(string path, TimeProvider? clock = null)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _clock = clock ?? TimeProvider.System;
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        using (SqliteConnection c = Open())
+        {
+            Execute(c, """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE IF NOT EXISTS audit (
+                  seq INTEGER PRIMARY KEY,
+                  at TEXT NOT NULL, kind TEXT NOT NULL, identity TEXT NOT NULL, topic TEXT NOT NULL,
+                  decision TEXT NOT NULL, detail TEXT NOT NULL,
+                  prev_hash BLOB NOT NULL, hash BLOB NOT NULL);
+                """);
+        }
+        _queue = Channel.CreateBounded<(DateTimeOffset, string, string, string, string, string)>(
+            new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public string Path { get; }
+
+    /// <summary>Queues a record; never blocks.</summary>
+    public void Record(string kind, string identity, string topic, string decision, string detail)
+    {
+        if (!_queue.Writer.TryWrite((_clock.GetUtcNow(), kind, identity, topic, decision, detail)))
+            Interlocked.Increment(ref _overflowed);
+    }
+
+    /// <summary>Waits until everything queued so far is on disk.</summary>
+    public async Task FlushAsync()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _flushRequests.Enqueue(done);
+        Record("audit.flush", "", "", "", "");
+        await done.Task.ConfigureAwait(false);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TaskCompletionSource> _flushRequests = new();
+
+    private SqliteConnection Open()
+    {
+        var c = new SqliteConnection(_connectionString);
+        c.Open();
+        Execute(c, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
+        return c;
+    }
+
+    private static void Execute(SqliteConnection c, string sql)
+    {
+        using SqliteCommand cmd = c.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        using SqliteConnection c = Open();
+        byte[] previous = LastHash(c);
+        var batch = new List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)>();
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < 1000 && _queue.Reader.TryRead(out var item))
+            {
+                if (item.Kind != "audit.flush") batch.Add(item);
+            }
+            long lost = Interlocked.Exchange(ref _overflowed, 0);
+            if (lost > 0) batch.Add((_clock.GetUtcNow(), AuditKinds.Overflow, "", "", "lost", $"{lost} records were dropped: the audit queue was full"));
+            if (batch.Count > 0) previous = Append(c, previous, batch);
+            while (_queue.Reader.Count == 0 && _flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
+        }
+        while (_flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
+    }
+
+    private static byte[] LastHash(SqliteConnection c)
+    {
+        using SqliteCommand cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1";
+        return cmd.ExecuteScalar() as byte[] ?? new byte[32];
+    }
+
+    private static byte[] Append(SqliteConnection c, byte[] previous, List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)> batch)
+    {
+        using SqliteTransaction tx = c.BeginTransaction();
+        using SqliteCommand cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO audit (at, kind, identity, topic, decision, detail, prev_hash, hash) VALUES ($at, $kind, $identity, $topic, $decision, $detail, $prev, $hash)";
+        SqliteParameter at = cmd.Parameters.Add("$at", SqliteType.Text), kind = cmd.Parameters.Add("$kind", SqliteType.Text),
+            identity = cmd.Parameters.Add("$identity", SqliteType.Text), topic = cmd.Parameters.Add("$topic", SqliteType.Text),
+            decision = cmd.Parameters.Add("$decision", SqliteType.Text), detail = cmd.Parameters.Add("$detail", SqliteType.Text),
+            prev = cmd.Parameters.Add("$prev", SqliteType.Blob), hash = cmd.Parameters.Add("$hash", SqliteType.Blob);
+        foreach (var r in batch)
+        {
+            string when = r.At.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
+            byte[] h = Hash(previous, when, r.Kind, r.Identity, r.Topic, r.Decision, r.Detail);
+            at.Value = when; kind.Value = r.Kind; identity.Value = r.Identity; topic.Value = r.Topic;
+            decision.Value = r.Decision; detail.Value = r.Detail; prev.Value = previous; hash.Value = h;
+            cmd.ExecuteNonQuery();
+            previous = h;
+        }
+        tx.Commit();
+        return previous;
+    }
+
+    /// <summary>SHA-256 over the previous hash and the record's fields, each length-prefixed so no two records collide.</summary>
+    public static byte[] Hash(byte[] previous, string at, string kind, string identity, string topic, string decision, string detail)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(previous);
+        Span<byte> length = stackalloc byte[4];
+        foreach (string field in (ReadOnlySpan<string>)[at, kind, identity, topic, decision, detail])
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(field);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+            sha.AppendData(length);
+            sha.AppendData(bytes);
+        }
+        return sha.GetHashAndReset();
+    }
+
+    /// <summary>The last <paramref name="count"/> records, oldest first.</summary>
+    public static IReadOnlyList<AuditRecord> Tail(string path, int count)
+    {
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        c.Open();
+        using SqliteCommand cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq, at, kind, identity, topic, decision, detail, prev_hash, hash FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT $n) ORDER BY seq";
+        cmd.Parameters.AddWithValue("$n", count);
+        return Read(cmd);
+    }
+
+    /// <summary>
+    /// Walks the whole chain. Returns null when intact, else a description of the first broken link
+    /// (a record altered, removed, or inserted).
+    /// </summary>
+    public static string? Verify(string path, out long records)
+    {
+        records = 0;
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        c.Open();
+        using SqliteCommand cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT seq, at, kind, identity, topic, decision, detail, prev_hash, hash FROM audit ORDER BY seq";
+        using SqliteDataReader reader = cmd.ExecuteReader();
+        byte[] previous = new byte[32];
+        long expectedSeq = 1;
+        while (reader.Read())
+        {
+            AuditRecord r = ReadRecord(reader);
+            string storedAt = reader.GetString(1);
+            records++;
+            if (r.Sequence != expectedSeq) return $"record {expectedSeq} is missing (the next record is {r.Sequence})";
+            if (!r.PreviousHash.AsSpan().SequenceEqual(previous)) return $"record {r.Sequence} does not follow record {r.Sequence - 1}: its previous-hash does not match (a record before it was altered or removed)";
+            byte[] h = Hash(previous, storedAt, r.Kind, r.Identity, r.Topic, r.Decision, r.Detail);
+            if (!h.AsSpan().SequenceEqual(r.Hash)) return $"record {r.Sequence} was altered: its content does not match its hash";
+            previous = r.Hash;
+            expectedSeq++;
+        }
+        return null;
+    }
+
+    private static List<AuditRecord> Read(SqliteCommand cmd)
+    {
+        using SqliteDataReader reader = cmd.ExecuteReader();
+        var list = new List<AuditRecord>();
+        while (reader.Read()) list.Add(ReadRecord(reader));
+        return list;
+    }
+
+    private static AuditRecord ReadRecord(SqliteDataReader r) => new(
+        r.GetInt64(0), DateTimeOffset.Parse(r.GetString(1), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
+        r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), (byte[])r[7], (byte[])r[8]);
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        SqliteConnection.ClearAllPools();
+    }
+}

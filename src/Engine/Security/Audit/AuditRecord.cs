@@ -1,0 +1,20 @@
+namespace Alicia.Engine.Security.Audit;
+
+/// <summary>One security decision, as stored in the audit log.</summary>
+public sealed record AuditRecord(long Sequence, DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail, byte[] PreviousHash, byte[] Hash);
+
+/// <summary>The kinds of security decision the gateway records.</summary>
+public static class AuditKinds
+{
+    public const string ConnectAccepted = "connect.accepted";
+    public const string ConnectRefused = "connect.refused";
+    public const string AclDenied = "acl.denied";
+    public const string SignatureFailed = "signature.failed";
+    public const string Replay = "replay";
+    public const string RateLimited = "rate.limited";
+    public const string Provisioned = "identity.provisioned";
+    public const string Revoked = "identity.revoked";
+    public const string Renewed = "identity.renewed";
+    public const string Disconnected = "connection.dropped";
+    public const string Overflow = "audit.overflow";
+}

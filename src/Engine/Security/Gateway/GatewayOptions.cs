@@ -1,0 +1,28 @@
+namespace Alicia.Engine.Security.Gateway;
+
+/// <summary>The security gateway's settings (configuration section <c>Gateway</c>).</summary>
+public sealed class GatewayOptions
+{
+    /// <summary>Authenticate, authorize, verify and rate-limit every client of the embedded broker.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Anonymous clients on loopback may subscribe (read-only); nobody anonymous may publish.</summary>
+    public bool AllowAnonymousReadOnly { get; set; } = true;
+
+    /// <summary>Messages a device may publish per period unless its capabilities say otherwise (e.g. <c>600/minute</c>).</summary>
+    public string DefaultRateLimit { get; set; } = "600/minute";
+
+    /// <summary>Messages a client may send at once above its steady rate.</summary>
+    public int Burst { get; set; } = 60;
+
+    /// <summary>Connects from one client id within <see cref="FlapWindow"/> that count as flapping.</summary>
+    public int FlapConnects { get; set; } = 10;
+
+    public TimeSpan FlapWindow { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a flapping client is refused.</summary>
+    public TimeSpan BanDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The largest payload a client may publish.</summary>
+    public int MaxPayloadBytes { get; set; } = 256 * 1024;
+}

@@ -1,0 +1,82 @@
+using System.Buffers;
+using System.Text;
+using Alicia.Contracts;
+using Alicia.Engine.Buffers;
+
+namespace Alicia.Engine.Security.Gateway;
+
+/// <summary>
+/// Verifies a message at the broker's door, before any subscriber sees it: a signed envelope must carry
+/// a valid signature from the connection's own identity; an unsigned JSON envelope from a constrained
+/// device is accepted only when its source is the connection's identity, and is then countersigned by
+/// the gateway (<c>attested_by</c>) and re-encoded as MessagePack.
+/// </summary>
+internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner gatewaySigner, TimeProvider clock, TimeSpan maxSkew)
+{
+    public readonly record struct Outcome(Verdict Verdict, byte[]? Replacement);
+
+    public Outcome Check(string topic, ReadOnlySpan<byte> payload, bool json, string identity)
+    {
+        Span<byte> topicUtf8 = stackalloc byte[512];
+        int n = Encoding.UTF8.GetByteCount(topic);
+        if (n > topicUtf8.Length) return new(new Verdict(RejectReason.Malformed, "topic too long"), null);
+        Encoding.UTF8.GetBytes(topic, topicUtf8);
+        var visitor = new Visitor(this, topic, json, identity);
+        if (!AliciaDispatcher.TryDispatch(topicUtf8[..n], payload, ref visitor))
+            return new(new Verdict(RejectReason.UnknownTopic, $"'{topic}' is not a topic of the Alicia tree"), null);
+        return visitor.Result;
+    }
+
+    private struct Visitor(IngressVerifier owner, string topic, bool json, string identity) : IMessageVisitor
+    {
+        public Outcome Result;
+
+        public void Visit<T>(ReadOnlySpan<byte> topicUtf8, ReadOnlySpan<byte> payload) where T : IAliciaMessage<T> =>
+            Result = json ? owner.CheckJson<T>(topic, payload, identity) : owner.CheckMessagePack<T>(topic, payload, identity);
+    }
+
+    private Outcome CheckMessagePack<T>(string topic, ReadOnlySpan<byte> payload, string identity) where T : IAliciaMessage<T>
+    {
+        Verdict verdict = verifier.Verify(topic, payload, out Envelope<T> envelope);
+        if (!verdict.Accepted) return new(verdict, null);
+        return new(SourceMatches(envelope, identity), null);
+    }
+
+    private Outcome CheckJson<T>(string topic, ReadOnlySpan<byte> payload, string identity) where T : IAliciaMessage<T>
+    {
+        Envelope<T> envelope;
+        byte[]? signature;
+        try
+        {
+            envelope = EnvelopeJson.Read<T>(payload, out signature);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException or Alicia.Contracts.Serialization.MsgPackException)
+        {
+            return new(new Verdict(RejectReason.Malformed, e.Message), null);
+        }
+        if (signature is not null)
+        {
+            Verdict verdict = verifier.VerifyJson(topic, payload, out Envelope<T> verified);
+            return new(verdict.Accepted ? SourceMatches(verified, identity) : verdict, null);
+        }
+
+        // A constrained device: its authenticated connection vouches for the source.
+        Verdict owner = SourceMatches(envelope, identity);
+        if (!owner.Accepted) return new(owner, null);
+        TimeSpan skew = clock.GetUtcNow() - envelope.Timestamp;
+        if (skew > maxSkew || skew < -maxSkew)
+            return new(new Verdict(RejectReason.Stale, $"message {envelope.MessageId} from '{identity}' is {skew.TotalSeconds:0.#} s off the clock"), null);
+        using var output = new PooledBufferWriter(512);
+        gatewaySigner.Attest(output, topic, envelope);
+        return new(Verdict.Accept, output.WrittenSpan.ToArray());
+    }
+
+    private static Verdict SourceMatches<T>(in Envelope<T> envelope, string identity)
+    {
+        if (envelope.AttestedBy is not null)
+            return new Verdict(RejectReason.BadSignature, $"'{identity}' may not send gateway-attested messages");
+        return string.Equals(envelope.Source, identity, StringComparison.Ordinal)
+            ? Verdict.Accept
+            : new Verdict(RejectReason.BadSignature, $"connection '{identity}' sent a message claiming source '{envelope.Source}'");
+    }
+}

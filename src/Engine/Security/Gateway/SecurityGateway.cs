@@ -1,0 +1,250 @@
+using System.Net;
+using System.Security.Cryptography;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Monitoring;
+using Alicia.Engine.Security.Audit;
+using Microsoft.Extensions.Logging;
+using MQTTnet.Protocol;
+using MQTTnet.Server;
+
+namespace Alicia.Engine.Security.Gateway;
+
+/// <summary>
+/// The embedded broker's security gateway: who may connect (client certificate, password on loopback,
+/// anonymous read-only on loopback, the engine in process), what each identity may publish and
+/// subscribe (<see cref="AclPolicy"/>, refused with 0x87), ingress verification of every signed message
+/// before delivery (and countersigning for devices that cannot sign), per-client rate limits and
+/// connection-flap bans. Every refusal is logged with identity, topic and rule, counted, and audited.
+/// </summary>
+public sealed class SecurityGateway : IEngineService, IBrokerExtension
+{
+    private readonly GatewayOptions _options;
+    private readonly IIdentityDirectory? _directory;
+    private readonly AuditLog? _audit;
+    private readonly RateLimit _defaultRate;
+    private AliciaEngine? _engine;
+    private MqttServer? _server;
+    private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private IngressVerifier? _ingress;
+    private ConnectionFlapGuard? _flaps;
+    private TimeProvider _clock = TimeProvider.System;
+    private byte[] _inProcessSecret = [];
+    private EnvelopeSigner? _signer;
+
+    public SecurityGateway(GatewayOptions options, IIdentityDirectory? directory = null, AuditLog? audit = null)
+    {
+        _options = options;
+        _directory = directory;
+        _audit = audit;
+        if (!RateLimit.TryParse(options.DefaultRateLimit, out _defaultRate))
+            throw new ArgumentException($"Gateway:DefaultRateLimit: '{options.DefaultRateLimit}' is not a rate such as 600/minute");
+        if (directory is not null) directory.Changed += OnIdentityChanged;
+    }
+
+    public string Name => "security-gateway";
+
+    public GatewayMetrics Metrics { get; } = new();
+
+    /// <summary>Rate limits per identity from its registration (capability constraint rate_limit); null: the default.</summary>
+    public Func<string, RateLimit?>? RateLimitOf { get; set; }
+
+    public void ConfigureBroker(EmbeddedBroker broker, AliciaEngine engine)
+    {
+        _engine = engine;
+        _clock = engine.Clock;
+        _logger = engine.LoggerFactory.CreateLogger<SecurityGateway>();
+        _flaps = new ConnectionFlapGuard(_options, _clock);
+        _inProcessSecret = broker.InProcessSecret;
+        engine.Options.Bus.Username = engine.Name;
+        engine.Options.Bus.Password = broker.InProcessSecret;
+        if (!engine.Options.Security.TrustedAttesters.Contains(engine.Name)) engine.Options.Security.TrustedAttesters.Add(engine.Name);
+        broker.Configuring += server =>
+        {
+            _server = server;
+            server.ValidatingConnectionAsync += OnValidatingConnection;
+            server.InterceptingSubscriptionAsync += OnSubscribing;
+            server.InterceptingPublishAsync += OnPublishing;
+        };
+    }
+
+    public Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
+    {
+        // The gateway verifies with its own replay filter (the engine's bus client has another) and
+        // countersigns with the engine's identity, which every Alicia verifier trusts as an attester.
+        _signer = new EnvelopeSigner(engine.Identity);
+        var verifier = new EnvelopeVerifier(engine.Trust, engine.Options.Security, new BusMetrics(), _clock);
+        _ingress = new IngressVerifier(verifier, _signer, _clock, engine.Options.Security.MaxClockSkew);
+        return Task.CompletedTask;
+    }
+
+    private static bool IsLoopback(EndPoint? endPoint) => endPoint is IPEndPoint ip && IPAddress.IsLoopback(ip.Address);
+
+    private Task OnValidatingConnection(ValidatingConnectionEventArgs e)
+    {
+        string who = e.ClientId;
+        if (!_flaps!.TryConnect(who, out TimeSpan banned))
+            return Refuse(e, MqttConnectReasonCode.Banned, $"client '{who}' connects too often; banned for {banned.TotalSeconds:0} s", "flapping");
+
+        ClientContext? context = null;
+        if (e.ClientCertificate is { } certificate)
+        {
+            string reason = "no identity store is configured";
+            IdentityRecord? identity = null;
+            if (_directory is null || !_directory.TryAuthenticate(certificate, out identity, out reason))
+                return Refuse(e, MqttConnectReasonCode.NotAuthorized, reason, "certificate");
+            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity));
+        }
+        else if (!string.IsNullOrEmpty(e.UserName))
+        {
+            if (e.UserName == _engine!.Name && CryptographicOperations.FixedTimeEquals(e.RawPassword ?? [], _inProcessSecret))
+                context = new ClientContext(new IdentityRecord(_engine.Name, IdentityKind.Service, "engine"), AuthenticationMethod.InProcess, null);
+            else if (!IsLoopback(e.RemoteEndPoint))
+                return Refuse(e, MqttConnectReasonCode.NotAuthorized, "password logins are accepted on loopback only; use a client certificate", "password");
+            else
+            {
+                string reason = "no identity store is configured";
+                IdentityRecord? identity = null;
+                if (_directory is null || !_directory.TryAuthenticate(e.UserName, e.RawPassword ?? [], out identity, out reason))
+                    return Refuse(e, MqttConnectReasonCode.BadUserNameOrPassword, reason, "password");
+                context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity));
+            }
+        }
+        else
+        {
+            if (!_options.AllowAnonymousReadOnly || !IsLoopback(e.RemoteEndPoint))
+                return Refuse(e, MqttConnectReasonCode.NotAuthorized, "anonymous clients are refused (present a client certificate)", "anonymous");
+            context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous, null);
+        }
+
+        if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password && !string.Equals(e.ClientId, context.Identity.Id, StringComparison.Ordinal))
+            return Refuse(e, MqttConnectReasonCode.ClientIdentifierNotValid, $"identity '{context.Identity.Id}' may only connect as client id '{context.Identity.Id}', not '{e.ClientId}'", "client-id");
+
+        e.SessionItems[ClientContext.SessionKey] = context;
+        if (!context.IsEngine) _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
+        return Task.CompletedTask;
+    }
+
+    private TokenBucket Bucket(IdentityRecord identity)
+    {
+        RateLimit limit = RateLimitOf?.Invoke(identity.Id) ?? (identity.Kind == IdentityKind.Service ? new RateLimit(1_000_000, TimeSpan.FromSeconds(1)) : _defaultRate);
+        return new TokenBucket(limit, _options.Burst, _clock);
+    }
+
+    private Task Refuse(ValidatingConnectionEventArgs e, MqttConnectReasonCode code, string reason, string rule)
+    {
+        e.ReasonCode = code;
+        e.ReasonString = reason;
+        Metrics.Denied("connect:" + rule);
+        _logger.LogWarning("Refused connection of {Client} from {Remote}: {Reason} (rule {Rule})", e.ClientId, e.RemoteEndPoint, reason, rule);
+        _audit?.Record(AuditKinds.ConnectRefused, e.ClientId, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason);
+        return Task.CompletedTask;
+    }
+
+    private static ClientContext? Context(System.Collections.IDictionary items) => items[ClientContext.SessionKey] as ClientContext;
+
+    private Task OnSubscribing(InterceptingSubscriptionEventArgs e)
+    {
+        ClientContext? context = Context(e.SessionItems);
+        if (context is { IsEngine: true }) return Task.CompletedTask;
+        AclDecision decision = context is null
+            ? AclDecision.Deny("unauthenticated session")
+            : AclPolicy.Authorize(context.Grants, AclAction.Subscribe, e.TopicFilter.Topic);
+        if (decision.Allowed) return Task.CompletedTask;
+        e.ProcessSubscription = false;
+        e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+        e.ReasonString = decision.Rule;
+        Metrics.Denied("acl:subscribe");
+        _logger.LogWarning("ACL: {Identity} may not subscribe to {Filter}: {Rule}", context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, decision.Rule);
+        _audit?.Record(AuditKinds.AclDenied, context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, "subscribe denied (0x87)", decision.Rule);
+        return Task.CompletedTask;
+    }
+
+    private async Task OnPublishing(InterceptingPublishEventArgs e)
+    {
+        ClientContext? context = Context(e.SessionItems);
+        if (context is { IsEngine: true }) return;
+        string topic = e.ApplicationMessage.Topic;
+        string identity = context?.Identity.Id ?? e.ClientId;
+        if (context is null) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, "unauthenticated session", AuditKinds.AclDenied); return; }
+
+        AclDecision acl = AclPolicy.Authorize(context.Grants, AclAction.Publish, topic);
+        if (!acl.Allowed) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, acl.Rule, AuditKinds.AclDenied); return; }
+
+        if (context.Bucket is { } bucket && !bucket.TryTake())
+        {
+            // MQTT 5 has no PUBACK code for "rate too high"; 0x97 (quota exceeded) says it per message,
+            // and a client that keeps pushing is disconnected with 0x96 (message rate too high).
+            Deny(e, MqttPubAckReasonCode.QuotaExceeded, "rate", identity, topic, $"message rate too high: limit {bucket.Limit}", AuditKinds.RateLimited, auditEvery: 100);
+            if (Interlocked.Increment(ref context.RateRefusalsInARow) >= _options.Burst * 10 && _server is { } server)
+            {
+                _audit?.Record(AuditKinds.Disconnected, identity, topic, "disconnected (0x96)", "kept publishing over its rate limit");
+                _ = server.DisconnectClientAsync(e.ClientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.MessageRateTooHigh, ReasonString = $"over the rate limit {bucket.Limit}" });
+            }
+            return;
+        }
+        Volatile.Write(ref context.RateRefusalsInARow, 0);
+
+        if (e.ApplicationMessage.Payload.Length > _options.MaxPayloadBytes)
+        {
+            Deny(e, MqttPubAckReasonCode.ImplementationSpecificError, "size", identity, topic, $"payload of {e.ApplicationMessage.Payload.Length} bytes exceeds {_options.MaxPayloadBytes}", AuditKinds.AclDenied);
+            return;
+        }
+
+        if (!topic.StartsWith("alicia/", StringComparison.Ordinal) || _ingress is null) return;
+        bool json = string.Equals(e.ApplicationMessage.ContentType, Alicia.Contracts.EnvelopeJson.ContentType, StringComparison.OrdinalIgnoreCase);
+        System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
+        IngressVerifier.Outcome outcome = payload.IsSingleSegment
+            ? _ingress.Check(topic, payload.FirstSpan, json, identity)
+            : _ingress.Check(topic, System.Buffers.BuffersExtensions.ToArray(payload), json, identity);
+        if (!outcome.Verdict.Accepted)
+        {
+            MqttPubAckReasonCode code = outcome.Verdict.Reason switch
+            {
+                RejectReason.Malformed => MqttPubAckReasonCode.PayloadFormatInvalid,
+                RejectReason.UnknownTopic => MqttPubAckReasonCode.TopicNameInvalid,
+                _ => MqttPubAckReasonCode.NotAuthorized,
+            };
+            string kind = outcome.Verdict.Reason == RejectReason.Replayed ? AuditKinds.Replay : AuditKinds.SignatureFailed;
+            Deny(e, code, "ingress:" + outcome.Verdict.Reason.ToName(), identity, topic, outcome.Verdict.Detail ?? "", kind);
+            return;
+        }
+        if (outcome.Replacement is { } attested)
+        {
+            e.ApplicationMessage.Payload = new System.Buffers.ReadOnlySequence<byte>(attested);
+            e.ApplicationMessage.ContentType = AliciaBus.MessagePackContentType;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), long> _auditCounts = new();
+
+    private void Deny(InterceptingPublishEventArgs e, MqttPubAckReasonCode code, string metric, string identity, string topic, string rule, string auditKind, int auditEvery = 1)
+    {
+        e.ProcessPublish = false;
+        e.Response.ReasonCode = code;
+        e.Response.ReasonString = rule;
+        Metrics.Denied(metric);
+        long n = _auditCounts.AddOrUpdate((identity, metric), 1, (_, c) => c + 1);
+        if (auditEvery == 1 || n % auditEvery == 1)
+        {
+            _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", identity, topic, rule, (int)code);
+            _audit?.Record(auditKind, identity, topic, $"publish refused (0x{(int)code:x2})", auditEvery == 1 ? rule : $"{rule} ({n} so far)");
+        }
+    }
+
+    private void OnIdentityChanged(string id)
+    {
+        if (_server is null) return;
+        if (_directory is not null && _directory.TryGet(id, out _)) return; // renewed, still valid: its next connect is checked anew
+        _audit?.Record(AuditKinds.Disconnected, id, "", "disconnected", "identity revoked");
+        _ = _server.DisconnectClientAsync(id, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.AdministrativeAction, ReasonString = "identity revoked" });
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (_directory is not null) _directory.Changed -= OnIdentityChanged;
+        Metrics.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using Alicia.Engine.Registry;
+
+namespace Alicia.Registry.Tests;
+
+/// <summary>
+/// kill -9: a child process commits registrations (WAL, synchronous=FULL) and is killed with SIGKILL while
+/// its SQLite connection is still open (no dispose, no checkpoint). What this proves: a registration whose
+/// commit returned survives the death of the process, recovered from the WAL. What it cannot prove: survival
+/// of a power cut, which rests on synchronous=FULL making SQLite fsync the WAL at each commit.
+/// </summary>
+public sealed class CrashTests
+{
+    [Fact]
+    public async Task A_completed_registration_survives_kill_9_of_the_process()
+    {
+        string db = Registrations.TempDb();
+        Directory.CreateDirectory(Path.GetDirectoryName(db)!);
+        string child = ChildPath();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { child, db, "crash-bulb-1", "crash-bulb-2" }) start.ArgumentList.Add(a);
+        using Process process = Process.Start(start)!;
+        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lines = new List<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (lines) lines.Add(e.Data);
+            if (e.Data == "committed") committed.TrySetResult();
+        };
+        process.BeginOutputReadLine();
+        try
+        {
+            await committed.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill();
+            throw new Xunit.Sdk.XunitException($"the child never committed: {string.Join(" | ", lines)} {await process.StandardError.ReadToEndAsync()}");
+        }
+
+        Assert.True(new FileInfo(db + "-wal").Length > 0, "the commits should still be in the WAL, not checkpointed");
+        process.Kill(); // SIGKILL on Linux
+        await process.WaitForExitAsync();
+        Assert.Equal(137, process.ExitCode);
+
+        using var store = new RegistryStore(db);
+        using var registry = new DeviceRegistry(store);
+        Assert.Equal(["crash-bulb-1", "crash-bulb-2"], registry.All.Select(d => d.DeviceId));
+        Assert.Equal("crash-child", registry.Get("crash-bulb-1")!.Owner);
+        Assert.Equal(["crash-bulb-1", "crash-bulb-2"], store.DevicesWithCapability("light"));
+        Assert.Contains("registered crash-bulb-2", lines);
+    }
+
+    private static string ChildPath()
+    {
+        // tests/Alicia.Registry.Tests/bin/{Configuration}/net10.0/ -> tests/Alicia.Registry.Tests/CrashChild/bin/{Configuration}/net10.0/
+        var dir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        string tfm = dir.Name, configuration = dir.Parent!.Name;
+        string project = dir.Parent.Parent!.Parent!.FullName;
+        string path = Path.Combine(project, "CrashChild", "bin", configuration, tfm, "Alicia.Registry.CrashChild.dll");
+        Assert.True(File.Exists(path), $"crash child not built at {path}");
+        return path;
+    }
+}

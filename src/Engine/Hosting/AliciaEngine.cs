@@ -101,6 +101,8 @@ public sealed class AliciaEngine : IAsyncDisposable
             RequestTimeout = _options.Bus.RequestTimeout,
             ReconnectMinDelay = _options.Bus.ReconnectMinDelay,
             ReconnectMaxDelay = _options.Bus.ReconnectMaxDelay,
+            Username = _options.Bus.Username,
+            Password = _options.Bus.Password,
         };
         _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken).ConfigureAwait(false);
 

@@ -24,6 +24,9 @@ public sealed class AliciaEngineOptions
 
     public VerifierOptions Security { get; set; } = new();
 
+    /// <summary>The security gateway of the embedded broker.</summary>
+    public Security.Gateway.GatewayOptions Gateway { get; set; } = new();
+
     public BusOptions Bus { get; set; } = new();
 
     /// <summary>How often the engine publishes its own heartbeat.</summary>

@@ -17,6 +17,8 @@ internal static class Cli
           alicia keys new <name> [--keys D] Create an Ed25519 signing key; prints the public key
           alicia keys list [--keys D]       List the keys (trusted public keys) in the key directory
           alicia ping [options]             Send a signed ping to a running engine and wait for its signed reply
+          alicia audit tail [-n N]          The last N security decisions of the audit log
+          alicia audit verify               Check the audit log's hash chain; names the first broken link
           alicia --help | help              This text
           alicia --version                  The version
 
@@ -65,6 +67,7 @@ internal static class Cli
                 "run" => await RunCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "keys" => KeysCommand.Execute(args[1..], stdout, stderr),
                 "ping" => await PingCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
+                "audit" => AuditCommand.Execute(args[1..], stdout, stderr),
                 _ => UnknownCommand(args[0], stderr),
             };
         }

@@ -1,0 +1,212 @@
+using System.Text;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Monitoring;
+using Alicia.Engine.Registry;
+using Alicia.Engine.Security;
+using Alicia.Engine.Simulation;
+using Alicia.Host.Commands;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Alicia.Registry.Tests;
+
+/// <summary>The engine with the registry service, its embedded broker on TCP, simulated devices with their own connections and wills.</summary>
+public sealed class EndToEndTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "alicia-e2e-" + Guid.NewGuid().ToString("N"));
+    private readonly List<IAsyncDisposable> _owned = [];
+    private AliciaEngine _engine = null!;
+    private RegistryService _registry = null!;
+
+    private string Keys => Path.Combine(_root, "keys");
+
+    public async Task InitializeAsync() => (_engine, _registry) = await StartEngineAsync();
+
+    private async Task<(AliciaEngine, RegistryService)> StartEngineAsync()
+    {
+        var engine = new AliciaEngine(new AliciaEngineOptions
+        {
+            KeyDirectory = Keys,
+            DataDirectory = Path.Combine(_root, "data"),
+            Broker = new EmbeddedBrokerOptions { Port = 0 },
+            HeartbeatInterval = TimeSpan.FromSeconds(1),
+        });
+        var registry = new RegistryService(new RegistryOptions { SweepInterval = TimeSpan.FromMilliseconds(50) });
+        engine.AddService(registry);
+        await engine.StartAsync();
+        return (engine, registry);
+    }
+
+    public async Task DisposeAsync()
+    {
+        for (int i = _owned.Count - 1; i >= 0; i--) await _owned[i].DisposeAsync();
+        await _engine.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private SigningIdentity Identity(string name) => _engine.Keys.Exists(name) ? _engine.Keys.Load(name) : _engine.Keys.Create(name);
+
+    private async Task<SimulatedDevice> DeviceAsync(string id, SimulatedKind kind, string location, TimeSpan? heartbeat = null, bool start = true)
+    {
+        var device = new SimulatedDevice(id, kind, location, new EnvelopeSigner(Identity("sim-owner")), new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()),
+            _engine.ClientEndpoint!, heartbeat ?? TimeSpan.FromSeconds(1));
+        _owned.Add(device);
+        if (start) await device.StartAsync();
+        return device;
+    }
+
+    private async Task<AliciaBus> ClientAsync(string name = "alicia-cli")
+    {
+        AliciaBus bus = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, Identity(name), new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
+        _owned.Add(bus);
+        return bus;
+    }
+
+    [Fact]
+    public async Task A_device_nobody_configured_registers_is_listed_gets_a_routed_command_goes_offline_when_killed_and_back_when_it_returns()
+    {
+        Task<RegistryChange> registered = Waits.Change(_registry.Registry, c => c.Kind == RegistryChangeKind.Registered && c.Device.DeviceId == "kitchen-bulb");
+        SimulatedDevice bulb = await DeviceAsync("kitchen-bulb", SimulatedKind.Bulb, "kitchen");
+        Assert.Equal(DeviceState.Online, (await registered).Device.State);
+
+        // alicia devices list / show, over TCP like the CLI
+        var output = new StringWriter();
+        int exit = await DevicesCommand.ExecuteAsync(["list", "--port", _engine.ClientEndpoint!.Port.ToString(), "--keys", Keys], output, output);
+        Assert.True(exit == 0, output.ToString());
+        Assert.Contains("kitchen-bulb", output.ToString());
+        Assert.Contains("online", output.ToString());
+        output = new StringWriter();
+        Assert.Equal(0, await DevicesCommand.ExecuteAsync(["show", "kitchen-bulb", "--port", _engine.ClientEndpoint!.Port.ToString(), "--keys", Keys], output, output));
+        Assert.Contains("light v1.0 (on:bool, brightness:int)", output.ToString());
+        Assert.Contains("rate_limit=20/second", output.ToString());
+
+        // "light in kitchen": routed to the live device, which obeys the signed command
+        var obeyed = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bulb.CommandReceived += (_, c) => obeyed.TrySetResult(c);
+        AliciaBus client = await ClientAsync();
+        BusMessage<RoutingResult> routed = await client.RequestAsync<CapabilityCommand, RoutingResult>(
+            new CapabilityCommand { Capability = "light", Location = "kitchen", Command = "turn_on", Parameters = { ["brightness"] = "180" } }, _engine.Name, timeout: Waits.Long);
+        Assert.Equal(200, routed.Data.Status);
+        Assert.Equal(["kitchen-bulb"], routed.Data.DeviceIds);
+        Assert.Equal("turn_on", (await obeyed.Within()).Command);
+        Assert.Equal("180", bulb.State["brightness"]);
+
+        // killed: the broker sends its will, the registry marks it offline
+        long firstBirth = bulb.BirthSequence;
+        Task<RegistryChange> offline = Waits.State(_registry.Registry, "kitchen-bulb", DeviceState.Offline);
+        await bulb.KillAsync();
+        Assert.Equal("will", (await offline).Cause);
+        BusMessage<RoutingResult> nowhere = await client.RequestAsync<CapabilityCommand, RoutingResult>(
+            new CapabilityCommand { Capability = "light", Location = "kitchen", Command = "turn_on" }, _engine.Name, timeout: Waits.Long);
+        Assert.Equal(503, nowhere.Data.Status);
+
+        // back: a new connection, a new birth sequence
+        Task<RegistryChange> online = Waits.State(_registry.Registry, "kitchen-bulb", DeviceState.Online);
+        SimulatedDevice again = await DeviceAsync("kitchen-bulb", SimulatedKind.Bulb, "kitchen");
+        await online;
+        Assert.True(again.BirthSequence > firstBirth);
+
+        // all of it survives an engine restart
+        await _engine.DisposeAsync();
+        (_engine, _registry) = await StartEngineAsync();
+        DeviceRecord? restored = _registry.Registry.Get("kitchen-bulb");
+        Assert.NotNull(restored);
+        Assert.Equal("sim-owner", restored.Owner);
+        Assert.Equal(["light"], restored.CapabilityNames);
+    }
+
+    [Fact]
+    public async Task A_device_that_stops_heartbeating_goes_offline_within_two_intervals()
+    {
+        Task<RegistryChange> registered = Waits.Change(_registry.Registry, c => c.Device.DeviceId == "hall-sensor" && c.Kind == RegistryChangeKind.Registered);
+        SimulatedDevice sensor = await DeviceAsync("hall-sensor", SimulatedKind.Sensor, "hallway", TimeSpan.FromMilliseconds(200));
+        await registered;
+        // Stop heartbeats without dropping the connection (no will): only liveness can notice.
+        Task<RegistryChange> offline = Waits.State(_registry.Registry, "hall-sensor", DeviceState.Offline);
+        DateTimeOffset lastSeenBefore = _registry.Registry.Get("hall-sensor")!.LastSeen;
+        await sensor.PauseHeartbeatsAsync();
+        RegistryChange change = await offline;
+        Assert.Equal("missed_heartbeats", change.Cause);
+        TimeSpan silent = DateTimeOffset.UtcNow - change.Device.LastSeen;
+        Assert.True(silent < TimeSpan.FromMilliseconds(2 * 200 + 150), $"offline after {silent.TotalMilliseconds} ms of silence (interval 200 ms, sweep 50 ms)");
+        Assert.True(change.Device.LastSeen >= lastSeenBefore);
+    }
+
+    [Fact]
+    public async Task Plain_json_registrations_are_accepted_and_bad_ones_refused_with_the_field_on_the_result_topic()
+    {
+        IMqttClient raw = new MqttClientFactory().CreateMqttClient();
+        await raw.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _engine.ClientEndpoint!.Port).WithClientId("esp-plain").Build());
+        _owned.Add(new Disposer(async () => { await raw.DisconnectAsync(); raw.Dispose(); }));
+        var results = new Dictionary<string, TaskCompletionSource<string>>
+        {
+            ["alicia/system/discovery/register/esp-plain-1/result"] = new(TaskCreationOptions.RunContinuationsAsynchronously),
+            ["alicia/system/discovery/register/_invalid/result"] = new(TaskCreationOptions.RunContinuationsAsynchronously),
+            ["alicia/system/discovery/register/esp-plain-2/result"] = new(TaskCreationOptions.RunContinuationsAsynchronously),
+        };
+        raw.ApplicationMessageReceivedAsync += e =>
+        {
+            if (results.TryGetValue(e.ApplicationMessage.Topic, out var tcs)) tcs.TrySetResult(Encoding.UTF8.GetString(e.ApplicationMessage.Payload));
+            return Task.CompletedTask;
+        };
+        await raw.SubscribeAsync("alicia/system/discovery/register/+/result", MqttQualityOfServiceLevel.AtLeastOnce);
+
+        async Task Send(string json) => await raw.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia/system/discovery/register")
+            .WithPayload(json).WithContentType("application/json").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+
+        await Send("""{"device_id":"esp-plain-1","device_type":"sensor","capabilities":{"capabilities":[{"name":"temperature","version":"1.0","parameters":[],"endpoints":{"input":[],"output":[]}}],"constraints":{"max_connections":0,"rate_limit":"","latency_requirement":""}},"endpoints":{},"metadata":{"manufacturer":"Espressif","model":"ESP32","location":"attic","version":"0.1"}}""");
+        await Send("""{"device_id":"attic/esp","device_type":"sensor","capabilities":{"capabilities":[{"name":"temperature"}]},"metadata":{"location":"attic"}}""");
+        await Send("""{"device_id":"esp-plain-2","device_type":"sensor","capabilities":{"capabilities":[{"name":"temperature","version":7}]},"metadata":{"location":"attic"}}""");
+
+        string ok = await results["alicia/system/discovery/register/esp-plain-1/result"].Within();
+        string slash = await results["alicia/system/discovery/register/_invalid/result"].Within();
+        string badType = await results["alicia/system/discovery/register/esp-plain-2/result"].Within();
+        Assert.Contains("\"accepted\":true", ok);
+        Assert.Contains("\"outcome\":\"registered\"", ok);
+        Assert.Contains("\"field\":\"device_id\"", slash);
+        Assert.Contains("must not contain", slash); // the JSON writer escapes the quotes around '/'
+        Assert.Contains("\"accepted\":false", badType);
+        Assert.Contains("\"field\":\"version\"", badType);
+        Assert.Equal(DeviceRecord.PlainOwnerPrefix + "esp-plain-1", _registry.Registry.Get("esp-plain-1")!.Owner);
+        Assert.Null(_registry.Registry.Get("attic/esp"));
+        Assert.Null(_registry.Registry.Get("esp-plain-2"));
+    }
+
+    [Fact]
+    public async Task An_unsigned_stale_death_notice_or_forged_birth_changes_nothing_and_the_current_will_does()
+    {
+        Task<RegistryChange> registered = Waits.Change(_registry.Registry, c => c.Device.DeviceId == "porch-switch" && c.Kind == RegistryChangeKind.Registered);
+        SimulatedDevice device = await DeviceAsync("porch-switch", SimulatedKind.Switch, "porch", TimeSpan.FromSeconds(30));
+        await registered;
+        Task<RegistryChange> born = Waits.Change(_registry.Registry, c => c.Device.DeviceId == "porch-switch" && c.Device.BirthSequence == device.BirthSequence);
+        if (_registry.Registry.Get("porch-switch")!.BirthSequence != device.BirthSequence) await born.WaitAsync(Waits.Long).ContinueWith(_ => { });
+        var transitions = new List<string>();
+        _registry.Registry.Changed += c => { if (c.Device.DeviceId == "porch-switch") lock (transitions) transitions.Add($"{c.Device.State}:{c.Cause}"); };
+        Task<RegistryChange> offline = Waits.State(_registry.Registry, "porch-switch", DeviceState.Offline);
+
+        IMqttClient raw = new MqttClientFactory().CreateMqttClient();
+        await raw.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _engine.ClientEndpoint!.Port).WithClientId("forger").Build());
+        _owned.Add(new Disposer(async () => { await raw.DisconnectAsync(); raw.Dispose(); }));
+        async Task Status(string json) => await raw.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia/devices/porch-switch/status")
+            .WithPayload(json).WithContentType("application/json").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        long current = device.BirthSequence;
+        await Status(StatusJson("offline", current - 1));   // stale will
+        await Status(StatusJson("online", current + 5));    // unsigned birth: ignored
+        await Status(StatusJson("offline", current));       // the current connection's will
+
+        RegistryChange change = await offline;
+        Assert.Equal("will", change.Cause);
+        Assert.Equal(current, change.Device.BirthSequence);
+        lock (transitions) Assert.Equal(["Offline:will"], transitions);
+    }
+
+    private static string StatusJson(string state, long sequence) =>
+        "{\"state\":\"" + state + "\",\"birth_sequence\":" + sequence.ToString(System.Globalization.CultureInfo.InvariantCulture) + ",\"attributes\":{}}";
+
+    private sealed class Disposer(Func<Task> action) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await action();
+    }
+}

@@ -75,12 +75,12 @@ public sealed class CertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
-        using X509Certificate2 root = request.CreateSelfSigned(now - Backdate, now + CaValidity);
+        X509Certificate2 root = request.CreateSelfSigned(now - Backdate, now + CaValidity); // carries its private key
 
         SecretFiles.WriteSecret(Path.Combine(dir, KeyFile), key.ExportPkcs8PrivateKeyPem());
         SecretFiles.WritePublic(Path.Combine(dir, CertificateFile), root.ExportCertificatePem());
 
-        var ca = new CertificateAuthority(dir, root.CopyWithPrivateKey(key), clock);
+        var ca = new CertificateAuthority(dir, root, clock);
         ca.IssueServerCertificate(hostNames ?? []);
         return ca;
     }

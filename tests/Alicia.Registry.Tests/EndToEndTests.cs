@@ -1,3 +1,4 @@
+using DeviceCommand = Alicia.Contracts.Messages.DeviceCommand;
 using System.Text;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;

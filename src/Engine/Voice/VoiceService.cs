@@ -67,8 +67,10 @@ public sealed class VoiceService : IEngineService
         _stt = _injectedStt;
         if (_stt is null && !string.IsNullOrWhiteSpace(_options.WhisperModelPath))
         {
-            _stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads });
+            var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads });
+            _stt = whisper;
             _owned.Add(_stt);
+            await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);
         }
         if (_stt is not null)
         {

@@ -22,11 +22,12 @@ public sealed record WhisperDimensions
 
     /// <summary>
     /// A much smaller model that whisper.cpp still loads and runs with the same code paths (English
-    /// vocabulary, full 1500 audio and 448 text contexts, 80 mels), for fast tests: ~8 MB.
+    /// vocabulary, full 1500 audio and 448 text contexts, 80 mels, and tiny's 4 + 4 layers: whisper.cpp
+    /// classifies models by their layer count and aborts on an unknown one), for fast tests: ~8 MB.
     /// </summary>
-    public static WhisperDimensions Micro { get; } = new() { AudioState = 64, AudioHeads = 2, AudioLayers = 1, TextState = 64, TextHeads = 2, TextLayers = 1 };
+    public static WhisperDimensions Micro { get; } = new() { AudioState = 64, AudioHeads = 2, TextState = 64, TextHeads = 2 };
 
-    public string Tag => $"v{Vocab}-a{AudioState}x{AudioLayers}h{AudioHeads}-t{TextState}x{TextLayers}h{TextHeads}";
+    public string Tag => $"r2-v{Vocab}-a{AudioState}x{AudioLayers}h{AudioHeads}-t{TextState}x{TextLayers}h{TextHeads}";
 }
 
 /// <summary>
@@ -70,7 +71,8 @@ public static class RandomWhisperModel
             Span<byte> word = stackalloc byte[16];
             for (int i = 0; i < ordinary; i++)
             {
-                int n = Encoding.ASCII.GetBytes(" w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), word);
+                // Token 220 is " " as in GPT-2's vocabulary: whisper.cpp's blank suppression looks it up by text.
+                int n = i == 220 ? Encoding.ASCII.GetBytes(" ", word) : Encoding.ASCII.GetBytes(" w" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), word);
                 w.Write((uint)n);
                 w.Write(word[..n]);
             }

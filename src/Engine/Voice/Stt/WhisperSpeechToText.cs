@@ -108,6 +108,13 @@ public sealed class WhisperSpeechToText : ISpeechToText
         }
     }
 
+    /// <summary>
+    /// Builds and runs a processor once (3 s of silence), so the first utterance does not pay whisper.cpp's
+    /// state setup (compute buffers, ~1-2 s on first use here).
+    /// </summary>
+    public Task WarmUpAsync(CancellationToken cancellationToken = default) =>
+        TranscribeAsync(new float[3 * 16000], new SttOptions { MaxTokens = 1 }, cancellationToken);
+
     private WhisperProcessor Build(int ctx, SttOptions options) =>
         _factory.CreateBuilder()
             .WithLanguage(options.Language)

@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using Alicia.Engine.Voice.Stt;
+using Xunit.Abstractions;
+
+namespace Alicia.Voice.Tests;
+
+/// <summary>
+/// Whisper through Whisper.net on random-weight ggml models (no weights can be downloaded here). The
+/// transcripts are meaningless: these tests check plumbing (loading, segments, token caps, audio context,
+/// cancellation), never recognition accuracy.
+/// </summary>
+public sealed class SttTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task The_micro_random_model_loads_and_transcribes_into_segments()
+    {
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel });
+        float[] audio = TestAudio.Speech("turn on the kitchen light").ToMono16k();
+        SttResult result = await stt.TranscribeAsync(audio, new SttOptions { MaxTokens = 16 }, CancellationToken.None);
+        output.WriteLine($"'{result.Text}' tokens {result.Tokens} ctx {result.AudioContext} confidence {result.Confidence:0.000}");
+        Assert.StartsWith("whisper:ggml-random", stt.Name);
+        Assert.Equal(AudioContext.ForSamples(audio.Length), result.AudioContext);
+        Assert.InRange(result.Tokens, 0, 16);
+        Assert.InRange(result.Confidence, 0, 1);
+        Assert.All(result.Segments, s => Assert.True(s.EndSeconds >= s.StartSeconds));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public async Task The_token_cap_bounds_the_decoded_tokens(int cap)
+    {
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel });
+        SttResult result = await stt.TranscribeAsync(TestAudio.WhiteNoise(2, 0.2f), new SttOptions { MaxTokens = cap }, CancellationToken.None);
+        Assert.InRange(result.Tokens, 0, cap);
+    }
+
+    [Theory]
+    [InlineData(1.0, 128)]
+    [InlineData(3.0, 224)]
+    [InlineData(10.0, 576)]
+    [InlineData(29.9, 1500)]
+    public void Audio_context_follows_the_utterance_length(double seconds, int expected)
+    {
+        Assert.Equal(expected, AudioContext.ForSamples((int)(seconds * 16000)));
+    }
+
+    [Fact]
+    public async Task A_cancelled_transcription_stops()
+    {
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel });
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stt.TranscribeAsync(TestAudio.Silence(1), new SttOptions(), cts.Token));
+        // Still usable afterwards.
+        SttResult after = await stt.TranscribeAsync(TestAudio.Silence(1), new SttOptions { MaxTokens = 2 }, CancellationToken.None);
+        Assert.InRange(after.Tokens, 0, 2);
+    }
+
+    [Fact]
+    public async Task A_model_with_tiny_en_dimensions_loads_and_runs_with_a_reduced_audio_context()
+    {
+        string path = TestAudio.TinyModel;
+        Assert.InRange(new FileInfo(path).Length, 70_000_000, 80_000_000); // tiny.en in f16 is ~75 MB
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = path });
+        float[] audio = TestAudio.Speech("set a timer for ten minutes").ToMono16k();
+        var sw = Stopwatch.StartNew();
+        SttResult result = await stt.TranscribeAsync(audio, new SttOptions { MaxTokens = 8 }, CancellationToken.None);
+        output.WriteLine($"tiny.en-sized, random weights: {audio.Length / 16000.0:0.00} s audio, ctx {result.AudioContext}, {result.Tokens} tokens, {sw.Elapsed.TotalMilliseconds:0} ms (first call, includes state setup)");
+        Assert.InRange(result.Tokens, 0, 8);
+    }
+
+    [Fact]
+    public void Missing_models_are_named()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => new WhisperSpeechToText(new WhisperOptions { ModelPath = "/nonexistent/ggml-tiny.en.bin" }));
+        Assert.Contains("alicia models pull", e.Message);
+    }
+}
+
+public sealed class SttPoolTests
+{
+    private sealed class GatedStt(int concurrency = 1) : ISpeechToText
+    {
+        public readonly List<string> Order = [];
+        public TaskCompletionSource Gate { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public string Name => "gated";
+        public IReadOnlyCollection<string> Languages => [];
+        public int MaxConcurrency => concurrency;
+
+        public async Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken)
+        {
+            lock (Order) Order.Add(options.Language);
+            Entered.TrySetResult();
+            await Gate.Task.WaitAsync(cancellationToken);
+            return new SttResult { Text = options.Language, Confidence = 0.9, Tokens = 1 };
+        }
+
+        public ValueTask DisposeAsync() => default;
+    }
+
+    [Fact]
+    public async Task Device_commands_are_served_before_other_work()
+    {
+        var stt = new GatedStt();
+        await using var pool = new SpeechToTextPool(stt, new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30) });
+        Task<SttOutcome> first = pool.SubmitAsync(new float[16], new SttOptions { Language = "first" }, SttPriority.Normal);
+        await stt.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Task<SttOutcome> dictation = pool.SubmitAsync(new float[16], new SttOptions { Language = "dictation" }, SttPriority.Normal);
+        Task<SttOutcome> command = pool.SubmitAsync(new float[16], new SttOptions { Language = "command" }, SttPriority.Command);
+        stt.Gate.SetResult();
+        await Task.WhenAll(first, dictation, command).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(["first", "command", "dictation"], stt.Order);
+        Assert.Equal(SttOutcomeKind.Transcribed, (await command).Kind);
+    }
+
+    [Fact]
+    public async Task A_full_queue_answers_busy_at_once()
+    {
+        var stt = new GatedStt();
+        await using var pool = new SpeechToTextPool(stt, new SttPoolOptions { QueueCapacity = 1, MaxWait = TimeSpan.FromSeconds(30) });
+        _ = pool.SubmitAsync(new float[16], new SttOptions(), SttPriority.Normal);
+        await stt.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        _ = pool.SubmitAsync(new float[16], new SttOptions(), SttPriority.Normal);
+        SttOutcome busy = await pool.SubmitAsync(new float[16], new SttOptions(), SttPriority.Command);
+        Assert.Equal(SttOutcomeKind.Busy, busy.Kind);
+        Assert.Contains("busy", busy.Reason);
+        stt.Gate.SetResult();
+    }
+
+    [Fact]
+    public async Task Waiting_longer_than_the_limit_answers_busy_instead_of_stalling()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var stt = new GatedStt();
+        await using var pool = new SpeechToTextPool(stt, new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(2) }, clock);
+        _ = pool.SubmitAsync(new float[16], new SttOptions(), SttPriority.Normal);
+        await stt.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Task<SttOutcome> waiting = pool.SubmitAsync(new float[16], new SttOptions(), SttPriority.Normal);
+        clock.Advance(TimeSpan.FromSeconds(2.5));
+        SttOutcome outcome = await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(SttOutcomeKind.Busy, outcome.Kind);
+        Assert.Contains("not started within 2000 ms", outcome.Reason);
+        Assert.Equal(0, pool.Queued);
+        stt.Gate.SetResult();
+    }
+
+    [Theory]
+    [InlineData("", 0.9, 0.0, false, "empty")]
+    [InlineData("[BLANK_AUDIO]", 0.9, 0.0, false, "empty")]
+    [InlineData("turn on the light", 0.2, 0.0, false, "low confidence")]
+    [InlineData("turn on the light", 0.9, 0.8, false, "no speech")]
+    [InlineData("turn on the light", 0.9, 0.1, true, "")]
+    public void The_quality_assessor_says_why(string text, double confidence, double noSpeech, bool accepted, string reason)
+    {
+        QualityVerdict verdict = new QualityAssessor().Assess(new SttResult { Text = text, Confidence = confidence, NoSpeechProbability = noSpeech });
+        Assert.Equal(accepted, verdict.Accepted);
+        Assert.Contains(reason, verdict.Reason);
+    }
+}

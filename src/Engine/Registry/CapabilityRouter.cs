@@ -35,9 +35,9 @@ public sealed class CapabilityRouter(DeviceRegistry registry, TimeProvider? cloc
         string outcome = decision.Routed ? (decision.FallbackUsed == "any_location" ? "fallback" : "routed")
             : decision.Status switch { 404 => "no_capability", 429 => "limited", _ => "offline" };
         registry.Metrics.Route(outcome);
-        if (decision.Routed)
+        if (decision.Routed && _logger.IsEnabled(LogLevel.Information))
             _logger.LogInformation("Route {Capability}@{Location} -> {Devices} ({Fallback})", capability, Show(location), string.Join(",", decision.Devices.Select(d => d.DeviceId)), decision.FallbackUsed);
-        else
+        else if (!decision.Routed)
             _logger.LogWarning("Route {Capability}@{Location} failed: {Status} {Reason}", capability, Show(location), decision.Status, decision.Reason);
         return decision;
     }

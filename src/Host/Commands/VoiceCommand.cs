@@ -1,0 +1,113 @@
+using System.Globalization;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Security;
+using Alicia.Engine.Voice;
+using Alicia.Engine.Voice.Audio;
+using Alicia.Host.Configuration;
+
+namespace Alicia.Host.Commands;
+
+/// <summary><c>alicia voice send FILE.wav</c>: a satellite's session: ask on the bus, stream the file, print the transcripts.</summary>
+internal static class VoiceCommand
+{
+    public const string Usage = """
+        alicia voice send FILE.wav [--as NAME] [--to ENGINE] [--device ID] [--kind command|dictation]
+                                   [--realtime] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
+          Opens a voice session on the engine, streams the WAV (16-bit PCM, any rate, mono or stereo) over
+          the audio endpoint it returns, and prints each transcript with its per-stage timings.
+        """;
+
+    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Length < 2 || args[0] != "send")
+        {
+            stderr.WriteLine(Usage);
+            return Cli.Usage;
+        }
+        var tokens = args[1..].ToList();
+        string identityName = Cli.TakeOption(tokens, "--as") ?? "alicia-cli";
+        string? target = Cli.TakeOption(tokens, "--to");
+        string device = Cli.TakeOption(tokens, "--device") ?? "";
+        string kindText = Cli.TakeOption(tokens, "--kind") ?? "command";
+        string timeoutText = Cli.TakeOption(tokens, "--timeout") ?? "60";
+        bool realTime = Cli.TakeFlag(tokens, "--realtime");
+        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
+            throw new ConfigurationError($"--timeout: '{timeoutText}' is not a positive number of seconds");
+        VoiceSessionKind kind = kindText switch
+        {
+            "command" => VoiceSessionKind.Command,
+            "dictation" => VoiceSessionKind.Dictation,
+            _ => throw new ConfigurationError($"--kind: '{kindText}' is not command or dictation"),
+        };
+        if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
+        string? file = tokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal));
+        if (file is null) throw new ConfigurationError("voice send: which WAV file?");
+        tokens.Remove(file);
+
+        WavFile wav;
+        try { wav = WavFile.Read(file); }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"alicia voice: {e.Message}");
+            return Cli.Failed;
+        }
+
+        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+        target ??= options.Name;
+        BrokerEndpoint endpoint = string.IsNullOrWhiteSpace(options.BrokerUrl)
+            ? BrokerEndpoint.Tcp(options.Broker.ListenAddress == "0.0.0.0" ? "127.0.0.1" : options.Broker.ListenAddress, options.Broker.Port == 0 ? 1883 : options.Broker.Port)
+            : BrokerEndpoint.Parse(options.BrokerUrl);
+        var keys = new KeyDirectory(options.KeyDirectory);
+        using SigningIdentity identity = keys.Load(identityName, createIfMissing: true);
+        var verifier = new EnvelopeVerifier(new TrustStore(keys), options.Security);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+
+        AliciaBus bus;
+        try
+        {
+            bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, new BusOptions { RequestTimeout = TimeSpan.FromSeconds(seconds) }, cancellationToken: cts.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            stderr.WriteLine($"alicia voice: cannot connect to {endpoint}: {e.Message}");
+            return Cli.Failed;
+        }
+
+        await using (bus.ConfigureAwait(false))
+        {
+            stdout.WriteLine($"alicia voice: {file}: {wav.DurationSeconds:0.00} s, {wav.SampleRate} Hz, {wav.Channels} channel(s)");
+            VoiceSendResult result;
+            try
+            {
+                result = await VoiceClient.SendAsync(bus, wav.Pcm, wav.SampleRate, wav.Channels, new VoiceSendOptions
+                {
+                    Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, Timeout = TimeSpan.FromSeconds(seconds),
+                }, cts.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
+            {
+                stderr.WriteLine($"alicia voice: {e.Message}. Is the engine running with the voice service, and does it trust key '{identityName}'?");
+                return Cli.Failed;
+            }
+
+            stdout.WriteLine($"session {result.SessionId}: {result.Utterances} utterance(s)");
+            foreach (BusMessage<SttResponse> t in result.Transcripts)
+            {
+                IReadOnlyDictionary<string, string> meta = t.Envelope.Metadata ?? new Dictionary<string, string>();
+                Dictionary<string, double> timings = t.Data.Timings;
+                string reason = meta.TryGetValue("reason", out string? r) ? $" ({r})" : "";
+                stdout.WriteLine($"[{timings.GetValueOrDefault("utterance_start_s"):0.00}-{timings.GetValueOrDefault("utterance_end_s"):0.00} s] {meta.GetValueOrDefault("status", "?")}{reason}: \"{t.Data.Text}\" confidence {t.Data.Confidence:0.00}");
+                stdout.WriteLine("  timings: " + string.Join(", ", timings.Where(kv => kv.Key.EndsWith("_ms", StringComparison.Ordinal) || kv.Key is "audio_ctx" or "tokens")
+                    .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key}={kv.Value:0.#}"))));
+            }
+            if (result.Error is not null)
+            {
+                stderr.WriteLine($"alicia voice: {result.Error}");
+                return Cli.Failed;
+            }
+            return Cli.Ok;
+        }
+    }
+}

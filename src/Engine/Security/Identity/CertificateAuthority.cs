@@ -176,6 +176,25 @@ public sealed class CertificateAuthority : IDisposable
     };
 
     /// <summary>
+    /// The broker's TLS settings from the files of <paramref name="dataDirectory"/>: <c>server.pem</c>/<c>server.key</c>
+    /// and the root <c>ca.pem</c>. The CA's private key is not read (a running broker has no use for it).
+    /// </summary>
+    public static BrokerTlsSettings LoadBrokerTlsSettings(string dataDirectory, TimeProvider? clock = null)
+    {
+        string dir = DirectoryFor(dataDirectory);
+        string caFile = Path.Combine(dir, CertificateFile), certFile = Path.Combine(dir, ServerCertificateFile), keyFile = Path.Combine(dir, ServerKeyFile);
+        foreach (string f in new[] { caFile, certFile, keyFile })
+        {
+            if (!File.Exists(f)) throw new FileNotFoundException($"Broker:TlsPort is set but {f} is missing (create the CA and the broker certificate with: alicia ca init)", f);
+        }
+        return new BrokerTlsSettings
+        {
+            ServerCertificate = X509Certificate2.CreateFromPemFile(certFile, keyFile),
+            ClientCertificateValidator = CreateClientValidator(LoadRoot(caFile), clock),
+        };
+    }
+
+    /// <summary>
     /// A TLS callback that accepts a client certificate only when it chains to <paramref name="root"/>
     /// (custom root trust: no system roots, no intermediates), is within its validity period at the
     /// clock's time, and carries the clientAuth EKU. No certificate at all is refused.

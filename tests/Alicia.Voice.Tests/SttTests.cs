@@ -19,7 +19,7 @@ public sealed class SttTests(ITestOutputHelper output)
         SttResult result = await stt.TranscribeAsync(audio, new SttOptions { MaxTokens = 16 }, CancellationToken.None);
         output.WriteLine($"'{result.Text}' tokens {result.Tokens} ctx {result.AudioContext} confidence {result.Confidence:0.000}");
         Assert.StartsWith("whisper:ggml-random", stt.Name);
-        Assert.Equal(AudioContext.ForSamples(audio.Length), result.AudioContext);
+        Assert.Equal(AudioContext.Bucket(AudioContext.ForSamples(audio.Length)), result.AudioContext);
         Assert.InRange(result.Tokens, 0, 16);
         Assert.InRange(result.Confidence, 0, 1);
         Assert.All(result.Segments, s => Assert.True(s.EndSeconds >= s.StartSeconds));

@@ -13,6 +13,9 @@ public sealed record VoiceOptions
 
     public int WhisperThreads { get; init; } = 2;
 
+    /// <summary>Audio-context buckets to prepare at start (empty: none, e.g. in tests).</summary>
+    public IReadOnlyList<int> WhisperWarmUpContexts { get; init; } = [128, 256, 384, 512];
+
     /// <summary>Address the audio stream listener binds (loopback by default).</summary>
     public string ListenAddress { get; init; } = "127.0.0.1";
 

@@ -67,7 +67,7 @@ public sealed class VoiceService : IEngineService
         _stt = _injectedStt;
         if (_stt is null && !string.IsNullOrWhiteSpace(_options.WhisperModelPath))
         {
-            var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads });
+            var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads, WarmUpContexts = _options.WhisperWarmUpContexts });
             _stt = whisper;
             _owned.Add(_stt);
             await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);

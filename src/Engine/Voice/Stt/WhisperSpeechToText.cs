@@ -22,6 +22,9 @@ public sealed record WhisperOptions
     /// </summary>
     public float TemperatureIncrement { get; init; }
 
+    /// <summary>Audio-context buckets whose processors are built by <see cref="WhisperSpeechToText.WarmUpAsync"/> (128..512: utterances up to ~9 s).</summary>
+    public IReadOnlyList<int> WarmUpContexts { get; init; } = [128, 256, 384, 512];
+
     /// <summary>Processors kept per audio-context size (a processor owns a whisper state of tens of MB).</summary>
     public int CachedProcessorsPerContext { get; init; } = 1;
 }
@@ -54,7 +57,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
     public async Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken)
     {
         if (audio.Length > 30 * 16000) throw new ArgumentException("an utterance is at most 30 s (Whisper's window)", nameof(audio));
-        int ctx = options.AudioContext ?? AudioContext.ForSamples(audio.Length);
+        int ctx = options.AudioContext ?? AudioContext.Bucket(AudioContext.ForSamples(audio.Length));
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         var key = (ctx, options.MaxTokens, options.Language);
         WhisperProcessor? processor = null;
@@ -109,11 +112,14 @@ public sealed class WhisperSpeechToText : ISpeechToText
     }
 
     /// <summary>
-    /// Builds and runs a processor once (3 s of silence), so the first utterance does not pay whisper.cpp's
-    /// state setup (compute buffers, ~1-2 s on first use here).
+    /// Builds and runs a processor for each of <see cref="WhisperOptions.WarmUpContexts"/> once, so the first
+    /// utterance of a length does not pay whisper.cpp's state setup (~1 s on first use here).
     /// </summary>
-    public Task WarmUpAsync(CancellationToken cancellationToken = default) =>
-        TranscribeAsync(new float[3 * 16000], new SttOptions { MaxTokens = 1 }, cancellationToken);
+    public async Task WarmUpAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (int ctx in _options.WarmUpContexts)
+            await TranscribeAsync(new float[16000], new SttOptions { MaxTokens = 1, AudioContext = ctx }, cancellationToken).ConfigureAwait(false);
+    }
 
     private WhisperProcessor Build(int ctx, SttOptions options) =>
         _factory.CreateBuilder()

@@ -24,6 +24,9 @@ public sealed class AliciaEngineOptions
 
     public VerifierOptions Security { get; set; } = new();
 
+    /// <summary>The device registry: discovery, liveness, capability routing.</summary>
+    public Registry.RegistryOptions Registry { get; set; } = new();
+
     /// <summary>The security gateway of the embedded broker.</summary>
     public Security.Gateway.GatewayOptions Gateway { get; set; } = new();
 

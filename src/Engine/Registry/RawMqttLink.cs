@@ -48,9 +48,10 @@ public sealed class RawMqttLink : IAsyncDisposable
 
     /// <summary>Connects; <paramref name="will"/> is called before each connection for that connection's last will.</summary>
     public static async Task<RawMqttLink> ConnectAsync(BrokerEndpoint endpoint, string clientId, ILogger logger,
-        Func<MqttApplicationMessage?>? will = null, Func<bool, Task>? connected = null, CancellationToken cancellationToken = default)
+        Func<MqttApplicationMessage?>? will = null, Func<bool, Task>? connected = null, CancellationToken cancellationToken = default,
+        string? username = null, byte[]? password = null)
     {
-        var link = new RawMqttLink(endpoint, clientId, logger, will);
+        var link = new RawMqttLink(endpoint, clientId, logger, will) { _username = username, _password = password };
         if (connected is not null) link.Connected += connected;
         try
         {
@@ -63,6 +64,14 @@ public sealed class RawMqttLink : IAsyncDisposable
         }
         return link;
     }
+
+    private string? _username;
+    private byte[]? _password;
+
+    /// <summary>Connects one of the engine's own links with the engine's credentials (the gateway knows them).</summary>
+    public static Task<RawMqttLink> ConnectToEngineAsync(Hosting.AliciaEngine engine, string clientId, ILogger logger,
+        Func<bool, Task>? connected = null, CancellationToken cancellationToken = default) =>
+        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.Options.Bus.Username, engine.Options.Bus.Password);
 
     public static BrokerEndpoint EndpointOf(Hosting.AliciaEngine engine) =>
         engine.Broker is { } broker ? BrokerEndpoint.InProcess(broker.InMemory) : engine.ClientEndpoint ?? throw new InvalidOperationException("the engine is not started");
@@ -78,6 +87,7 @@ public sealed class RawMqttLink : IAsyncDisposable
             .WithTcpServer(_endpoint.InMemory is null ? _endpoint.Host : "in-memory", _endpoint.InMemory is null ? _endpoint.Port : 1883);
         if (_endpoint.InMemory is { } adapter) builder.WithStreamProvider(new InMemoryStreamProvider(adapter));
         if (_endpoint.UseTls) builder.WithTlsOptions(o => o.UseTls());
+        if (_username is not null) builder.WithCredentials(_username, _password);
         if (_will?.Invoke() is { } will)
         {
             builder.WithWillTopic(will.Topic)

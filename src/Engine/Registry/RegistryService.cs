@@ -70,7 +70,7 @@ public sealed class RegistryService : IEngineService
         _loops.Add(Task.Run(() => AnnounceLoopAsync(_stopping.Token)));
         _loops.Add(Task.Run(() => SweepLoopAsync(_stopping.Token)));
 
-        _link = await RawMqttLink.ConnectAsync(RawMqttLink.EndpointOf(engine), $"{engine.Name}-registry-{Random.Shared.Next(0x10000):x4}", _logger,
+        _link = await RawMqttLink.ConnectToEngineAsync(engine, $"{engine.Name}-registry-{Random.Shared.Next(0x10000):x4}", _logger,
             connected: first => first ? Task.CompletedTask : ReannounceAsync("the registry's broker connection came back"), cancellationToken: cancellationToken).ConfigureAwait(false);
         _link.Received += OnRawMessageAsync;
         await _link.SubscribeAsync(DeviceRegistration.TopicFilter, cancellationToken).ConfigureAwait(false);

@@ -17,6 +17,10 @@ internal static class Cli
           alicia keys new <name> [--keys D] Create an Ed25519 signing key; prints the public key
           alicia keys list [--keys D]       List the keys (trusted public keys) in the key directory
           alicia ping [options]             Send a signed ping to a running engine and wait for its signed reply
+          alicia devices list|show <id>|remove <id>|lookup <capability> [--in PLACE]
+                                            The device registry of a running engine
+          alicia simulate --devices N [--heartbeat S] [--duration S] [--keep]
+                                            N simulated sensors, bulbs, switches and speakers
           alicia audit tail [-n N]          The last N security decisions of the audit log
           alicia audit verify               Check the audit log's hash chain; names the first broken link
           alicia --help | help              This text
@@ -68,6 +72,8 @@ internal static class Cli
                 "keys" => KeysCommand.Execute(args[1..], stdout, stderr),
                 "ping" => await PingCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "audit" => AuditCommand.Execute(args[1..], stdout, stderr),
+                "devices" => await DevicesCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
+                "simulate" => await SimulateCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 _ => UnknownCommand(args[0], stderr),
             };
         }

@@ -21,7 +21,10 @@ internal static class RunCommand
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
 
+        // Declared first so it is disposed last: the audit log closes after the engine has stopped.
+        await using var services = new EngineServices();
         await using var engine = new AliciaEngine(options, loggerFactory);
+        services.AddDefaults(engine, options);
         try
         {
             await engine.StartAsync(stop.Token).ConfigureAwait(false);

@@ -116,7 +116,7 @@ public sealed class HomeAssistantBridge(RegistryService registry, HomeAssistantO
     {
         _engine = engine;
         _logger = engine.LoggerFactory.CreateLogger<HomeAssistantBridge>();
-        _link = await RawMqttLink.ConnectAsync(RawMqttLink.EndpointOf(engine), $"{engine.Name}-ha-{Random.Shared.Next(0x10000):x4}", _logger,
+        _link = await RawMqttLink.ConnectToEngineAsync(engine, $"{engine.Name}-ha-{Random.Shared.Next(0x10000):x4}", _logger,
             connected: first => first ? Task.CompletedTask : PublishAllAsync(CancellationToken.None), cancellationToken: cancellationToken).ConfigureAwait(false);
         _link.Received += OnRawAsync;
         await _link.SubscribeAsync($"{_options.DiscoveryPrefix}/status", cancellationToken).ConfigureAwait(false);

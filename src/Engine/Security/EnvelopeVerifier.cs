@@ -124,7 +124,8 @@ public sealed class EnvelopeVerifier
         SigningInput.WritePrefix(scratch, topic);
         signedEnvelope.CopyTo(scratch.GetSpan(signedEnvelope.Length));
         scratch.Advance(signedEnvelope.Length);
-        if (!SignatureAlgorithm.Ed25519.Verify(key, scratch.WrittenSpan, signature))
+        if (!SignatureAlgorithm.Ed25519.Verify(key, scratch.WrittenSpan, signature)
+            && !(_trust.TryGetPrevious(signer, out PublicKey previous) && SignatureAlgorithm.Ed25519.Verify(previous, scratch.WrittenSpan, signature)))
             return Reject(RejectReason.BadSignature, $"message {header.MessageId} from '{header.Source}' on '{topic}' does not match the signature of '{signer}'");
 
         if (!_replay.TryRecord(header.MessageId))

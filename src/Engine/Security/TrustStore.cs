@@ -27,14 +27,46 @@ public sealed class TrustStore
 
     public int Count => _keys.Count;
 
+    private readonly ConcurrentDictionary<string, (PublicKey Key, DateTimeOffset Until)> _previous = new(StringComparer.Ordinal);
+
     public void Trust(string name, PublicKey key)
     {
         IdentityNames.Validate(name);
         _keys[name] = key;
+        _previous.TryRemove(name, out _);
         _unknownUntil.TryRemove(name, out _);
     }
 
-    public bool Revoke(string name) => _keys.TryRemove(name, out _);
+    /// <summary>
+    /// Trusts <paramref name="key"/> for <paramref name="name"/> and keeps accepting <paramref name="previous"/>
+    /// until <paramref name="previousUntil"/>: a renewal's overlap window, so messages signed just before
+    /// a device switched keys still verify.
+    /// </summary>
+    public void Trust(string name, PublicKey key, PublicKey previous, DateTimeOffset previousUntil)
+    {
+        Trust(name, key);
+        _previous[name] = (previous, previousUntil);
+    }
+
+    /// <summary>The key a renewed identity used before, while its overlap window lasts.</summary>
+    public bool TryGetPrevious(string name, out PublicKey key)
+    {
+        key = null!;
+        if (!_previous.TryGetValue(name, out var entry)) return false;
+        if (_clock.GetUtcNow() >= entry.Until)
+        {
+            _previous.TryRemove(name, out _);
+            return false;
+        }
+        key = entry.Key;
+        return true;
+    }
+
+    public bool Revoke(string name)
+    {
+        _previous.TryRemove(name, out _);
+        return _keys.TryRemove(name, out _);
+    }
 
     public bool TryGet(string source, out PublicKey key)
     {

@@ -21,6 +21,11 @@ internal static class Cli
                                             The device registry of a running engine
           alicia simulate --devices N [--heartbeat S] [--duration S] [--keep]
                                             N simulated sensors, bulbs, switches and speakers
+          alicia ca init [--host NAME]... [--force] | ca show
+                                            Local certificate authority (ECDSA P-256) in <DataDirectory>/ca
+          alicia device provision <id> --type speaker|sensor|actuator|controller|service [--role R]... [--password-from-env VAR] [--out DIR]
+          alicia device revoke <id> [--reason TEXT] | device renew <id> [--overlap 24h] | device list
+          alicia broker config mosquitto [--out DIR] [--port 8883] [--plain-port 1883] [--no-anonymous] [--user NAME]
           alicia audit tail [-n N]          The last N security decisions of the audit log
           alicia audit verify               Check the audit log's hash chain; names the first broken link
           alicia --help | help              This text
@@ -72,6 +77,9 @@ internal static class Cli
                 "keys" => KeysCommand.Execute(args[1..], stdout, stderr),
                 "ping" => await PingCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "audit" => AuditCommand.Execute(args[1..], stdout, stderr),
+                "ca" => CaCommand.Execute(args[1..], stdout, stderr),
+                "device" => DeviceCommand.Execute(args[1..], stdout, stderr),
+                "broker" => BrokerCommand.Execute(args[1..], stdout, stderr),
                 "devices" => await DevicesCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "simulate" => await SimulateCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 _ => UnknownCommand(args[0], stderr),

@@ -29,6 +29,11 @@ internal static class RunCommand
         {
             await engine.StartAsync(stop.Token).ConfigureAwait(false);
         }
+        catch (FileNotFoundException e)
+        {
+            stderr.WriteLine($"alicia: {e.Message}");
+            return Cli.Failed;
+        }
         catch (BrokerPortInUseException e)
         {
             stderr.WriteLine($"alicia: cannot start the embedded broker: {e.Message}");
@@ -40,8 +45,9 @@ internal static class RunCommand
             return Cli.Failed;
         }
 
+        string tlsToo = engine.Broker is { TlsEndPoint: { } tls } ? $" and mqtts://{EmbeddedBroker.Format(tls)} (TLS 1.3, client certificates)" : "";
         string where = engine.Broker is { TcpEndPoint: { } tcp }
-            ? $"embedded MQTT 5 broker on mqtt://{EmbeddedBroker.Format(tcp)}"
+            ? $"embedded MQTT 5 broker on mqtt://{EmbeddedBroker.Format(tcp)}{tlsToo}"
             : engine.Broker is not null ? "embedded MQTT 5 broker (in-process only, TCP off)" : $"external broker {engine.ClientEndpoint}";
         stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}. Ctrl+C stops.");
         stdout.Flush();

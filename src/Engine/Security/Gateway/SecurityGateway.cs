@@ -65,6 +65,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             server.ValidatingConnectionAsync += OnValidatingConnection;
             server.InterceptingSubscriptionAsync += OnSubscribing;
             server.InterceptingPublishAsync += OnPublishing;
+            server.ClientDisconnectedAsync += e => { _live.TryRemove(e.ClientId, out _); return Task.CompletedTask; };
         };
     }
 
@@ -121,6 +122,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             return Refuse(e, MqttConnectReasonCode.ClientIdentifierNotValid, $"identity '{context.Identity.Id}' may only connect as client id '{context.Identity.Id}', not '{e.ClientId}'", "client-id");
 
         e.SessionItems[ClientContext.SessionKey] = context;
+        if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password) _live[e.ClientId] = (context, e.ClientCertificate);
         if (!context.IsEngine) _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
         return Task.CompletedTask;
     }
@@ -233,12 +235,27 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         }
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ClientContext Context, System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate)> _live = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// An identity was revoked, renewed, or its overlap or certificate ran out: every live connection of
+    /// it is checked again as if it were connecting now, and dropped when it would be refused.
+    /// </summary>
     private void OnIdentityChanged(string id)
     {
-        if (_server is null) return;
-        if (_directory is not null && _directory.TryGet(id, out _)) return; // renewed, still valid: its next connect is checked anew
-        _audit?.Record(AuditKinds.Disconnected, id, "", "disconnected", "identity revoked");
-        _ = _server.DisconnectClientAsync(id, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.AdministrativeAction, ReasonString = "identity revoked" });
+        if (_server is null || _directory is null) return;
+        foreach ((string clientId, (ClientContext context, var certificate)) in _live)
+        {
+            if (context.Identity.Id != id) continue;
+            string? reason = null;
+            if (!_directory.TryGet(id, out _)) reason = "identity revoked";
+            else if (certificate is not null && !_directory.TryAuthenticate(certificate, out _, out string refused)) reason = refused;
+            if (reason is null) continue;
+            _live.TryRemove(clientId, out _);
+            _audit?.Record(AuditKinds.Disconnected, id, "", "disconnected", reason);
+            _logger.LogWarning("Dropping the connection of {Identity}: {Reason}", id, reason);
+            _ = _server.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.AdministrativeAction, ReasonString = reason });
+        }
     }
 
     public ValueTask DisposeAsync()

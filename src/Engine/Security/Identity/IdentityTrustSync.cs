@@ -30,7 +30,10 @@ public sealed class IdentityTrustSync : IDisposable
         }
         try
         {
-            _trust.Trust(id, KeyDirectory.ParsePublicKey(entry.PublicKey));
+            PublicKey current = KeyDirectory.ParsePublicKey(entry.PublicKey);
+            if (entry.PreviousPublicKey is { } previous && entry.PreviousKeyValidUntil is { } until && DateTimeOffset.UtcNow < until)
+                _trust.Trust(id, current, KeyDirectory.ParsePublicKey(previous), until);
+            else _trust.Trust(id, current);
         }
         catch (FormatException)
         {

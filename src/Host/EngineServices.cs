@@ -4,6 +4,10 @@ using Alicia.Engine.Registry;
 using Alicia.Engine.Security.Audit;
 using Alicia.Engine.Security.Gateway;
 using Alicia.Engine.Security.Identity;
+using Alicia.Engine.Voice;
+using Alicia.Engine.Voice.Vad;
+using Microsoft.Extensions.Logging;
+using System.Runtime.CompilerServices;
 
 namespace Alicia.Host;
 
@@ -35,6 +39,35 @@ internal sealed class EngineServices : IAsyncDisposable
         var registry = new RegistryService(options.Registry);
         engine.AddService(registry);
         engine.AddService(new HomeAssistantBridge(registry));
+        AddVoice(engine, options.Voice);
+    }
+
+    private static void AddVoice(AliciaEngine engine, VoiceSettings voice)
+    {
+        ILogger logger = engine.LoggerFactory.CreateLogger<EngineServices>();
+        if (!voice.Enabled) return;
+        // Whisper.net's native loader is not ready for Native AOT (it reads Assembly.Location, and its
+        // CPU check sees no AVX under AOT's baseline instruction set). The feature switch keeps the
+        // voice pipeline out of the AOT binary entirely (the trimmer removes this branch), so that
+        // binary stays warning-free; `dotnet alicia.dll run` (scripts/run.sh) runs it.
+        if (!RuntimeFeature.IsDynamicCodeSupported)
+        {
+            logger.LogWarning("Voice pipeline not available in the Native-AOT binary yet; run the engine with 'dotnet alicia.dll run' (scripts/run.sh) for voice");
+            return;
+        }
+        string? vad = string.IsNullOrWhiteSpace(voice.VadModelPath) ? SileroVadModel.FindDefault() : voice.VadModelPath;
+        if (vad is null || !File.Exists(vad))
+        {
+            logger.LogWarning("Voice pipeline off: the Silero VAD model is missing (run scripts/fetch-models.sh, or set Voice:VadModelPath)");
+            return;
+        }
+        engine.AddService(new VoiceService(new VoiceOptions
+        {
+            VadModelPath = vad,
+            WhisperModelPath = string.IsNullOrWhiteSpace(voice.WhisperModelPath) ? null : voice.WhisperModelPath,
+            ListenAddress = voice.ListenAddress,
+            AudioPort = voice.AudioPort,
+        }));
     }
 
     public async ValueTask DisposeAsync()

@@ -21,6 +21,9 @@ internal static class Cli
                                             The device registry of a running engine
           alicia simulate --devices N [--heartbeat S] [--duration S] [--keep]
                                             N simulated sensors, bulbs, switches and speakers
+          alicia voice send <file.wav> [options]
+                                            Stream a WAV file to a running engine; prints the transcript and stage timings
+          alicia models list | pull <name>  Models of the manifest; pull downloads and checks the SHA-256
           alicia ca init [--host NAME]... [--force] | ca show
                                             Local certificate authority (ECDSA P-256) in <DataDirectory>/ca
           alicia device provision <id> --type speaker|sensor|actuator|controller|service [--role R]... [--password-from-env VAR] [--out DIR]
@@ -77,6 +80,8 @@ internal static class Cli
                 "keys" => KeysCommand.Execute(args[1..], stdout, stderr),
                 "ping" => await PingCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "audit" => AuditCommand.Execute(args[1..], stdout, stderr),
+                "voice" => await VoiceCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
+                "models" => await ModelsCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "ca" => CaCommand.Execute(args[1..], stdout, stderr),
                 "device" => DeviceCommand.Execute(args[1..], stdout, stderr),
                 "broker" => BrokerCommand.Execute(args[1..], stdout, stderr),

@@ -1,0 +1,19 @@
+namespace Alicia.Engine.Hosting;
+
+/// <summary>The voice pipeline's configuration section (<c>Voice</c>), bound by the host.</summary>
+public sealed class VoiceSettings
+{
+    /// <summary>Run the listening half (audio sessions, VAD, STT) when its VAD model is present.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Silero VAD v5 (ONNX); empty: <c>models/cache/silero_vad_v5.onnx</c> up from the working directory.</summary>
+    public string VadModelPath { get; set; } = "";
+
+    /// <summary>A Whisper ggml model (<c>alicia models pull whisper-tiny.en</c>); empty: no in-process STT.</summary>
+    public string WhisperModelPath { get; set; } = "";
+
+    /// <summary>Where satellites stream audio; loopback unless told otherwise. Port 0 picks a free one.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    public int AudioPort { get; set; }
+}

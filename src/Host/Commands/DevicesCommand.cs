@@ -45,7 +45,7 @@ public static class DevicesCommand
 
         AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
         target ??= options.Name;
-        BrokerEndpoint endpoint = EndpointOf(options);
+        BrokerEndpoint endpoint = BusClient.EndpointOf(options);
         var request = new RegistryRequest
         {
             Operation = sub,
@@ -54,21 +54,11 @@ public static class DevicesCommand
             Location = location,
         };
 
-        var keys = new KeyDirectory(options.KeyDirectory);
-        using SigningIdentity identity = keys.Load(identityName, createIfMissing: true);
-        var verifier = new EnvelopeVerifier(new TrustStore(keys), options.Security);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-        AliciaBus bus;
-        try
-        {
-            bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, new BusOptions { RequestTimeout = TimeSpan.FromSeconds(seconds) }, cancellationToken: cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            stderr.WriteLine($"alicia devices: cannot connect to {endpoint}: {e.Message}");
-            return Cli.Failed;
-        }
-        await using (bus.ConfigureAwait(false))
+        BusClient? client = await BusClient.ConnectAsync("devices", options, identityName, TimeSpan.FromSeconds(seconds), stderr, cts.Token).ConfigureAwait(false);
+        if (client is null) return Cli.Failed;
+        AliciaBus bus = client.Bus;
+        await using (client.ConfigureAwait(false))
         {
             RegistryResponse response;
             try
@@ -95,9 +85,6 @@ public static class DevicesCommand
         }
     }
 
-    public static BrokerEndpoint EndpointOf(AliciaEngineOptions options) => string.IsNullOrWhiteSpace(options.BrokerUrl)
-        ? BrokerEndpoint.Tcp(options.Broker.ListenAddress == "0.0.0.0" ? "127.0.0.1" : options.Broker.ListenAddress, options.Broker.Port == 0 ? 1883 : options.Broker.Port)
-        : BrokerEndpoint.Parse(options.BrokerUrl);
 
     internal static void List(IReadOnlyList<DeviceSummary> devices, TextWriter stdout)
     {

@@ -37,7 +37,7 @@ public static class SimulateCommand
         if (RegistrationValidator_IsBadPrefix(prefix)) throw new ConfigurationError($"--prefix: '{prefix}' must be letters, digits, '-' or '_'");
 
         AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
-        BrokerEndpoint endpoint = DevicesCommand.EndpointOf(options);
+        BrokerEndpoint endpoint = BusClient.EndpointOf(options);
         LogLevel level = verbose ? LogLevel.Information : LogLevel.Warning;
         using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(new ConsoleLoggerProvider(level)));
         var keys = new KeyDirectory(options.KeyDirectory);

@@ -56,26 +56,13 @@ internal static class VoiceCommand
 
         AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
         target ??= options.Name;
-        BrokerEndpoint endpoint = string.IsNullOrWhiteSpace(options.BrokerUrl)
-            ? BrokerEndpoint.Tcp(options.Broker.ListenAddress == "0.0.0.0" ? "127.0.0.1" : options.Broker.ListenAddress, options.Broker.Port == 0 ? 1883 : options.Broker.Port)
-            : BrokerEndpoint.Parse(options.BrokerUrl);
-        var keys = new KeyDirectory(options.KeyDirectory);
-        using SigningIdentity identity = keys.Load(identityName, createIfMissing: true);
-        var verifier = new EnvelopeVerifier(new TrustStore(keys), options.Security);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        BusClient? client = await BusClient.ConnectAsync("voice", options, identityName, TimeSpan.FromSeconds(seconds), stderr, cts.Token).ConfigureAwait(false);
+        if (client is null) return Cli.Failed;
+        AliciaBus bus = client.Bus;
+        BrokerEndpoint endpoint = client.Endpoint;
 
-        AliciaBus bus;
-        try
-        {
-            bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, new BusOptions { RequestTimeout = TimeSpan.FromSeconds(seconds) }, cancellationToken: cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            stderr.WriteLine($"alicia voice: cannot connect to {endpoint}: {e.Message}");
-            return Cli.Failed;
-        }
-
-        await using (bus.ConfigureAwait(false))
+        await using (client.ConfigureAwait(false))
         {
             stdout.WriteLine($"alicia voice: {file}: {wav.DurationSeconds:0.00} s, {wav.SampleRate} Hz, {wav.Channels} channel(s)");
             VoiceSendResult result;

@@ -1,0 +1,59 @@
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Security;
+
+namespace Alicia.Host.Commands;
+
+/// <summary>
+/// What every client command (ping, devices, voice, simulate) does first: find the broker from the
+/// configuration, load (or create) its signing key, and connect a verifying bus client.
+/// </summary>
+internal sealed class BusClient : IAsyncDisposable
+{
+    private BusClient(AliciaBus bus, SigningIdentity identity, KeyDirectory keys, BrokerEndpoint endpoint)
+    {
+        Bus = bus;
+        Identity = identity;
+        Keys = keys;
+        Endpoint = endpoint;
+    }
+
+    public AliciaBus Bus { get; }
+    public SigningIdentity Identity { get; }
+    public KeyDirectory Keys { get; }
+    public BrokerEndpoint Endpoint { get; }
+
+    /// <summary>The configured external broker, or the local engine's embedded broker.</summary>
+    public static BrokerEndpoint EndpointOf(AliciaEngineOptions options) => string.IsNullOrWhiteSpace(options.BrokerUrl)
+        ? BrokerEndpoint.Tcp(options.Broker.ListenAddress == "0.0.0.0" ? "127.0.0.1" : options.Broker.ListenAddress, options.Broker.Port == 0 ? 1883 : options.Broker.Port)
+        : BrokerEndpoint.Parse(options.BrokerUrl);
+
+    /// <summary>Connects as <paramref name="identityName"/>; on failure prints why (as <c>alicia {command}: ...</c>) and returns null.</summary>
+    public static async Task<BusClient?> ConnectAsync(string command, AliciaEngineOptions options, string identityName, TimeSpan timeout,
+        TextWriter stderr, CancellationToken cancellationToken)
+    {
+        BrokerEndpoint endpoint = EndpointOf(options);
+        var keys = new KeyDirectory(options.KeyDirectory);
+        SigningIdentity identity = keys.Load(identityName, createIfMissing: true);
+        // A short-lived client hears few messages: a small replay filter instead of the engine's 13 MB one.
+        var security = new VerifierOptions { MaxClockSkew = options.Security.MaxClockSkew, MaxMessageBytes = options.Security.MaxMessageBytes, ReplayCapacity = 4096, TrustedAttesters = options.Security.TrustedAttesters };
+        var verifier = new EnvelopeVerifier(new TrustStore(keys), security);
+        try
+        {
+            AliciaBus bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, new BusOptions { RequestTimeout = timeout }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new BusClient(bus, identity, keys, endpoint);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            identity.Dispose();
+            stderr.WriteLine($"alicia {command}: cannot connect to {endpoint}: {e.Message}");
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Bus.DisposeAsync().ConfigureAwait(false);
+        Identity.Dispose();
+    }
+}

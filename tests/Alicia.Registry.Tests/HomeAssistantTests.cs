@@ -95,6 +95,37 @@ public sealed class HomeAssistantTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_signed_ha_command_on_the_bus_reaches_the_device_and_its_state_comes_back_as_ha_state()
+    {
+        SigningIdentity owner = _engine.Keys.Create("ha-sim-2");
+        await using var bulb = new SimulatedDevice("porch-bulb", SimulatedKind.Bulb, "porch", new EnvelopeSigner(owner),
+            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()), _engine.ClientEndpoint!, TimeSpan.FromSeconds(5));
+        await bulb.StartAsync();
+        await Next(m => m.Topic == "homeassistant/light/porch-bulb/light/config" && m.Payload.Length > 0);
+
+        // A bus client (an HA integration that speaks Alicia) subscribes to HA state and sends a command.
+        SigningIdentity integration = _engine.Keys.Create("ha-integration");
+        await using AliciaBus client = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, integration,
+            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
+        var state = new TaskCompletionSource<BusMessage<HaState>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await client.SubscribeAsync<HaState>((m, _) =>
+        {
+            if (m.Data.State == "ON") state.TrySetResult(m);
+            return ValueTask.CompletedTask;
+        });
+        var obeyed = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bulb.CommandReceived += (_, c) => obeyed.TrySetResult(c);
+
+        await client.PublishAsync(new HaCommand { EntityId = "alicia_porch-bulb_light", Service = "turn_on" });
+
+        DeviceCommand command = await obeyed.Within();
+        Assert.Equal("turn_on", command.Command);
+        BusMessage<HaState> published = await state.Within();
+        Assert.Equal(_engine.Name, published.Source);
+        Assert.Contains("porch", published.Data.EntityId);
+    }
+
+    [Fact]
     public void Components_follow_capabilities()
     {
         var registry = new DeviceRegistry(null);

@@ -16,9 +16,10 @@ public enum Attestation : byte
 /// <summary>A decoded message: routing header, typed payload data and metadata, and security facts.</summary>
 public readonly struct Envelope<T>
 {
-    public Envelope(EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata = null, EncryptionInfo? encryption = null, Attestation attestation = Attestation.None, string? attestedBy = null)
+    public Envelope(EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata = null, EncryptionInfo? encryption = null, Attestation attestation = Attestation.None, string? attestedBy = null, long sequence = 0)
     {
         AttestedBy = attestedBy;
+        Sequence = sequence;
         Header = header;
         Data = data;
         Metadata = metadata;
@@ -38,13 +39,21 @@ public readonly struct Envelope<T>
     /// </summary>
     public string? AttestedBy { get; }
 
+    /// <summary>
+    /// <c>security.sequence</c>: the sender's message counter (1, 2, 3 ... per signer run; 0 = none).
+    /// Covered by the signature, so receivers can see gaps (lost or withheld messages).
+    /// </summary>
+    public long Sequence { get; }
+
     public Guid MessageId => Header.MessageId;
     public string Source => Header.Source;
     public string Destination => Header.Destination;
     public MessageKind Kind => Header.Kind;
     public DateTimeOffset Timestamp => Header.Timestamp;
 
-    public Envelope<T> WithAttestation(Attestation attestation) => new(Header, Data, Metadata, Encryption, attestation, AttestedBy);
+    public Envelope<T> WithAttestation(Attestation attestation) => new(Header, Data, Metadata, Encryption, attestation, AttestedBy, Sequence);
 
-    public Envelope<T> WithAttestedBy(string? attester) => new(Header, Data, Metadata, Encryption, Attestation, attester);
+    public Envelope<T> WithAttestedBy(string? attester) => new(Header, Data, Metadata, Encryption, Attestation, attester, Sequence);
+
+    public Envelope<T> WithSequence(long sequence) => new(Header, Data, Metadata, Encryption, Attestation, AttestedBy, sequence);
 }

@@ -7,7 +7,7 @@ namespace Alicia.Contracts;
 /// <code>
 /// { message_id: bin(16), timestamp: ext(-1), source: str, destination: str, message_type: str,
 ///   payload: { data: T, metadata?: map&lt;str,str&gt; },
-///   security: { encryption: map|nil, attested_by?: str, signature: bin(64)|nil } }
+///   security: { encryption: map|nil, attested_by?: str, sequence?: uint, signature: bin(64)|nil } }
 /// </code>
 /// The signature is always the very last value, so the bytes it covers are everything before it. A
 /// signer reserves the slot, signs the prefix, and fills the slot in; nothing is re-encoded.
@@ -30,6 +30,7 @@ public static class EnvelopeCodec
     private static ReadOnlySpan<byte> KeySecurity => "security"u8;
     private static ReadOnlySpan<byte> KeyEncryption => "encryption"u8;
     private static ReadOnlySpan<byte> KeyAttestedBy => "attested_by"u8;
+    private static ReadOnlySpan<byte> KeySequence => "sequence"u8;
     private static ReadOnlySpan<byte> KeySignature => "signature"u8;
 
     /// <summary>
@@ -41,7 +42,7 @@ public static class EnvelopeCodec
     {
         WriteHeaderAndPayload(ref writer, envelope.Header, envelope.Data, envelope.Metadata);
         writer.WriteString(KeySecurity);
-        writer.WriteMapHeader(envelope.AttestedBy is null ? 2 : 3);
+        writer.WriteMapHeader(2 + (envelope.AttestedBy is null ? 0 : 1) + (envelope.Sequence > 0 ? 1 : 0));
         writer.WriteString(KeyEncryption);
         if (envelope.Encryption is { } enc) EncryptionInfo.Write(ref writer, enc);
         else writer.WriteNil();
@@ -49,6 +50,11 @@ public static class EnvelopeCodec
         {
             writer.WriteString(KeyAttestedBy);
             writer.Write(attester);
+        }
+        if (envelope.Sequence > 0)
+        {
+            writer.WriteString(KeySequence);
+            writer.Write(envelope.Sequence);
         }
         writer.WriteString(KeySignature);
         if (reserveSignature) writer.WriteBinPlaceholder(SignatureLength).Clear();
@@ -117,6 +123,7 @@ public static class EnvelopeCodec
         IReadOnlyDictionary<string, string>? metadata = null;
         EncryptionInfo? encryption = null;
         string? attestedBy = null;
+        long sequence = 0;
 
         int fields = reader.ReadMapHeader();
         for (int i = 0; i < fields; i++)
@@ -152,6 +159,7 @@ public static class EnvelopeCodec
                         encryption = reader.TryReadNil() ? null : EncryptionInfo.Read(ref reader);
                     }
                     else if (sk.SequenceEqual(KeyAttestedBy)) attestedBy = reader.ReadString();
+                    else if (sk.SequenceEqual(KeySequence)) sequence = reader.ReadInt64();
                     else if (sk.SequenceEqual(KeySignature))
                     {
                         if (reader.TryReadNil()) continue;
@@ -176,7 +184,7 @@ public static class EnvelopeCodec
         if (destination is null) throw Missing("destination");
         if (!hasKind) throw Missing("message_type");
         if (!hasData) throw Missing("payload.data");
-        return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption, attestedBy: attestedBy);
+        return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence);
     }
 
     /// <summary>Reads only the routing header, skipping the payload (for logging and auditing a message whose payload did not decode).</summary>

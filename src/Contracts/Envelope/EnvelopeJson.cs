@@ -40,6 +40,7 @@ public static class EnvelopeJson
         if (envelope.Encryption is { } enc) EncryptionInfo.WriteJson(writer, enc);
         else writer.WriteNullValue();
         if (envelope.AttestedBy is { } attester) writer.WriteString("attested_by"u8, attester);
+        if (envelope.Sequence > 0) writer.WriteNumber("sequence"u8, envelope.Sequence);
         if (signature.IsEmpty) writer.WriteNull("signature"u8);
         else writer.WriteBase64String("signature"u8, signature);
         writer.WriteEndObject();
@@ -60,6 +61,7 @@ public static class EnvelopeJson
         Dictionary<string, string>? metadata = null;
         EncryptionInfo? encryption = null;
         string? attestedBy = null;
+        long sequence = 0;
 
         Expect(ref reader, JsonTokenType.StartObject, "envelope");
         while (Next(ref reader) == JsonTokenType.PropertyName)
@@ -93,6 +95,7 @@ public static class EnvelopeJson
                         if (s == "signature") signature = reader.TokenType == JsonTokenType.Null ? null : reader.GetBytesFromBase64();
                         else if (s == "encryption") encryption = reader.TokenType == JsonTokenType.Null ? null : EncryptionInfo.ReadJson(ref reader);
                         else if (s == "attested_by") attestedBy = reader.TokenType == JsonTokenType.Null ? null : reader.GetString();
+                        else if (s == "sequence") sequence = reader.TokenType == JsonTokenType.Null ? 0 : reader.GetInt64();
                         else reader.Skip();
                     }
                     break;
@@ -106,7 +109,7 @@ public static class EnvelopeJson
         if (destination is null) throw Missing("destination");
         if (kind is null) throw Missing("message_type");
         if (!hasData) throw Missing("payload.data");
-        return new Envelope<T>(new EnvelopeHeader(id.Value, timestamp.Value, source, destination, kind.Value), data, metadata, encryption, attestedBy: attestedBy);
+        return new Envelope<T>(new EnvelopeHeader(id.Value, timestamp.Value, source, destination, kind.Value), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence);
     }
 
     private static JsonException Missing(string field) => new($"envelope field '{field}' is missing");

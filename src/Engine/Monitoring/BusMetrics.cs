@@ -18,6 +18,8 @@ public sealed class BusMetrics : IDisposable
     private readonly Counter<long> _qos0Dropped;
     private readonly Counter<long> _qos1Dropped;
     private readonly Counter<long> _backpressureWaits;
+    private readonly Counter<long> _sequenceGaps;
+    private long _sequenceGapCount;
     private readonly long[] _rejectedByReason = new long[Enum.GetValues<RejectReason>().Length];
     private long _acceptedCount, _publishedCount, _qos0DroppedCount, _qos1DroppedCount, _backpressureCount;
 
@@ -32,6 +34,7 @@ public sealed class BusMetrics : IDisposable
         _published = _meter.CreateCounter<long>("alicia.bus.messages.published", "{message}", "Signed messages published by this engine's clients");
         _qos0Dropped = _meter.CreateCounter<long>("alicia.broker.qos0.dropped", "{message}", "QoS 0 messages the embedded broker dropped from a full client queue");
         _qos1Dropped = _meter.CreateCounter<long>("alicia.broker.qos1.dropped", "{message}", "QoS 1+ messages dropped from a full client queue (must stay 0: publishers are slowed down instead)");
+        _sequenceGaps = _meter.CreateCounter<long>("alicia.bus.sequence.missing", "{message}", "Messages missing from a source's sequence numbers (lost or withheld)");
         _backpressureWaits = _meter.CreateCounter<long>("alicia.broker.backpressure.waits", "{publish}", "Publishes held back because a subscriber's queue was near full");
     }
 
@@ -70,6 +73,14 @@ public sealed class BusMetrics : IDisposable
         Interlocked.Increment(ref _backpressureCount);
         _backpressureWaits.Add(1);
     }
+
+    public void SequenceGap(long missing)
+    {
+        Interlocked.Add(ref _sequenceGapCount, missing);
+        _sequenceGaps.Add(missing);
+    }
+
+    public long SequenceGapCount => Interlocked.Read(ref _sequenceGapCount);
 
     public long RejectedCount(RejectReason reason) => Interlocked.Read(ref _rejectedByReason[(int)reason]);
     public long AcceptedCount => Interlocked.Read(ref _acceptedCount);

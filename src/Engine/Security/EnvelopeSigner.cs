@@ -14,7 +14,15 @@ public sealed class EnvelopeSigner(SigningIdentity identity)
 {
     [ThreadStatic] private static PooledBufferWriter? t_scratch;
 
+    private long _sequence;
+
     public SigningIdentity Identity { get; } = identity;
+
+    /// <summary>Messages signed so far: the last <c>security.sequence</c> given out.</summary>
+    public long Sequence => Interlocked.Read(ref _sequence);
+
+    private Envelope<T> Sequenced<T>(in Envelope<T> envelope) =>
+        envelope.Sequence > 0 ? envelope : envelope.WithSequence(Interlocked.Increment(ref _sequence));
 
     public string Source => Identity.Name;
 
@@ -25,7 +33,7 @@ public sealed class EnvelopeSigner(SigningIdentity identity)
         if (!string.Equals(envelope.Header.Source, Identity.Name, StringComparison.Ordinal))
             throw new ArgumentException($"envelope source '{envelope.Header.Source}' is not the signer '{Identity.Name}'", nameof(envelope));
         if (envelope.AttestedBy is not null) throw new ArgumentException("a source-signed envelope carries no attested_by", nameof(envelope));
-        EncodeSigned(output, topic, envelope);
+        EncodeSigned(output, topic, Sequenced(envelope));
     }
 
     /// <summary>
@@ -66,8 +74,11 @@ public sealed class EnvelopeSigner(SigningIdentity identity)
         var msgpack = new PooledBufferWriter(1024);
         try
         {
-            Encode(msgpack, topic, envelope);
-            EnvelopeJson.Write(output, envelope, msgpack.WrittenSpan[^EnvelopeCodec.SignatureLength..]);
+            if (!string.Equals(envelope.Header.Source, Identity.Name, StringComparison.Ordinal))
+                throw new ArgumentException($"envelope source '{envelope.Header.Source}' is not the signer '{Identity.Name}'", nameof(envelope));
+            Envelope<T> sequenced = Sequenced(envelope);
+            EncodeSigned(msgpack, topic, sequenced);
+            EnvelopeJson.Write(output, sequenced, msgpack.WrittenSpan[^EnvelopeCodec.SignatureLength..]);
         }
         finally
         {

@@ -41,6 +41,9 @@ public sealed class EnvelopeVerifier
     }
 
     public Utf8StringCache Strings { get; }
+
+    /// <summary>Per-source sequence numbers of verified messages (gaps and restarts).</summary>
+    public SequenceTracker Sequences { get; } = new();
     public BusMetrics Metrics => _metrics;
     public TrustStore Trust => _trust;
 
@@ -66,7 +69,7 @@ public sealed class EnvelopeVerifier
         Verdict verdict = CheckSignature(topic, envelope.Header, envelope.AttestedBy, bytes[..signatureOffset], bytes.Slice(signatureOffset + 2, EnvelopeCodec.SignatureLength));
         if (!verdict.Accepted) return verdict;
         envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
-        _metrics.Accepted();
+        Accepted(envelope.Source, envelope.Sequence);
         return Verdict.Accept;
     }
 
@@ -99,7 +102,7 @@ public sealed class EnvelopeVerifier
         Verdict verdict = CheckSignature(topic, envelope.Header, envelope.AttestedBy, canonical.WrittenSpan[..^EnvelopeCodec.SignatureSlotLength], signature);
         if (!verdict.Accepted) return verdict;
         envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
-        _metrics.Accepted();
+        Accepted(envelope.Source, envelope.Sequence);
         return Verdict.Accept;
     }
 
@@ -131,6 +134,13 @@ public sealed class EnvelopeVerifier
         if (!_replay.TryRecord(header.MessageId))
             return Reject(RejectReason.Replayed, $"message {header.MessageId} from '{header.Source}' was already received");
         return Verdict.Accept;
+    }
+
+    private void Accepted(string source, long sequence)
+    {
+        _metrics.Accepted();
+        long missing = Sequences.Observe(source, sequence);
+        if (missing > 0) _metrics.SequenceGap(missing);
     }
 
     private Verdict Reject(RejectReason reason, string detail)

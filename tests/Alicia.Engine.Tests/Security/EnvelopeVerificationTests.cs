@@ -208,6 +208,26 @@ public sealed class EnvelopeVerificationTests : IDisposable
     }
 
     [Fact]
+    public void Sequence_numbers_are_signed_and_gaps_are_visible()
+    {
+        byte[][] signed = [.. Enumerable.Range(0, 5).Select(i => _rig.Sign(Topic, _rig.Envelope(i)))];
+        foreach (int i in new[] { 0, 1, 3, 4 }) // message 3 (index 2) never arrives
+        {
+            Assert.True(_rig.Verifier.Verify(Topic, signed[i], out Envelope<SensorTelemetry> received).Accepted);
+            Assert.Equal(i + 1, received.Sequence);
+        }
+
+        Assert.Equal((5, 1, 0), _rig.Verifier.Sequences.Of("sensor-1"));
+        Assert.Equal(1, _rig.Verifier.Metrics.SequenceGapCount);
+
+        // Changing the sequence breaks the signature like any other field.
+        byte[] tampered = (byte[])signed[2].Clone();
+        int at = tampered.AsSpan().IndexOf("sequence"u8) + "sequence"u8.Length;
+        tampered[at] = 0x09;
+        Assert.Equal(RejectReason.BadSignature, _rig.Verifier.Verify(Topic, tampered, out Envelope<SensorTelemetry> _).Reason);
+    }
+
+    [Fact]
     public void Encode_sign_and_verify_decode_allocate_nothing_in_steady_state()
     {
         var output = new ArrayBufferWriter<byte>(4096);

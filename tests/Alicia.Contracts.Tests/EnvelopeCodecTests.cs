@@ -21,13 +21,23 @@ public sealed class EnvelopeCodecTests
     {
         var encryption = new EncryptionInfo { Algorithm = "chacha20-poly1305", KeyAgreement = "x25519", EphemeralKey = new byte[32], Nonce = new byte[12], Recipient = "hub" };
         var metadata = new Dictionary<string, string> { ["trace_id"] = "abc", ["room"] = "hall" };
-        var envelope = new Envelope<SensorTelemetry>(Header, Telemetry, metadata, encryption);
+        var clear = new Envelope<SensorTelemetry>(Header, Telemetry, metadata);
+        byte[] clearBytes = Encode(clear, reserveSignature: false);
+        Envelope<SensorTelemetry> clearBack = EnvelopeCodec.Read<SensorTelemetry>(clearBytes, new Utf8StringCache(), out int clearOffset);
+        Assert.Equal(-1, clearOffset);
+        Assert.Equal(Header, clearBack.Header);
+        Assert.Equal(Telemetry, clearBack.Data);
+        Assert.Equal(metadata, clearBack.Metadata);
+        Assert.False(clearBack.IsSealed);
 
-        byte[] bytes = Encode(envelope, reserveSignature: false);
+        // With encryption described, payload.data is the ciphertext (binary) and round-trips as such.
+        byte[] ciphertext = [1, 2, 3, 4, 5, 6, 7, 8];
+        Envelope<SensorTelemetry> sealedEnvelope = clear.Sealed(encryption, ciphertext);
+        byte[] bytes = Encode(sealedEnvelope, reserveSignature: false);
         Envelope<SensorTelemetry> back = EnvelopeCodec.Read<SensorTelemetry>(bytes, new Utf8StringCache(), out int signatureOffset);
         Assert.Equal(-1, signatureOffset);
         Assert.Equal(Header, back.Header);
-        Assert.Equal(Telemetry, back.Data);
+        Assert.Equal(ciphertext, back.SealedData.ToArray());
         Assert.Equal(metadata, back.Metadata);
         Assert.Null(Samples.Difference(encryption, back.Encryption));
         Assert.Equal(Attestation.None, back.Attestation);

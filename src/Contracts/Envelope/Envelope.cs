@@ -16,10 +16,11 @@ public enum Attestation : byte
 /// <summary>A decoded message: routing header, typed payload data and metadata, and security facts.</summary>
 public readonly struct Envelope<T>
 {
-    public Envelope(EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata = null, EncryptionInfo? encryption = null, Attestation attestation = Attestation.None, string? attestedBy = null, long sequence = 0)
+    public Envelope(EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata = null, EncryptionInfo? encryption = null, Attestation attestation = Attestation.None, string? attestedBy = null, long sequence = 0, ReadOnlyMemory<byte> sealedData = default)
     {
         AttestedBy = attestedBy;
         Sequence = sequence;
+        SealedData = sealedData;
         Header = header;
         Data = data;
         Metadata = metadata;
@@ -45,15 +46,30 @@ public readonly struct Envelope<T>
     /// </summary>
     public long Sequence { get; }
 
+    /// <summary>
+    /// With <see cref="Encryption"/> set: the encrypted payload data (AEAD ciphertext of the data's
+    /// MessagePack form), carried as <c>payload.data</c> = bin. <see cref="Data"/> is then default until
+    /// the recipient opens it. Brokers and gateways verify and route it without reading it.
+    /// </summary>
+    public ReadOnlyMemory<byte> SealedData { get; }
+
+    public bool IsSealed => Encryption is not null;
+
     public Guid MessageId => Header.MessageId;
     public string Source => Header.Source;
     public string Destination => Header.Destination;
     public MessageKind Kind => Header.Kind;
     public DateTimeOffset Timestamp => Header.Timestamp;
 
-    public Envelope<T> WithAttestation(Attestation attestation) => new(Header, Data, Metadata, Encryption, attestation, AttestedBy, Sequence);
+    public Envelope<T> WithAttestation(Attestation attestation) => new(Header, Data, Metadata, Encryption, attestation, AttestedBy, Sequence, SealedData);
 
-    public Envelope<T> WithAttestedBy(string? attester) => new(Header, Data, Metadata, Encryption, Attestation, attester, Sequence);
+    public Envelope<T> WithAttestedBy(string? attester) => new(Header, Data, Metadata, Encryption, Attestation, attester, Sequence, SealedData);
 
-    public Envelope<T> WithSequence(long sequence) => new(Header, Data, Metadata, Encryption, Attestation, AttestedBy, sequence);
+    public Envelope<T> WithSequence(long sequence) => new(Header, Data, Metadata, Encryption, Attestation, AttestedBy, sequence, SealedData);
+
+    /// <summary>This envelope with its data sealed: <paramref name="encryption"/> describes how.</summary>
+    public Envelope<T> Sealed(EncryptionInfo encryption, ReadOnlyMemory<byte> ciphertext) => new(Header, default!, Metadata, encryption, Attestation, AttestedBy, Sequence, ciphertext);
+
+    /// <summary>This envelope with its data opened by the recipient.</summary>
+    public Envelope<T> Opened(T data) => new(Header, data, Metadata, Encryption, Attestation, AttestedBy, Sequence, SealedData);
 }

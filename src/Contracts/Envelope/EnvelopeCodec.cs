@@ -40,7 +40,7 @@ public static class EnvelopeCodec
     public static void Write<T>(ref MsgPackWriter writer, in Envelope<T> envelope, bool reserveSignature)
         where T : IAliciaSerializable<T>
     {
-        WriteHeaderAndPayload(ref writer, envelope.Header, envelope.Data, envelope.Metadata);
+        WriteHeaderAndPayload(ref writer, envelope.Header, envelope.Data, envelope.Metadata, envelope.Encryption is null ? (ReadOnlyMemory<byte>?)null : envelope.SealedData);
         writer.WriteString(KeySecurity);
         writer.WriteMapHeader(2 + (envelope.AttestedBy is null ? 0 : 1) + (envelope.Sequence > 0 ? 1 : 0));
         writer.WriteString(KeyEncryption);
@@ -61,7 +61,7 @@ public static class EnvelopeCodec
         else writer.WriteNil();
     }
 
-    private static void WriteHeaderAndPayload<T>(ref MsgPackWriter writer, in EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata)
+    private static void WriteHeaderAndPayload<T>(ref MsgPackWriter writer, in EnvelopeHeader header, T data, IReadOnlyDictionary<string, string>? metadata, ReadOnlyMemory<byte>? sealedData)
         where T : IAliciaSerializable<T>
     {
         writer.WriteMapHeader(7);
@@ -79,7 +79,8 @@ public static class EnvelopeCodec
         bool hasMetadata = metadata is { Count: > 0 };
         writer.WriteMapHeader(hasMetadata ? 2 : 1);
         writer.WriteString(KeyData);
-        T.Write(ref writer, data);
+        if (sealedData is { } ciphertext) writer.Write(ciphertext.Span);
+        else T.Write(ref writer, data);
         if (hasMetadata)
         {
             writer.WriteString(KeyMetadata);
@@ -124,6 +125,7 @@ public static class EnvelopeCodec
         EncryptionInfo? encryption = null;
         string? attestedBy = null;
         long sequence = 0;
+        byte[]? sealedData = null;
 
         int fields = reader.ReadMapHeader();
         for (int i = 0; i < fields; i++)
@@ -141,7 +143,13 @@ public static class EnvelopeCodec
                 for (int j = 0; j < n; j++)
                 {
                     ReadOnlySpan<byte> pk = reader.ReadStringSpan();
-                    if (pk.SequenceEqual(KeyData)) { data = T.Read(ref reader); hasData = true; }
+                    if (pk.SequenceEqual(KeyData))
+                    {
+                        // Sealed data is binary (its description follows in security.encryption).
+                        if (reader.PeekCode() is MsgPackCode.Bin8 or MsgPackCode.Bin16 or MsgPackCode.Bin32) sealedData = reader.ReadBinarySpan().ToArray();
+                        else data = T.Read(ref reader);
+                        hasData = true;
+                    }
                     else if (pk.SequenceEqual(KeyMetadata)) metadata = ReadMetadata(ref reader);
                     else reader.Skip();
                 }
@@ -184,7 +192,9 @@ public static class EnvelopeCodec
         if (destination is null) throw Missing("destination");
         if (!hasKind) throw Missing("message_type");
         if (!hasData) throw Missing("payload.data");
-        return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence);
+        if (sealedData is not null && encryption is null) throw new MsgPackException("payload.data is binary but security.encryption does not describe it");
+        if (sealedData is null && encryption is not null) throw new MsgPackException("security.encryption is set but payload.data is not ciphertext");
+        return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence, sealedData: sealedData);
     }
 
     /// <summary>Reads only the routing header, skipping the payload (for logging and auditing a message whose payload did not decode).</summary>

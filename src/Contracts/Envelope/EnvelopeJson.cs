@@ -24,8 +24,12 @@ public static class EnvelopeJson
         writer.WriteString("message_type"u8, MessageKindNames.ToUtf8(envelope.Header.Kind));
         writer.WritePropertyName("payload"u8);
         writer.WriteStartObject();
-        writer.WritePropertyName("data"u8);
-        T.WriteJson(writer, envelope.Data);
+        if (envelope.Encryption is not null) writer.WriteBase64String("data"u8, envelope.SealedData.Span);
+        else
+        {
+            writer.WritePropertyName("data"u8);
+            T.WriteJson(writer, envelope.Data);
+        }
         if (envelope.Metadata is { Count: > 0 } metadata)
         {
             writer.WritePropertyName("metadata"u8);
@@ -62,6 +66,7 @@ public static class EnvelopeJson
         EncryptionInfo? encryption = null;
         string? attestedBy = null;
         long sequence = 0;
+        byte[]? sealedData = null;
 
         Expect(ref reader, JsonTokenType.StartObject, "envelope");
         while (Next(ref reader) == JsonTokenType.PropertyName)
@@ -81,7 +86,8 @@ public static class EnvelopeJson
                     {
                         string p = reader.GetString()!;
                         Next(ref reader);
-                        if (p == "data") { data = T.ReadJson(ref reader); hasData = true; }
+                        if (p == "data" && reader.TokenType == JsonTokenType.String) { sealedData = reader.GetBytesFromBase64(); hasData = true; }
+                        else if (p == "data") { data = T.ReadJson(ref reader); hasData = true; }
                         else if (p == "metadata" && reader.TokenType == JsonTokenType.StartObject) metadata = ReadStringMap(ref reader);
                         else reader.Skip();
                     }
@@ -109,7 +115,8 @@ public static class EnvelopeJson
         if (destination is null) throw Missing("destination");
         if (kind is null) throw Missing("message_type");
         if (!hasData) throw Missing("payload.data");
-        return new Envelope<T>(new EnvelopeHeader(id.Value, timestamp.Value, source, destination, kind.Value), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence);
+        if ((sealedData is null) != (encryption is null)) throw new JsonException("payload.data must be base64 ciphertext exactly when security.encryption is set");
+        return new Envelope<T>(new EnvelopeHeader(id.Value, timestamp.Value, source, destination, kind.Value), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence, sealedData: sealedData);
     }
 
     private static JsonException Missing(string field) => new($"envelope field '{field}' is missing");

@@ -106,6 +106,14 @@ public sealed partial class AliciaBus : IAsyncDisposable
     private async Task PublishEnvelopeAsync<T>(string topic, Envelope<T> envelope, PublishOptions options, string? responseTopic, byte[]? correlation, CancellationToken cancellationToken)
         where T : IAliciaMessage<T>
     {
+        if (options.EncryptFor is { } recipient)
+        {
+            envelope = PayloadCipherOrThrow().Seal(envelope, topic, recipient);
+        }
+        else if (IsSensitive(topic))
+        {
+            throw new ArgumentException($"'{topic}' is a sensitive topic: its payload must be encrypted (PublishOptions.EncryptFor)");
+        }
         PooledBufferWriter buffer = RentWriter();
         try
         {
@@ -130,6 +138,21 @@ public sealed partial class AliciaBus : IAsyncDisposable
         {
             ReturnWriter(buffer);
         }
+    }
+
+    /// <summary>This client's end-to-end payload cipher (its X25519 key); without one it can neither seal nor open payloads.</summary>
+    public Security.Encryption.PayloadCipher? PayloadCipher { get; set; }
+
+    private Security.Encryption.PayloadCipher PayloadCipherOrThrow() =>
+        PayloadCipher ?? throw new InvalidOperationException("this bus has no payload cipher (AliciaBus.PayloadCipher) to encrypt with");
+
+    private bool IsSensitive(string topic)
+    {
+        foreach (string filter in _options.EncryptedTopics)
+        {
+            if (MqttTopicFilterComparer.Compare(topic, filter) == MqttTopicFilterCompareResult.IsMatch) return true;
+        }
+        return false;
     }
 
     private PooledBufferWriter RentWriter()
@@ -247,6 +270,22 @@ public sealed partial class AliciaBus : IAsyncDisposable
             if (!verdict.Accepted)
             {
                 bus.Reject(message.Topic, verdict);
+                return;
+            }
+            if (envelope.IsSealed)
+            {
+                // Only the recipient can open it; everyone else verified it and lets it pass by.
+                if (envelope.Encryption!.Recipient != bus.Name) return;
+                string? problem = "this client has no X25519 key";
+                if (bus.PayloadCipher is not { } cipher || !cipher.TryOpen(envelope, message.Topic, out envelope, out problem))
+                {
+                    bus.RejectBeforeVerification(message.Topic, RejectReason.Malformed, $"encrypted message {envelope.MessageId} from '{envelope.Source}' cannot be opened: {problem}");
+                    return;
+                }
+            }
+            else if (bus._options.EncryptedTopics.Count > 0 && bus.IsSensitive(message.Topic))
+            {
+                bus.RejectBeforeVerification(message.Topic, RejectReason.Unencrypted, $"message {envelope.MessageId} from '{envelope.Source}' on a sensitive topic is not encrypted");
                 return;
             }
             ValueTask delivery = bus.DeliverAsync(new BusMessage<T>(message.Topic, envelope, message.ResponseTopic, message.CorrelationData));

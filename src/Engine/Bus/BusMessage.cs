@@ -32,6 +32,9 @@ public sealed record PublishOptions
     public bool Json { get; init; }
 
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Seal the payload end to end for this recipient (its X25519 key must be known).</summary>
+    public string? EncryptFor { get; init; }
 }
 
 /// <summary>How a subscription receives.</summary>

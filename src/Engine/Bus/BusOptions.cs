@@ -10,6 +10,9 @@ public sealed class BusOptions
 
     public byte[]? Password { get; set; }
 
+    /// <summary>Sensitive topic filters: payloads on them must be sealed (sent encrypted, refused when clear).</summary>
+    public List<string> EncryptedTopics { get; set; } = [];
+
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(100);

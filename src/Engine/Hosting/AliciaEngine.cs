@@ -103,8 +103,11 @@ public sealed class AliciaEngine : IAsyncDisposable
             ReconnectMaxDelay = _options.Bus.ReconnectMaxDelay,
             Username = _options.Bus.Username,
             Password = _options.Bus.Password,
+            EncryptedTopics = _options.Bus.EncryptedTopics,
         };
         _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken).ConfigureAwait(false);
+        // The engine can open payloads sealed for it (X25519 key beside its signing key).
+        _bus.PayloadCipher = new Security.Encryption.PayloadCipher(Keys.LoadAgreementKey(_options.Name), _options.Name, Keys.TryReadAgreementKey);
 
         var api = new ApiService(this, _clock);
         _services.Add(await _bus.RespondAsync<ApiRequest, ApiResponse>(api.HandleAsync,

@@ -53,6 +53,7 @@ public sealed class KeyDirectory(string path)
         if (!Directory.Exists(Path)) yield break;
         foreach (string file in Directory.EnumerateFiles(Path, "*" + PublicSuffix))
         {
+            if (file.EndsWith(AgreementPublicSuffix, StringComparison.Ordinal)) continue; // X25519, not a signing key
             string name = System.IO.Path.GetFileNameWithoutExtension(file);
             if (!IdentityNames.IsValid(name)) continue;
             if (TryReadPublicKey(name, out PublicKey? key)) yield return (name, key!);
@@ -62,12 +63,41 @@ public sealed class KeyDirectory(string path)
     public bool TryReadPublicKey(string name, out PublicKey? key)
     {
         key = null;
-        if (!IdentityNames.IsValid(name)) return false;
+        if (!IdentityNames.IsValid(name) || name.EndsWith(".x25519", StringComparison.Ordinal)) return false;
         string file = PublicKeyPath(name);
         if (!File.Exists(file)) return false;
         byte[] raw = DecodeBase64(File.ReadAllText(file), file);
         key = PublicKey.Import(Ed25519, raw, KeyBlobFormat.RawPublicKey);
         return true;
+    }
+
+    public const string AgreementPrivateSuffix = ".x25519";
+    public const string AgreementPublicSuffix = ".x25519.pub";
+
+    /// <summary>The identity's X25519 key for end-to-end payload encryption, created (0600) when missing.</summary>
+    public Key LoadAgreementKey(string name, bool createIfMissing = true)
+    {
+        IdentityNames.Validate(name);
+        string file = System.IO.Path.Combine(Path, name + AgreementPrivateSuffix);
+        if (!File.Exists(file))
+        {
+            if (!createIfMissing) throw new FileNotFoundException($"no X25519 key for '{name}' in {Path}", file);
+            EnsureDirectory();
+            using Key created = Key.Create(KeyAgreementAlgorithm.X25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+            WriteSecret(file, Convert.ToBase64String(created.Export(KeyBlobFormat.RawPrivateKey)));
+            File.WriteAllText(System.IO.Path.Combine(Path, name + AgreementPublicSuffix), Convert.ToBase64String(created.PublicKey.Export(KeyBlobFormat.RawPublicKey)) + "\n");
+        }
+        return Key.Import(KeyAgreementAlgorithm.X25519, DecodeBase64(File.ReadAllText(file), file), KeyBlobFormat.RawPrivateKey,
+            new KeyCreationParameters { ExportPolicy = KeyExportPolicies.None });
+    }
+
+    /// <summary>A recipient's X25519 public key, or null when it has none here.</summary>
+    public PublicKey? TryReadAgreementKey(string name)
+    {
+        if (!IdentityNames.IsValid(name)) return null;
+        string file = System.IO.Path.Combine(Path, name + AgreementPublicSuffix);
+        if (!File.Exists(file)) return null;
+        return PublicKey.Import(KeyAgreementAlgorithm.X25519, DecodeBase64(File.ReadAllText(file), file), KeyBlobFormat.RawPublicKey);
     }
 
     public static PublicKey ParsePublicKey(string base64) =>

@@ -28,6 +28,9 @@ public enum RejectReason
 
     /// <summary>The topic matches no message type of the topic tree.</summary>
     UnknownTopic,
+
+    /// <summary>A sensitive topic (end-to-end encryption required) carried a clear payload.</summary>
+    Unencrypted,
 }
 
 public static class RejectReasonNames
@@ -43,6 +46,7 @@ public static class RejectReasonNames
         RejectReason.Stale => "stale",
         RejectReason.Oversize => "oversize",
         RejectReason.UnknownTopic => "unknown_topic",
+        RejectReason.Unencrypted => "unencrypted",
         _ => "unknown",
     };
 }

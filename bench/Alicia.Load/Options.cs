@@ -9,6 +9,42 @@ internal sealed class LoadOptions
 
     public int Devices { get; private set; } = 10;
 
+    /// <summary>telemetry (the original load run) | registry | gateway.</summary>
+    public string Scenario { get; private set; } = "telemetry";
+
+    public bool DevicesSet { get; private set; }
+
+    // ---- registry scenario ----
+
+    /// <summary>New devices registered (and timed) per measurement mode.</summary>
+    public int Registrations { get; private set; } = 200;
+
+    /// <summary>MQTT connections the registered fleet is multiplexed over.</summary>
+    public int Connections { get; private set; } = 4;
+
+    /// <summary>Heartbeat interval of every fleet device.</summary>
+    public double HeartbeatSeconds { get; private set; } = 5;
+
+    /// <summary>Parent of the registry scenario's temp folder (default: the system temp dir).</summary>
+    public string TempRoot { get; private set; } = Path.GetTempPath();
+
+    /// <summary>Pause between two timed registrations.</summary>
+    public double GapMs { get; private set; } = 10;
+
+    // ---- gateway scenario ----
+
+    /// <summary>Gateway modes to run: off, on.</summary>
+    public string[] GatewayModes { get; private set; } = ["off", "on"];
+
+    /// <summary>Flood variant: N-1 devices at --rate (default 500) with and without one device publishing flat out.</summary>
+    public bool Flood { get; private set; }
+
+    /// <summary>Per-device gateway rate limit (GatewayOptions.DefaultRateLimit); default 1000000/second, or 200/second for --flood.</summary>
+    public string? GatewayRateLimit { get; private set; }
+
+    /// <summary>Concurrent publishes of the flooder.</summary>
+    public int FloodInFlight { get; private set; } = 4;
+
     /// <summary>Total messages per second over all devices; 0 = each device publishes as fast as it can.</summary>
     public double Rate { get; private set; }
 
@@ -44,6 +80,7 @@ internal sealed class LoadOptions
     public static string Usage => """
         Alicia.Load: N signing devices -> broker -> one verifying subscriber; end-to-end latency and loss.
 
+          --scenario S         telemetry (default) | registry | gateway
           --devices N          device clients, each with its own Ed25519 identity (default 10)
           --rate R             total msg/s over all devices, 0 = flat out (default 0)
           --duration S         send phase in seconds (default 10, max 120)
@@ -57,6 +94,19 @@ internal sealed class LoadOptions
           --mosquitto PATH     mosquitto binary (default /usr/sbin/mosquitto)
           --watermark W        embedded broker's BackpressureWatermark (default: the engine's, 1000)
           --alloc-profile 1    print the types allocated during the measured phase (sampled)
+
+        registry scenario (engine + RegistryService, --devices fleet devices registered and heartbeating, default 1000):
+          --registrations N    new devices timed per mode (default 200)
+          --connections C      MQTT connections the fleet is multiplexed over (default 4)
+          --heartbeat S        fleet heartbeat interval in seconds (default 5)
+          --gap MS             pause between two timed registrations (default 10)
+          --temp-root DIR      where the engine's temp data folder (SQLite) goes (default: the system temp dir)
+
+        gateway scenario (engine with the security gateway off / on, devices publish DeviceData on alicia/devices/{id}/data):
+          --gateway G          off | on | both (default both)
+          --flood 1            flood variant: N-1 devices at --rate (default 500) without, then with, one flat-out flooder
+          --rate-limit L       per-device gateway rate limit (default 1000000/second; 200/second with --flood)
+          --flood-inflight K   concurrent publishes of the flooder (default 4)
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -70,7 +120,26 @@ internal sealed class LoadOptions
             string value = args[++i];
             switch (name)
             {
-                case "--devices": o.Devices = Int(name, value, 1, 1000); break;
+                case "--devices": o.Devices = Int(name, value, 1, 1000); o.DevicesSet = true; break;
+                case "--scenario":
+                    o.Scenario = value is "telemetry" or "registry" or "gateway" ? value : throw new UsageException($"--scenario must be telemetry, registry or gateway, not '{value}'");
+                    break;
+                case "--registrations": o.Registrations = Int(name, value, 1, 10_000); break;
+                case "--connections": o.Connections = Int(name, value, 1, 1000); break;
+                case "--heartbeat": o.HeartbeatSeconds = Double(name, value, 0.5, 300); break;
+                case "--temp-root": o.TempRoot = value; break;
+                case "--gap": o.GapMs = Double(name, value, 0, 10_000); break;
+                case "--gateway":
+                    o.GatewayModes = value switch
+                    {
+                        "both" => ["off", "on"],
+                        "off" or "on" => [value],
+                        _ => throw new UsageException($"--gateway must be off, on or both, not '{value}'"),
+                    };
+                    break;
+                case "--flood": o.Flood = Int(name, value, 0, 1) == 1; break;
+                case "--rate-limit": o.GatewayRateLimit = value; break;
+                case "--flood-inflight": o.FloodInFlight = Int(name, value, 1, 1000); break;
                 case "--rate": o.Rate = Double(name, value, 0, 1_000_000); break;
                 case "--duration": o.DurationSeconds = Double(name, value, 0.1, MaxDurationSeconds); break;
                 case "--messages": o.Messages = Int(name, value, 0, 100_000_000); break;
@@ -93,6 +162,8 @@ internal sealed class LoadOptions
                 default: throw new UsageException($"unknown option {name}");
             }
         }
+        if (o.Scenario == "registry" && !o.DevicesSet) o.Devices = 1000;
+        if (o.Scenario == "gateway" && o.Flood && o.Rate == 0) o.Rate = 500;
         return o;
     }
 

@@ -24,7 +24,22 @@ public static class Program
         }
 
         Console.WriteLine($"Alicia.Load {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
-        Console.WriteLine($"  {options}");
+        Console.WriteLine($"  scenario={options.Scenario} {options}");
+
+        if (options.Scenario != "telemetry")
+        {
+            try
+            {
+                return options.Scenario == "registry"
+                    ? await RegistryScenario.RunAsync(options, Console.Error).ConfigureAwait(false)
+                    : await GatewayScenario.RunAsync(options, Console.Error).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Console.Error.WriteLine($"[{options.Scenario}] crashed: {e}");
+                return 1;
+            }
+        }
 
         var results = new List<TargetResult>();
         int exitCode = 0;
@@ -120,7 +135,7 @@ public static class Program
 
     private static string Ratio(double a, double b) => b > 0 ? (a / b).ToString("0.00") + "x" : "n/a";
 
-    private static void Table(StringBuilder sb, List<string[]> rows)
+    internal static void Table(StringBuilder sb, List<string[]> rows)
     {
         int[] widths = new int[rows[0].Length];
         foreach (string[] row in rows)

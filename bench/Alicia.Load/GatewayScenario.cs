@@ -1,0 +1,435 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Alicia.Contracts;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Security;
+using Alicia.Engine.Security.Gateway;
+using HdrHistogram;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Alicia.Load;
+
+/// <summary>
+/// <c>--scenario gateway</c>: signed device messages through an <see cref="AliciaEngine"/>'s embedded broker with the
+/// <see cref="SecurityGateway"/> off and on. Each device is a password identity (kind sensor) from an in-memory
+/// <see cref="IIdentityDirectory"/>, connects over loopback TCP as client id = username = its signing identity, and
+/// publishes signed <see cref="DeviceData"/> on its own subtree <c>alicia/devices/{id}/data</c> (the gateway's ACL
+/// allows it; <c>alicia/devices/sensors/telemetry</c> would need the sensor grant, and the gateway's ingress check
+/// decodes the payload as the topic's type, so the payload is DeviceData, not SensorTelemetry). The engine's own bus
+/// (in process) is the verifying subscriber. The same payload, clients and subscriber are used with the gateway off.
+/// <para>
+/// <c>--flood 1</c>: N-1 devices publish paced at <c>--rate</c> in total (default 500/s), without and then with one
+/// more device ("flooder") publishing flat out over its rate limit. The flooder sends envelopes signed before the
+/// phase (distinct message ids) from a raw MQTTnet client, so its own signing does not take CPU from the broker
+/// in this shared process; it still costs the process its MQTT client work.
+/// </para>
+/// </summary>
+internal static class GatewayScenario
+{
+    private const string FlooderId = "gw-flooder";
+
+    public static async Task<int> RunAsync(LoadOptions o, TextWriter log)
+    {
+        var total = Stopwatch.StartNew();
+        var phases = new List<PhaseResult>();
+        string rateLimit = o.GatewayRateLimit ?? (o.Flood ? "200/second" : "1000000/second");
+        if (!RateLimit.TryParse(rateLimit, out _)) { Console.Error.WriteLine($"--rate-limit: '{rateLimit}' is not a rate such as 200/second"); return 2; }
+        foreach (string mode in o.GatewayModes)
+        {
+            if (!o.Flood)
+            {
+                phases.Add(await RunPhaseAsync(mode, o, o.Devices, o.Rate, flood: false, rateLimit, log).ConfigureAwait(false));
+            }
+            else
+            {
+                int others = Math.Max(1, o.Devices - 1);
+                phases.Add(await RunPhaseAsync(mode, o, others, o.Rate, flood: false, rateLimit, log).ConfigureAwait(false));
+                phases.Add(await RunPhaseAsync(mode, o, others, o.Rate, flood: true, rateLimit, log).ConfigureAwait(false));
+            }
+        }
+
+        var sb = new StringBuilder();
+        sb.AppendLine();
+        sb.AppendLine($"Gateway scenario: DeviceData on alicia/devices/{{id}}/data, QoS {(int)o.Qos}, gateway rate limit {rateLimit} (burst {new GatewayOptions().Burst}) per device when on.");
+        sb.AppendLine("Latency = the engine bus handler's receive time - envelope timestamp (same clock, same process); 'devices' are the measured devices (the flooder excluded).");
+        var rows = new List<string[]> { new[] { "gateway", "phase", "devices", "rate/s", "sent", "delivered", "lost", "rejected", "failed", "delivered/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "CPU us/msg" } };
+        foreach (PhaseResult p in phases)
+        {
+            LongHistogram h = p.Latency;
+            bool any = h.TotalCount > 0;
+            rows.Add([p.Mode, p.Flood ? "flood" : (o.Flood ? "baseline" : "load"), p.Devices.ToString(), p.Rate == 0 ? "max" : p.Rate.ToString("0"), p.Sent.ToString(), p.Delivered.ToString(),
+                Math.Max(0, p.Sent - p.Delivered).ToString(), p.Rejected.ToString(), p.Failed.ToString(), p.DeliveredPerSecond.ToString("0"),
+                any ? h.GetValueAtPercentile(50).ToString() : "-", any ? h.GetValueAtPercentile(90).ToString() : "-", any ? h.GetValueAtPercentile(99).ToString() : "-",
+                any ? h.GetValueAtPercentile(99.9).ToString() : "-", any ? h.GetMaxValue().ToString() : "-", (p.CpuSeconds * 1e6 / Math.Max(1, p.Delivered + p.FloodDelivered)).ToString("0")]);
+        }
+        Program.Table(sb, rows);
+
+        if (phases.Any(p => p.Flood))
+        {
+            sb.AppendLine();
+            sb.AppendLine("Flooder (one device, flat out, pre-signed envelopes, raw MQTTnet client):");
+            var f = new List<string[]> { new[] { "gateway", "publishes/s", "accepted (PUBACK 0x00)", "refused (PUBACK 0x97 quota)", "other refusals", "delivered to the engine", "disconnected" } };
+            foreach (PhaseResult p in phases.Where(p => p.Flood))
+            {
+                f.Add([p.Mode, (p.FloodAttempted / Math.Max(1e-9, p.SendSeconds)).ToString("0"), p.FloodAccepted.ToString(), p.FloodQuota.ToString(), p.FloodOther.ToString(), p.FloodDelivered.ToString(), p.FloodDisconnects.ToString()]);
+            }
+            Program.Table(sb, f);
+        }
+
+        sb.AppendLine();
+        foreach (string mode in o.GatewayModes)
+        {
+            PhaseResult? baseline = phases.FirstOrDefault(p => p.Mode == mode && !p.Flood);
+            PhaseResult? flood = phases.FirstOrDefault(p => p.Mode == mode && p.Flood);
+            if (baseline is not null && flood is not null && baseline.Latency.TotalCount > 0 && flood.Latency.TotalCount > 0)
+                sb.AppendLine($"gateway {mode}: the others' p99 with / without the flooder = {flood.Latency.GetValueAtPercentile(99)} / {baseline.Latency.GetValueAtPercentile(99)} us = " +
+                              $"{(double)flood.Latency.GetValueAtPercentile(99) / baseline.Latency.GetValueAtPercentile(99):0.00}x (p50 {(double)flood.Latency.GetValueAtPercentile(50) / baseline.Latency.GetValueAtPercentile(50):0.00}x)");
+        }
+        PhaseResult? off = phases.FirstOrDefault(p => p.Mode == "off" && !p.Flood);
+        PhaseResult? on = phases.FirstOrDefault(p => p.Mode == "on" && !p.Flood);
+        if (off is not null && on is not null && off.Latency.TotalCount > 0 && on.Latency.TotalCount > 0)
+            sb.AppendLine($"on/off: delivered msg/s {on.DeliveredPerSecond / off.DeliveredPerSecond:0.00}x, p50 {(double)on.Latency.GetValueAtPercentile(50) / off.Latency.GetValueAtPercentile(50):0.00}x, " +
+                          $"p99 {(double)on.Latency.GetValueAtPercentile(99) / off.Latency.GetValueAtPercentile(99):0.00}x, CPU/msg {on.CpuSeconds / Math.Max(1, on.Delivered) / (off.CpuSeconds / Math.Max(1, off.Delivered)):0.00}x");
+        foreach (PhaseResult p in phases)
+        {
+            if (p.FirstError is not null) sb.AppendLine($"{p.Mode}{(p.Flood ? "/flood" : "")}: first publish error: {p.FirstError}");
+            if (p.FloodError is not null) sb.AppendLine($"{p.Mode}/flood: first flooder refusal other than quota: {p.FloodError}");
+        }
+        sb.AppendLine($"Run took {total.Elapsed.TotalSeconds:0.0} s.");
+        Console.Write(sb.ToString());
+        return 0;
+    }
+
+    private static async Task<PhaseResult> RunPhaseAsync(string mode, LoadOptions o, int deviceCount, double rate, bool flood, string rateLimit, TextWriter log)
+    {
+        string tag = $"gateway {mode}{(flood ? " + flood" : "")}";
+        string dir = Path.Combine(Path.GetTempPath(), "alicia-load-gateway-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var identities = new List<SigningIdentity>();
+        var devices = new List<AliciaBus>();
+        AliciaEngine? engine = null;
+        IAsyncDisposable? subscription = null;
+        IMqttClient? flooder = null;
+        try
+        {
+            var directory = new PasswordDirectory();
+            engine = new AliciaEngine(new AliciaEngineOptions
+            {
+                Name = "load-engine",
+                KeyDirectory = Path.Combine(dir, "keys"),
+                DataDirectory = Path.Combine(dir, "data"),
+                Broker = new EmbeddedBrokerOptions { Port = 0, ListenAddress = "127.0.0.1" },
+            });
+            if (mode == "on")
+                engine.AddService(new SecurityGateway(new GatewayOptions { Enabled = true, DefaultRateLimit = rateLimit }, directory));
+
+            SigningIdentity Device(string id)
+            {
+                var identity = SigningIdentity.Create(id);
+                identities.Add(identity);
+                engine.Trust.Trust(id, identity.PublicKey);
+                directory.Add(new IdentityRecord(id, IdentityKind.Sensor), "pw-" + id);
+                return identity;
+            }
+            string[] names = [.. Enumerable.Range(0, deviceCount).Select(i => $"gw-dev-{i:D2}")];
+            SigningIdentity[] ids = [.. names.Select(Device)];
+            SigningIdentity flooderIdentity = Device(FlooderId);
+
+            await engine.StartAsync().WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+            BrokerEndpoint endpoint = engine.ClientEndpoint!;
+
+            var receiver = new DataReceiver(names, o.Warmup);
+            long rejected = 0;
+            engine.Bus.Rejected += (_, _) => Interlocked.Increment(ref rejected);
+            subscription = await engine.Bus.SubscribeAsync<DeviceData>(receiver.HandleAsync,
+                new SubscribeOptions { Filter = DeviceData.TopicFilter, ReceiveAll = true }, concurrency: 1).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+
+            var quietVerifier = new EnvelopeVerifier(new TrustStore(), new VerifierOptions { ReplayCapacity = 1024 });
+            for (int i = 0; i < deviceCount; i++)
+            {
+                devices.Add(await AliciaBus.ConnectAsync(endpoint, ids[i], quietVerifier,
+                    new BusOptions { ClientId = names[i], Username = names[i], Password = Encoding.UTF8.GetBytes("pw-" + names[i]) }).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false));
+            }
+            var publish = new PublishOptions { QualityOfService = o.Qos };
+            string[] topics = [.. names.Select(n => DeviceData.BuildTopic(n))];
+            log.WriteLine($"[{tag}] engine up on {endpoint}, {deviceCount} devices connected");
+
+            // ---- warm-up (not measured; under the burst allowance) ----
+            if (o.Warmup > 0)
+            {
+                using var warmCts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+                await Task.WhenAll(devices.Select(async (bus, i) =>
+                {
+                    for (int s = 0; s < Math.Min(o.Warmup, 50); s++)
+                        await bus.PublishAsync(Data(s), publish with { Topic = topics[i] }, warmCts.Token).ConfigureAwait(false);
+                })).ConfigureAwait(false);
+                var wait = Stopwatch.StartNew();
+                long expected = (long)Math.Min(o.Warmup, 50) * deviceCount;
+                while (receiver.WarmupDelivered < expected && wait.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(10).ConfigureAwait(false);
+                log.WriteLine($"[{tag}] warm-up: {receiver.WarmupDelivered}/{expected} delivered");
+            }
+            // Let the warm-up's tokens come back before measuring (burst 60 at the flood limit refills in < 1 s).
+            await Task.Delay(1000).ConfigureAwait(false);
+
+            // ---- the flooder: pre-signed, distinct envelopes ----
+            byte[][] floodPayloads = [];
+            string floodTopic = DeviceData.BuildTopic(FlooderId);
+            if (flood)
+            {
+                var signer = new EnvelopeSigner(flooderIdentity);
+                // Enough distinct envelopes for the phase (refused ones never reach a replay filter; with the
+                // gateway off every one is delivered, so more are needed).
+                int count = mode == "on" ? 60_000 : 200_000;
+                floodPayloads = new byte[count][];
+                var buffer = new ArrayBufferWriter<byte>(512);
+                for (int i = 0; i < count; i++)
+                {
+                    buffer.ResetWrittenCount();
+                    signer.Encode(buffer, floodTopic, signer.CreateEnvelope(Data(-1), EnvelopeHeader.Broadcast, MessageKind.Event));
+                    floodPayloads[i] = buffer.WrittenSpan.ToArray();
+                }
+                flooder = new MqttClientFactory().CreateMqttClient();
+                await flooder.ConnectAsync(new MqttClientOptionsBuilder()
+                    .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+                    .WithTcpServer("127.0.0.1", endpoint.Port).WithClientId(FlooderId).WithCredentials(FlooderId, "pw-" + FlooderId)
+                    .WithTimeout(TimeSpan.FromSeconds(10)).Build()).ConfigureAwait(false);
+            }
+
+            // ---- measured phase ----
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var process = Process.GetCurrentProcess();
+            TimeSpan cpu0 = process.TotalProcessorTime;
+            double interval = rate > 0 ? deviceCount / rate : 0;
+            long sent = 0, failed = 0, floodAttempted = 0, floodAccepted = 0, floodQuota = 0, floodOther = 0, floodDisconnects = 0;
+            string? firstError = null, floodError = null;
+            long freq = Stopwatch.Frequency;
+            long durationTicks = (long)(o.DurationSeconds * freq);
+            using var sendCts = new CancellationTokenSource(TimeSpan.FromSeconds(o.DurationSeconds + 10));
+            using var floodCts = new CancellationTokenSource(TimeSpan.FromSeconds(o.DurationSeconds));
+            long t0 = Stopwatch.GetTimestamp();
+
+            var workers = new List<Task>();
+            if (flooder is not null)
+            {
+                long next = -1;
+                IMqttClient client = flooder;
+                if (client is not null) client.DisconnectedAsync += _ => { Interlocked.Increment(ref floodDisconnects); return Task.CompletedTask; };
+                for (int w = 0; w < o.FloodInFlight; w++)
+                {
+                    workers.Add(Task.Run(async () =>
+                    {
+                        while (!floodCts.IsCancellationRequested && client!.IsConnected)
+                        {
+                            long k = Interlocked.Increment(ref next);
+                            var message = new MqttApplicationMessage
+                            {
+                                Topic = floodTopic,
+                                Payload = new ReadOnlySequence<byte>(floodPayloads[k % floodPayloads.Length]),
+                                QualityOfServiceLevel = MqttQualityOfServiceLevel.AtLeastOnce,
+                                ContentType = AliciaBus.MessagePackContentType,
+                            };
+                            Interlocked.Increment(ref floodAttempted);
+                            try
+                            {
+                                MqttClientPublishResult r = await client.PublishAsync(message, floodCts.Token).ConfigureAwait(false);
+                                if (r.ReasonCode is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers) Interlocked.Increment(ref floodAccepted);
+                                else if (r.ReasonCode == MqttClientPublishReasonCode.QuotaExceeded) Interlocked.Increment(ref floodQuota);
+                                else { Interlocked.Increment(ref floodOther); Interlocked.CompareExchange(ref floodError, $"PUBACK {r.ReasonCode}: {r.ReasonString}", null); }
+                            }
+                            catch (OperationCanceledException) { return; }
+                            catch (Exception e) when (floodCts.IsCancellationRequested) { _ = e; return; }
+                            catch (Exception e) { Interlocked.Increment(ref floodOther); Interlocked.CompareExchange(ref floodError, $"{e.GetType().Name}: {e.Message}", null); }
+                        }
+                    }));
+                }
+            }
+            for (int d = 0; d < deviceCount; d++)
+            {
+                AliciaBus bus = devices[d];
+                PublishOptions options = publish with { Topic = topics[d] };
+                long offset = interval > 0 ? (long)(interval * freq * d / deviceCount) : 0;
+                workers.Add(Task.Run(async () =>
+                {
+                    for (long k = 0; ; k++)
+                    {
+                        long due = t0 + offset + (long)(k * interval * freq);
+                        if (due - t0 >= durationTicks || Stopwatch.GetTimestamp() - t0 >= durationTicks) return;
+                        if (interval > 0)
+                        {
+                            long wait = due - Stopwatch.GetTimestamp();
+                            if (wait > freq / 2000) await Task.Delay(TimeSpan.FromSeconds((double)wait / freq), sendCts.Token).ConfigureAwait(false);
+                        }
+                        try
+                        {
+                            await bus.PublishAsync(Data(o.Warmup + k), options, sendCts.Token).ConfigureAwait(false);
+                            Interlocked.Increment(ref sent);
+                        }
+                        catch (OperationCanceledException) when (sendCts.IsCancellationRequested) { Interlocked.Increment(ref failed); return; }
+                        catch (Exception e)
+                        {
+                            Interlocked.Increment(ref failed);
+                            Interlocked.CompareExchange(ref firstError, $"{e.GetType().Name}: {e.Message}", null);
+                        }
+                    }
+                }));
+            }
+            try { await Task.WhenAll(workers).ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+            long t1 = Stopwatch.GetTimestamp();
+
+            var drain = Stopwatch.StartNew();
+            while (receiver.Delivered < Interlocked.Read(ref sent) && drain.Elapsed.TotalSeconds < Math.Min(o.DrainSeconds, 10)) await Task.Delay(20).ConfigureAwait(false);
+            process.Refresh();
+            long last = receiver.LastReceiveTimestamp;
+            var result = new PhaseResult
+            {
+                Mode = mode,
+                Flood = flood,
+                Devices = deviceCount,
+                Rate = rate,
+                Sent = Interlocked.Read(ref sent),
+                Failed = Interlocked.Read(ref failed),
+                Delivered = receiver.Delivered,
+                Rejected = Interlocked.Read(ref rejected),
+                SendSeconds = (double)(t1 - t0) / freq,
+                DeliverSeconds = last > t0 ? (double)(last - t0) / freq : 0,
+                Latency = receiver.Latency,
+                CpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds,
+                FloodAttempted = floodAttempted,
+                FloodAccepted = floodAccepted,
+                FloodQuota = floodQuota,
+                FloodOther = floodOther,
+                FloodDelivered = receiver.FlooderDelivered,
+                FloodDisconnects = floodDisconnects,
+                FirstError = firstError,
+                FloodError = floodError,
+            };
+            log.WriteLine($"[{tag}] sent {result.Sent}, delivered {result.Delivered}, p99 {(result.Latency.TotalCount > 0 ? result.Latency.GetValueAtPercentile(99) : 0)} us" +
+                          (flood ? $"; flooder {floodAttempted} attempted, {floodAccepted} accepted, {floodQuota} refused (quota), {receiver.FlooderDelivered} delivered" : ""));
+            return result;
+        }
+        finally
+        {
+            if (flooder is not null)
+            {
+                try { if (flooder.IsConnected) await flooder.DisconnectAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); } catch (Exception) { }
+                flooder.Dispose();
+            }
+            foreach (AliciaBus bus in devices) await Bounded(bus.DisposeAsync()).ConfigureAwait(false);
+            if (subscription is not null) await Bounded(subscription.DisposeAsync()).ConfigureAwait(false);
+            if (engine is not null) await Bounded(engine.DisposeAsync()).ConfigureAwait(false);
+            foreach (SigningIdentity id in identities) id.Dispose();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    private static DeviceData Data(long sequence) => new() { Values = { ["seq"] = sequence, ["temperature"] = 21.5 } };
+
+    private static async Task Bounded(ValueTask task)
+    {
+        try { await task.AsTask().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException) { }
+    }
+
+    private sealed class PhaseResult
+    {
+        public required string Mode { get; init; }
+        public bool Flood { get; init; }
+        public int Devices { get; init; }
+        public double Rate { get; init; }
+        public long Sent { get; init; }
+        public long Failed { get; init; }
+        public long Delivered { get; init; }
+        public long Rejected { get; init; }
+        public double SendSeconds { get; init; }
+        public double DeliverSeconds { get; init; }
+        public double DeliveredPerSecond => DeliverSeconds > 0 ? Delivered / DeliverSeconds : 0;
+        public required LongHistogram Latency { get; init; }
+        public double CpuSeconds { get; init; }
+        public long FloodAttempted { get; init; }
+        public long FloodAccepted { get; init; }
+        public long FloodQuota { get; init; }
+        public long FloodOther { get; init; }
+        public long FloodDelivered { get; init; }
+        public long FloodDisconnects { get; init; }
+        public string? FirstError { get; init; }
+        public string? FloodError { get; init; }
+    }
+
+    /// <summary>Identities with passwords, in memory (the provisioned SQLite store implements the same interface).</summary>
+    private sealed class PasswordDirectory : IIdentityDirectory
+    {
+        private readonly Dictionary<string, (IdentityRecord Identity, byte[] Password)> _entries = new(StringComparer.Ordinal);
+
+        public void Add(IdentityRecord identity, string password) => _entries[identity.Id] = (identity, Encoding.UTF8.GetBytes(password));
+
+        public bool TryGet(string id, out IdentityRecord identity)
+        {
+            bool found = _entries.TryGetValue(id, out var entry);
+            identity = entry.Identity;
+            return found;
+        }
+
+        public bool TryAuthenticate(X509Certificate2 certificate, out IdentityRecord identity, out string reason)
+        {
+            identity = null!;
+            reason = "certificates are not used by the load tool";
+            return false;
+        }
+
+        public bool TryAuthenticate(string username, ReadOnlySpan<byte> password, out IdentityRecord identity, out string reason)
+        {
+            identity = null!;
+            reason = $"unknown identity '{username}' or wrong password";
+            if (!_entries.TryGetValue(username, out var entry) || !password.SequenceEqual(entry.Password)) return false;
+            identity = entry.Identity;
+            return true;
+        }
+
+#pragma warning disable CS0067 // never raised: identities do not change during a run
+        public event Action<string>? Changed;
+#pragma warning restore CS0067
+    }
+
+    /// <summary>Times every DeviceData message on the engine's bus (one worker); the sequence is in Values["seq"], the device is the source.</summary>
+    private sealed class DataReceiver
+    {
+        private readonly Dictionary<string, int> _deviceIndex;
+        private readonly HashSet<long>[] _seen;
+        private readonly int _warmup;
+        private long _delivered, _warmupDelivered, _flooder, _lastReceive;
+
+        public DataReceiver(IReadOnlyList<string> devices, int warmup)
+        {
+            _deviceIndex = devices.Select((d, i) => (d, i)).ToDictionary(x => x.d, x => x.i, StringComparer.Ordinal);
+            _seen = [.. devices.Select(_ => new HashSet<long>())];
+            _warmup = warmup;
+        }
+
+        public LongHistogram Latency { get; } = new(TimeSpan.FromMinutes(10).Ticks / 10, 3);
+        public long Delivered => Volatile.Read(ref _delivered);
+        public long WarmupDelivered => Volatile.Read(ref _warmupDelivered);
+        public long FlooderDelivered => Volatile.Read(ref _flooder);
+        public long LastReceiveTimestamp => Volatile.Read(ref _lastReceive);
+
+        public ValueTask HandleAsync(BusMessage<DeviceData> message, CancellationToken _)
+        {
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            if (message.Source == FlooderId) { Interlocked.Increment(ref _flooder); return ValueTask.CompletedTask; }
+            if (!_deviceIndex.TryGetValue(message.Source, out int device) || !message.Data.Values.TryGetValue("seq", out double s)) return ValueTask.CompletedTask;
+            long seq = (long)s;
+            if (seq < _warmup) { Interlocked.Increment(ref _warmupDelivered); return ValueTask.CompletedTask; }
+            if (!_seen[device].Add(seq)) return ValueTask.CompletedTask;
+            Latency.RecordValue(Math.Clamp((now - message.Envelope.Timestamp).Ticks / 10, 0, Latency.HighestTrackableValue));
+            Volatile.Write(ref _lastReceive, Stopwatch.GetTimestamp());
+            Interlocked.Increment(ref _delivered);
+            return ValueTask.CompletedTask;
+        }
+    }
+}

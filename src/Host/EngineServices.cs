@@ -34,7 +34,12 @@ internal sealed class EngineServices : IAsyncDisposable
         {
             var audit = new AuditLog(Path.Combine(options.DataDirectory, "audit.db"));
             _owned.Add(audit);
-            engine.AddService(new SecurityGateway(options.Gateway, identity?.Store, audit));
+            // Provisioned identities, plus the local tools (alicia-cli, alicia-simulator) with their
+            // password files in the data directory.
+            IIdentityDirectory directory = identity is null
+                ? new LocalTools(options.DataDirectory)
+                : new IdentityDirectories(new LocalTools(options.DataDirectory), identity.Store);
+            engine.AddService(new SecurityGateway(options.Gateway, directory, audit));
         }
         var registry = new RegistryService(options.Registry);
         engine.AddService(registry);

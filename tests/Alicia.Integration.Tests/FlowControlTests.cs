@@ -145,6 +145,31 @@ public sealed class FlowControlTests
     }
 
     [Fact]
+    public async Task A_subscriber_at_qos0_does_not_hold_qos1_publishers_back()
+    {
+        // A QoS 1 message goes to a QoS 0 subscription at QoS 0: no PUBACK will ever come for it, so it
+        // must stop counting once written, or every publisher would stall once 50 had passed.
+        await using var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { ListenTcp = false, BackpressureWatermark = 50, MaxBackpressureWait = TimeSpan.FromSeconds(60) });
+        await broker.StartAsync();
+        await using var peers = new Peers();
+        IMqttClient watcher = new MqttClientFactory().CreateMqttClient();
+        int received = 0;
+        var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        watcher.ApplicationMessageReceivedAsync += _ => { if (Interlocked.Increment(ref received) == 500) all.TrySetResult(); return Task.CompletedTask; };
+        await watcher.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("in-memory", 1883).WithStreamProvider(new InMemoryStreamProvider(broker.InMemory)).Build());
+        await watcher.SubscribeAsync("alicia/devices/+/data", MqttQualityOfServiceLevel.AtMostOnce);
+        AliciaBus device = await peers.Bus("sensor", BrokerEndpoint.InProcess(broker.InMemory));
+        string topic = DeviceData.BuildTopic(device.Name);
+
+        for (int i = 0; i < 500; i++) await device.PublishAsync(new DeviceData { Values = new() { ["n"] = i } }, new PublishOptions { Topic = topic });
+
+        await all.Within();
+        Assert.Equal(0, broker.Metrics.BackpressureWaitCount);
+        await watcher.DisconnectAsync();
+        watcher.Dispose();
+    }
+
+    [Fact]
     public async Task Qos0_overflow_is_dropped_and_every_drop_is_counted()
     {
         await using var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { ListenTcp = false, BackpressureWatermark = 50, MaxPendingMessagesPerClient = 100 });

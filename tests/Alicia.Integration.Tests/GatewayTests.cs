@@ -274,6 +274,27 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_device_that_keeps_pushing_far_over_its_limit_is_disconnected_with_0x96()
+    {
+        using SigningIdentity flooder = Device("flood-2", IdentityKind.Sensor);
+        IMqttClient noisy = await Connect("flood-2", "flood-2", "pw-flood-2");
+        var dropped = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        noisy.DisconnectedAsync += e => { dropped.TrySetResult(e); return Task.CompletedTask; };
+        string topic = DeviceData.BuildTopic("flood-2");
+        byte[] payload = Signed(flooder, topic, new DeviceData());
+
+        // Burst 5: ten bursts of refusals (50) within a second disconnect it. QoS 0, so nothing waits on acks.
+        for (int i = 0; i < 200 && noisy.IsConnected; i++)
+        {
+            try { await noisy.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).Build()); }
+            catch (MQTTnet.Exceptions.MqttCommunicationException) { break; } // the broker closed the connection mid-loop
+        }
+
+        MqttClientDisconnectedEventArgs e = await dropped.Within();
+        Assert.Equal(MqttClientDisconnectReason.MessageRateTooHigh, e.Reason);
+    }
+
+    [Fact]
     public async Task Wrong_password_spoofed_client_id_and_flapping_are_refused_and_audited()
     {
         Device("speaker-9", IdentityKind.Speaker).Dispose();

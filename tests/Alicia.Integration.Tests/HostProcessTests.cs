@@ -73,6 +73,44 @@ public sealed partial class HostProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Behind_the_default_gateway_local_tools_simulate_devices_list_them_and_anonymous_clients_only_read()
+    {
+        string keys = Path.Combine(_dir, "keys");
+        using Process engine = Start("run", "--port", "0", "--keys", keys);
+        var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        engine.OutputDataReceived += (_, e) =>
+        {
+            Match m = e.Data is null ? Match.Empty : ListenLine().Match(e.Data);
+            if (m.Success) listening.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        };
+        engine.BeginOutputReadLine();
+        engine.BeginErrorReadLine();
+        try
+        {
+            string port = (await listening.Within(TimeSpan.FromSeconds(30))).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+            (int simulated, string simOut, string simErr) = await RunToEnd("simulate", "--devices", "4", "--duration", "3", "--keep", "--port", port, "--keys", keys);
+            Assert.True(simulated == 0, simOut + simErr);
+            (int listed, string list, string listErr) = await RunToEnd("devices", "list", "--port", port, "--keys", keys);
+            Assert.True(listed == 0, listErr);
+            foreach (string id in new[] { "sim-sensor-0", "sim-bulb-1", "sim-switch-2", "sim-speaker-3" }) Assert.Contains(id, list);
+
+            // An anonymous client on loopback may read the bus but not publish to it.
+            using var anonymous = new MQTTnet.MqttClientFactory().CreateMqttClient();
+            await anonymous.ConnectAsync(new MQTTnet.MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", int.Parse(port, System.Globalization.CultureInfo.InvariantCulture)).Build());
+            MQTTnet.MqttClientPublishResult publish = await anonymous.PublishAsync(new MQTTnet.MqttApplicationMessageBuilder()
+                .WithTopic("alicia/devices/sim-bulb-1/command").WithPayload("on"u8.ToArray()).WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
+            Assert.Equal(MQTTnet.MqttClientPublishReasonCode.NotAuthorized, publish.ReasonCode);
+            await anonymous.DisconnectAsync(new MQTTnet.MqttClientDisconnectOptions());
+        }
+        finally
+        {
+            engine.Kill();
+            await engine.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
     public async Task Run_on_a_taken_port_explains_what_to_do()
     {
         await using var mosquitto = new MosquittoFixture();

@@ -122,17 +122,36 @@ public sealed class EndToEndTests : IAsyncLifetime
     public async Task A_device_that_stops_heartbeating_goes_offline_within_two_intervals()
     {
         Task<RegistryChange> registered = Waits.Change(_registry.Registry, c => c.Device.DeviceId == "hall-sensor" && c.Kind == RegistryChangeKind.Registered);
+        // Two heartbeats after the registration: by then the registry knows the device's 200 ms interval
+        // (a heartbeat that raced ahead of the registration is ignored, and the interval stays the default).
+        int beatsAfterRegistration = 0;
+        var beating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IAsyncDisposable beats = await _engine.Bus.SubscribeAsync<ServiceHealth>((m, _) =>
+        {
+            if (m.Data.Service == "hall-sensor" && _registry.Registry.Get("hall-sensor") is not null && Interlocked.Increment(ref beatsAfterRegistration) == 2) beating.TrySetResult();
+            return ValueTask.CompletedTask;
+        }, new SubscribeOptions { ReceiveAll = true });
         SimulatedDevice sensor = await DeviceAsync("hall-sensor", SimulatedKind.Sensor, "hallway", TimeSpan.FromMilliseconds(200));
         await registered;
-        // Stop heartbeats without dropping the connection (no will): only liveness can notice.
-        Task<RegistryChange> offline = Waits.State(_registry.Registry, "hall-sensor", DeviceState.Offline);
+        await beating.Task.WaitAsync(Waits.Long);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), _registry.Registry.Get("hall-sensor")!.HeartbeatInterval);
+        // Stop heartbeats without dropping the connection (no will): only liveness can notice. The
+        // record is live (mutable), so what it says is captured when the change is raised.
+        var offline = new TaskCompletionSource<(string Cause, DateTimeOffset LastSeen, DateTimeOffset At)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnChange(RegistryChange c)
+        {
+            if (c.Device.DeviceId == "hall-sensor" && c.Kind == RegistryChangeKind.StateChanged && c.Device.State == DeviceState.Offline)
+                offline.TrySetResult((c.Cause, c.Device.LastSeen, DateTimeOffset.UtcNow));
+        }
+        _registry.Registry.Changed += OnChange;
         DateTimeOffset lastSeenBefore = _registry.Registry.Get("hall-sensor")!.LastSeen;
         await sensor.PauseHeartbeatsAsync();
-        RegistryChange change = await offline;
-        Assert.Equal("missed_heartbeats", change.Cause);
-        TimeSpan silent = DateTimeOffset.UtcNow - change.Device.LastSeen;
+        (string cause, DateTimeOffset lastSeen, DateTimeOffset at) = await offline.Task.WaitAsync(Waits.Long);
+        _registry.Registry.Changed -= OnChange;
+        Assert.Equal("missed_heartbeats", cause);
+        TimeSpan silent = at - lastSeen;
         Assert.True(silent < TimeSpan.FromMilliseconds(2 * 200 + 150), $"offline after {silent.TotalMilliseconds} ms of silence (interval 200 ms, sweep 50 ms)");
-        Assert.True(change.Device.LastSeen >= lastSeenBefore);
+        Assert.True(lastSeen >= lastSeenBefore);
     }
 
     [Fact]

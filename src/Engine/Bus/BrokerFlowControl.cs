@@ -9,13 +9,13 @@ namespace Alicia.Engine.Bus;
 /// <summary>
 /// Keeps the embedded broker from losing QoS 1 messages. MQTTnet's server acknowledges a publish as
 /// soon as it is queued and, when a subscriber's queue is full, drops messages silently. Here each
-/// subscriber's unacknowledged QoS 1+ messages are counted (enqueued minus acknowledged by the
-/// subscriber's PUBACK, so messages buffered in the pipe or in the client library count too); when the
-/// count reaches the watermark, a QoS 1+ publish to it waits. The wait happens inside the publisher's
-/// receive loop, so the publisher's own PUBACKs slow down and its in-flight window throttles it:
-/// backpressure instead of loss, and a bounded queue instead of unbounded latency. QoS 0 is never held
-/// back nor counted (that would cost a hook on every outbound packet); what the hard queue cap drops
-/// is counted, by QoS.
+/// subscriber's outstanding messages are counted: +1 when a message is queued for it; -1 when it is
+/// written to it at QoS 0 (the subscription's QoS decides, not the publisher's), or when the subscriber
+/// acknowledges it (PUBACK) at QoS 1+, so messages buffered in the pipe or in the client library count
+/// too. When the count reaches the watermark, a QoS 1+ publish to it waits. The wait happens inside the
+/// publisher's receive loop, so the publisher's own PUBACKs slow down and its in-flight window throttles
+/// it: backpressure instead of loss, and a bounded queue instead of unbounded latency. QoS 0 is never
+/// held back; what the hard queue cap drops is counted, by QoS.
 /// </summary>
 internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetrics metrics, ILogger logger)
 {
@@ -31,9 +31,10 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     public void Attach(MqttServer server)
     {
         server.ClientConnectedAsync += e => { _queues[e.ClientId] = new ClientQueue(); return Task.CompletedTask; };
-        server.ClientDisconnectedAsync += e => { Release(e.ClientId); return Task.CompletedTask; };
+        server.ClientDisconnectedAsync += e => { Forget(e.ClientId); return Task.CompletedTask; };
         server.ApplicationMessageEnqueuedOrDroppedAsync += OnEnqueuedOrDropped;
         server.ClientAcknowledgedPublishPacketAsync += OnAcknowledged;
+        server.InterceptingOutboundPacketAsync += OnOutbound;
     }
 
     public int PendingFor(string clientId) => _queues.TryGetValue(clientId, out ClientQueue? q) ? Volatile.Read(ref q.Pending) : 0;
@@ -86,16 +87,27 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
             }
             return Task.CompletedTask;
         }
-        if (e.ApplicationMessage.QualityOfServiceLevel != MqttQualityOfServiceLevel.AtMostOnce
-            && _queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) Interlocked.Increment(ref queue.Pending);
+        if (_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) Interlocked.Increment(ref queue.Pending);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A message written at QoS 0 is done: no acknowledgement will come for it.</summary>
+    private Task OnOutbound(InterceptingPacketEventArgs e)
+    {
+        if (e.Packet is MQTTnet.Packets.MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtMostOnce } && e.ClientId is not null) Release(e.ClientId, 1);
         return Task.CompletedTask;
     }
 
     private Task OnAcknowledged(ClientAcknowledgedPublishPacketEventArgs e)
     {
-        if (!e.IsCompleted || e.ClientId is null) return Task.CompletedTask;
-        if (!_queues.TryGetValue(e.ClientId, out ClientQueue? queue)) return Task.CompletedTask;
-        int pending = Interlocked.Decrement(ref queue.Pending);
+        if (e.IsCompleted && e.ClientId is not null) Release(e.ClientId, 1);
+        return Task.CompletedTask;
+    }
+
+    private void Release(string clientId, int count)
+    {
+        if (!_queues.TryGetValue(clientId, out ClientQueue? queue)) return;
+        int pending = Interlocked.Add(ref queue.Pending, -count);
         if (pending < 0) Interlocked.CompareExchange(ref queue.Pending, 0, pending);
         if (pending < options.BackpressureWatermark && Volatile.Read(ref queue.Waiter) is not null)
         {
@@ -107,10 +119,9 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
             }
             waiter?.TrySetResult();
         }
-        return Task.CompletedTask;
     }
 
-    private void Release(string clientId)
+    private void Forget(string clientId)
     {
         if (!_queues.TryRemove(clientId, out ClientQueue? queue)) return;
         lock (queue.Gate)

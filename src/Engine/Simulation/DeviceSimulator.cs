@@ -19,6 +19,9 @@ public sealed class DeviceSimulator(BrokerEndpoint endpoint, SigningIdentity ide
 
     public IReadOnlyList<SimulatedDevice> Devices => _devices;
 
+    /// <summary>Broker credentials for every simulated device (a gateway-protected broker).</summary>
+    public (string User, byte[] Password)? Credentials { get; init; }
+
     /// <summary>Device i is of kind i mod 4 in room (i / 4) mod rooms, named <c>{prefix}-{kind}-{i}</c>.</summary>
     public async Task StartAsync(int count, TimeSpan heartbeatInterval, string prefix = "sim", int parallelism = 16, CancellationToken cancellationToken = default)
     {
@@ -28,7 +31,7 @@ public sealed class DeviceSimulator(BrokerEndpoint endpoint, SigningIdentity ide
             SimulatedKind kind = Kinds[i % Kinds.Length];
             string room = Rooms[i / Kinds.Length % Rooms.Length];
             ILogger logger = loggerFactory?.CreateLogger<SimulatedDevice>() ?? NullLogger<SimulatedDevice>.Instance;
-            created[i] = new SimulatedDevice($"{prefix}-{kind.ToString().ToLowerInvariant()}-{i}", kind, room, _signer, verifier, endpoint, heartbeatInterval, logger, clock);
+            created[i] = new SimulatedDevice($"{prefix}-{kind.ToString().ToLowerInvariant()}-{i}", kind, room, _signer, verifier, endpoint, heartbeatInterval, logger, clock) { Credentials = Credentials };
         }
         _devices.AddRange(created);
         await Parallel.ForEachAsync(created, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },

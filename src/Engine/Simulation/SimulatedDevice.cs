@@ -45,6 +45,9 @@ public sealed class SimulatedDevice : IAsyncDisposable
     private long _birthSequence;
     private long _heartbeatSequence;
 
+    /// <summary>Broker credentials (a gateway-protected broker); the client id is then <c>{user}:{device id}</c>.</summary>
+    public (string User, byte[] Password)? Credentials { get; init; }
+
     public SimulatedDevice(string deviceId, SimulatedKind kind, string location, EnvelopeSigner signer, EnvelopeVerifier verifier,
         BrokerEndpoint endpoint, TimeSpan heartbeatInterval, ILogger? logger = null, TimeProvider? clock = null)
     {
@@ -104,7 +107,8 @@ public sealed class SimulatedDevice : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        _link = await RawMqttLink.ConnectAsync(_endpoint, $"sim-{DeviceId}-{Random.Shared.Next(0x10000):x4}", _logger, Will, OnConnectedAsync, cancellationToken).ConfigureAwait(false);
+        string clientId = Credentials is { } c ? $"{c.User}:{DeviceId}" : $"sim-{DeviceId}-{Random.Shared.Next(0x10000):x4}";
+        _link = await RawMqttLink.ConnectAsync(_endpoint, clientId, _logger, Will, OnConnectedAsync, cancellationToken, Credentials?.User, Credentials?.Password).ConfigureAwait(false);
         _link.Received += OnMessageAsync;
         await _link.SubscribeAsync(DeviceCommand.BuildTopic(DeviceId), cancellationToken).ConfigureAwait(false);
         await _link.SubscribeAsync(RegistrationResult.BuildTopic(DeviceId), cancellationToken).ConfigureAwait(false);

@@ -28,6 +28,15 @@ internal sealed class BusClient : IAsyncDisposable
         ? BrokerEndpoint.Tcp(options.Broker.ListenAddress == "0.0.0.0" ? "127.0.0.1" : options.Broker.ListenAddress, options.Broker.Port == 0 ? 1883 : options.Broker.Port)
         : BrokerEndpoint.Parse(options.BrokerUrl);
 
+    /// <summary>
+    /// The engine's local-tool password for <paramref name="identityName"/> (alicia-cli, alicia-simulator),
+    /// when this user can read the engine's data directory: the security gateway accepts it on loopback.
+    /// </summary>
+    public static (string User, byte[] Password)? LocalCredentials(AliciaEngineOptions options, string identityName) =>
+        Alicia.Engine.Security.Gateway.LocalTools.TryReadPassword(options.DataDirectory, identityName) is { } password
+            ? (identityName, System.Text.Encoding.UTF8.GetBytes(password))
+            : null;
+
     /// <summary>Connects as <paramref name="identityName"/>; on failure prints why (as <c>alicia {command}: ...</c>) and returns null.</summary>
     public static async Task<BusClient?> ConnectAsync(string command, AliciaEngineOptions options, string identityName, TimeSpan timeout,
         TextWriter stderr, CancellationToken cancellationToken)
@@ -40,7 +49,14 @@ internal sealed class BusClient : IAsyncDisposable
         var verifier = new EnvelopeVerifier(new TrustStore(keys), security);
         try
         {
-            AliciaBus bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, new BusOptions { RequestTimeout = timeout }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var busOptions = new BusOptions { RequestTimeout = timeout };
+            if (LocalCredentials(options, identityName) is { } credentials)
+            {
+                busOptions.Username = credentials.User;
+                busOptions.Password = credentials.Password;
+                busOptions.ClientId = $"{identityName}:{Guid.NewGuid():N}"[..Math.Min(identityName.Length + 9, 64)];
+            }
+            AliciaBus bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, busOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
             return new BusClient(bus, identity, keys, endpoint);
         }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -49,7 +49,7 @@ public static class SimulateCommand
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         if (duration > 0) stop.CancelAfter(TimeSpan.FromSeconds(duration));
 
-        await using var simulator = new DeviceSimulator(endpoint, identity, verifier, loggerFactory);
+        await using var simulator = new DeviceSimulator(endpoint, identity, verifier, loggerFactory) { Credentials = BusClient.LocalCredentials(options, identityName) };
         try
         {
             await simulator.StartAsync(count, TimeSpan.FromSeconds(interval), prefix, cancellationToken: stop.Token).ConfigureAwait(false);

@@ -34,6 +34,7 @@ public static class AclPolicy
             ["api"] = (["alicia/integration/api/request"], ["alicia/integration/api/response"]),
             ["persistence"] = ([], ["alicia/integration/data/persist", "alicia/integration/analytics/event"]),
             ["monitor"] = ([], ["alicia/#"]),
+            ["simulator"] = (["alicia/devices/#", "alicia/system/discovery/#", "alicia/system/health/heartbeat"], ["alicia/devices/#", "alicia/system/#"]),
             ["engine"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#"]),
             ["admin"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#", "$SYS/#"]),
         };

@@ -12,8 +12,24 @@ internal sealed class ClientContext(IdentityRecord identity, AuthenticationMetho
         : AclPolicy.GrantsFor(identity);
     public TokenBucket? Bucket { get; } = bucket;
 
-    /// <summary>Refusals in a row for rate; past a threshold the client is disconnected (0x96).</summary>
-    public int RateRefusalsInARow;
+    /// <summary>Rate refusals in the current one-second window; past a threshold the client is disconnected (0x96).</summary>
+    public int RateRefusalsInWindow;
+
+    public long RateWindowStart;
+
+    /// <summary>Counts a rate refusal; true the first time the window's count reaches <paramref name="threshold"/>.</summary>
+    public bool CountRateRefusal(long now, long windowTicks, int threshold)
+    {
+        lock (this)
+        {
+            if (now - RateWindowStart > windowTicks)
+            {
+                RateWindowStart = now;
+                RateRefusalsInWindow = 0;
+            }
+            return ++RateRefusalsInWindow == threshold;
+        }
+    }
 
     public bool IsEngine => Method == AuthenticationMethod.InProcess;
 }

@@ -3,12 +3,8 @@ namespace Alicia.Engine.Security.Gateway;
 /// <summary>The security gateway's settings (configuration section <c>Gateway</c>).</summary>
 public sealed class GatewayOptions
 {
-    /// <summary>
-    /// Authenticate, authorize, verify and rate-limit every client of the embedded broker. Off by default
-    /// for now: local tools (ping, simulate) and the registry's raw device paths do not have gateway
-    /// credentials yet (see the README's security section).
-    /// </summary>
-    public bool Enabled { get; set; }
+    /// <summary>Authenticate, authorize, verify and rate-limit every client of the embedded broker.</summary>
+    public bool Enabled { get; set; } = true;
 
     /// <summary>Anonymous clients on loopback may subscribe (read-only); nobody anonymous may publish.</summary>
     public bool AllowAnonymousReadOnly { get; set; } = true;

@@ -118,14 +118,23 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous, null);
         }
 
-        if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password && !string.Equals(e.ClientId, context.Identity.Id, StringComparison.Ordinal))
-            return Refuse(e, MqttConnectReasonCode.ClientIdentifierNotValid, $"identity '{context.Identity.Id}' may only connect as client id '{context.Identity.Id}', not '{e.ClientId}'", "client-id");
+        if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password && !ClientIdFits(e.ClientId, context.Identity))
+            return Refuse(e, MqttConnectReasonCode.ClientIdentifierNotValid, $"identity '{context.Identity.Id}' may only connect as client id '{context.Identity.Id}'{(context.Identity.Kind == IdentityKind.Service ? $" or '{context.Identity.Id}:...'" : "")}, not '{e.ClientId}'", "client-id");
 
         e.SessionItems[ClientContext.SessionKey] = context;
         if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password) _live[e.ClientId] = (context, e.ClientCertificate);
         if (!context.IsEngine) _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// A device connects with exactly its id. A service may run several connections as <c>{id}:{suffix}</c>;
+    /// ':' never occurs in an identity name, so a service cannot take a device's client id.
+    /// </summary>
+    private static bool ClientIdFits(string clientId, IdentityRecord identity) =>
+        string.Equals(clientId, identity.Id, StringComparison.Ordinal)
+        || (identity.Kind == IdentityKind.Service && clientId.Length > identity.Id.Length + 1
+            && clientId.StartsWith(identity.Id, StringComparison.Ordinal) && clientId[identity.Id.Length] == ':');
 
     private TokenBucket Bucket(IdentityRecord identity)
     {
@@ -178,14 +187,15 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             // MQTT 5 has no PUBACK code for "rate too high"; 0x97 (quota exceeded) says it per message,
             // and a client that keeps pushing is disconnected with 0x96 (message rate too high).
             Deny(e, MqttPubAckReasonCode.QuotaExceeded, "rate", identity, topic, $"message rate too high: limit {bucket.Limit}", AuditKinds.RateLimited, auditEvery: 100);
-            if (Interlocked.Increment(ref context.RateRefusalsInARow) >= _options.Burst * 10 && _server is { } server)
+            // A client that keeps pushing far past its limit (ten bursts' worth of refusals within a
+            // second) is disconnected, even if a token trickles through now and then.
+            if (context.CountRateRefusal(_clock.GetTimestamp(), _clock.TimestampFrequency, _options.Burst * 10) && _server is { } server)
             {
                 _audit?.Record(AuditKinds.Disconnected, identity, topic, "disconnected (0x96)", "kept publishing over its rate limit");
                 _ = server.DisconnectClientAsync(e.ClientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.MessageRateTooHigh, ReasonString = $"over the rate limit {bucket.Limit}" });
             }
             return;
         }
-        Volatile.Write(ref context.RateRefusalsInARow, 0);
 
         if (e.ApplicationMessage.Payload.Length > _options.MaxPayloadBytes)
         {
@@ -195,6 +205,12 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
 
         if (!topic.StartsWith("alicia/", StringComparison.Ordinal) || _ingress is null) return;
         bool json = string.Equals(e.ApplicationMessage.ContentType, Alicia.Contracts.EnvelopeJson.ContentType, StringComparison.OrdinalIgnoreCase);
+        if (json && PlainJson.IsAllowed(topic, e.ApplicationMessage.Payload, context.Identity, out string? plainProblem))
+        {
+            if (plainProblem is null) return;
+            Deny(e, MqttPubAckReasonCode.NotAuthorized, "plain-json", identity, topic, plainProblem, AuditKinds.AclDenied);
+            return;
+        }
         System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
         IngressVerifier.Outcome outcome = payload.IsSingleSegment
             ? _ingress.Check(topic, payload.FirstSpan, json, identity)

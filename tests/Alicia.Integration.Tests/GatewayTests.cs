@@ -320,6 +320,29 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.True(count >= 5);
     }
 
+    [Theory]
+    [InlineData(new byte[] { 0xff, 0xff, 0xff, 0xff, 0xff })]                   // reserved packet type, endless length
+    [InlineData(new byte[] { 0x10, 0x05, 0x00, 0x04, (byte)'M', (byte)'Q', 0x54 })] // CONNECT cut short
+    [InlineData(new byte[] { 0x30, 0x02, 0x00, 0x00 })]                         // PUBLISH before CONNECT
+    public async Task Malformed_mqtt_packets_close_only_that_connection(byte[] garbage)
+    {
+        using var raw = new System.Net.Sockets.TcpClient();
+        await raw.ConnectAsync(System.Net.IPAddress.Loopback, Port);
+        System.Net.Sockets.NetworkStream stream = raw.GetStream();
+        await stream.WriteAsync(garbage);
+        await stream.FlushAsync();
+        raw.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        byte[] buffer = new byte[64];
+        // The broker answers nothing valid and closes: the read ends (0 bytes) rather than hanging.
+        int read;
+        do { read = await stream.ReadAsync(buffer).AsTask().WaitAsync(Waits.Long); } while (read > 0);
+
+        // Everyone else is still served.
+        IMqttClient watcher = await Connect("watcher-after-garbage");
+        MqttClientSubscribeResult sub = await watcher.SubscribeAsync("alicia/#");
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS0, sub.Items.Single().ResultCode);
+    }
+
     [Fact]
     public async Task Revoking_an_identity_drops_its_live_connection()
     {

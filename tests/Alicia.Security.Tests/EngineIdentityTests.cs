@@ -18,7 +18,7 @@ public sealed class EngineIdentityTests : IDisposable
     public async Task A_cli_revocation_reaches_the_running_engine_and_its_tls_listener_serves_provisioned_devices()
     {
         Assert.Equal(0, CaCommand.Execute(["init", .. _dir.Options], TextWriter.Null, TextWriter.Null));
-        Assert.Equal(0, DeviceCommand.Execute(["provision", "kitchen-sensor", "--type", "sensor", .. _dir.Options], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "kitchen-sensor", "--type", "sensor", .. _dir.Options], TextWriter.Null, TextWriter.Null));
         int tlsPort = FreePort.Next();
         var options = new AliciaEngineOptions
         {
@@ -43,7 +43,7 @@ public sealed class EngineIdentityTests : IDisposable
 
         var changed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         identity.Store.Changed += id => changed.TrySetResult(id);
-        Assert.Equal(0, DeviceCommand.Execute(["revoke", "kitchen-sensor", .. _dir.Options], TextWriter.Null, TextWriter.Null)); // another store instance: the CLI
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["revoke", "kitchen-sensor", .. _dir.Options], TextWriter.Null, TextWriter.Null)); // another store instance: the CLI
         Assert.Equal("kitchen-sensor", await changed.Task.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.False(identity.Store.TryAuthenticate(cert, out _, out string reason));
         Assert.Contains("revoked", reason);

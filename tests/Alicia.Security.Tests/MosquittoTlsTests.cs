@@ -29,10 +29,10 @@ public sealed class MosquittoTlsFixture : IAsyncLifetime
     {
         PlainPort = FreePort.Next();
         Check(CaCommand.Execute(["init", .. Dir.Options], TextWriter.Null, TextWriter.Null));
-        Check(DeviceCommand.Execute(["provision", "kitchen-sensor", "--type", "sensor", .. Dir.Options], TextWriter.Null, TextWriter.Null));
-        Check(DeviceCommand.Execute(["provision", "porch-sensor", "--type", "sensor", .. Dir.Options], TextWriter.Null, TextWriter.Null));
-        Check(DeviceCommand.Execute(["provision", "stolen-speaker", "--type", "speaker", .. Dir.Options], TextWriter.Null, TextWriter.Null));
-        Check(DeviceCommand.Execute(["revoke", "stolen-speaker", .. Dir.Options], TextWriter.Null, TextWriter.Null));
+        Check(DeviceIdentityCommand.Execute(["provision", "kitchen-sensor", "--type", "sensor", .. Dir.Options], TextWriter.Null, TextWriter.Null));
+        Check(DeviceIdentityCommand.Execute(["provision", "porch-sensor", "--type", "sensor", .. Dir.Options], TextWriter.Null, TextWriter.Null));
+        Check(DeviceIdentityCommand.Execute(["provision", "stolen-speaker", "--type", "speaker", .. Dir.Options], TextWriter.Null, TextWriter.Null));
+        Check(DeviceIdentityCommand.Execute(["revoke", "stolen-speaker", .. Dir.Options], TextWriter.Null, TextWriter.Null));
         string outDir = Dir.Sub("mosquitto");
         var stderr = new StringWriter();
         string[] args = ["config", "mosquitto", "--out", outDir, "--port", TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -20,7 +20,7 @@ public sealed class ProvisioningTests : IDisposable
     public void Provisioning_writes_an_installable_bundle_and_the_engine_trusts_the_device_key()
     {
         Assert.Equal(0, Run(CaCommand.Execute, "init").Exit);
-        CommandRun run = Run(DeviceCommand.Execute, "provision", "kitchen-sensor", "--type", "sensor", "--broker-url", "mqtts://hub.local:8883");
+        CommandRun run = Run(DeviceIdentityCommand.Execute, "provision", "kitchen-sensor", "--type", "sensor", "--broker-url", "mqtts://hub.local:8883");
         Assert.True(run.Exit == 0, run.Err);
         Assert.Contains("provisioned sensor 'kitchen-sensor'", run.Out);
 
@@ -59,21 +59,21 @@ public sealed class ProvisioningTests : IDisposable
         }
 
         // Provisioning twice is refused; revocation removes the trusted key.
-        Assert.Equal(1, Run(DeviceCommand.Execute, "provision", "kitchen-sensor", "--type", "sensor").Exit);
-        run = Run(DeviceCommand.Execute, "revoke", "kitchen-sensor", "--reason", "replaced");
+        Assert.Equal(1, Run(DeviceIdentityCommand.Execute, "provision", "kitchen-sensor", "--type", "sensor").Exit);
+        run = Run(DeviceIdentityCommand.Execute, "revoke", "kitchen-sensor", "--reason", "replaced");
         Assert.True(run.Exit == 0, run.Err);
         Assert.False(File.Exists(Path.Combine(_dir.Keys, "kitchen-sensor.pub")));
         Assert.False(new TrustStore(new KeyDirectory(_dir.Keys)).TryGet("kitchen-sensor", out _));
         using (IdentityStore store = IdentityStore.Open(_dir.Data))
             Assert.False(store.TryAuthenticate(cert, out _, out _));
-        Assert.Equal(1, Run(DeviceCommand.Execute, "revoke", "kitchen-sensor").Exit);
+        Assert.Equal(1, Run(DeviceIdentityCommand.Execute, "revoke", "kitchen-sensor").Exit);
     }
 
     [Fact]
     public void A_service_gets_roles_and_a_password_from_the_environment()
     {
         Assert.Equal(0, Run(CaCommand.Execute, "init").Exit);
-        CommandRun run = CommandRun.Of((o, e) => DeviceCommand.Execute(
+        CommandRun run = CommandRun.Of((o, e) => DeviceIdentityCommand.Execute(
             ["provision", "stt-1", "--type", "service", "--role", "stt", "--password-from-env", "STT_PASSWORD", .. _dir.Options], o, e,
             name => name == "STT_PASSWORD" ? "s3cret" : null));
         Assert.True(run.Exit == 0, run.Err);
@@ -82,10 +82,10 @@ public sealed class ProvisioningTests : IDisposable
         Assert.True(store.TryAuthenticate("stt-1", "s3cret"u8, out IdentityRecord identity, out string reason), reason);
         Assert.Equal(["stt"], identity.Roles);
 
-        Assert.Equal(2, Run(DeviceCommand.Execute, "provision", "x", "--type", "service", "--role", "nope").Exit);
-        Assert.Equal(2, Run(DeviceCommand.Execute, "provision", "y", "--type", "toaster").Exit);
-        Assert.Equal(2, Run(DeviceCommand.Execute, "provision", "z", "--type", "service", "--password-from-env", "UNSET_VARIABLE_FOR_TEST").Exit);
-        Assert.Equal(2, Run(DeviceCommand.Execute, "provision", "../etc", "--type", "sensor").Exit);
+        Assert.Equal(2, Run(DeviceIdentityCommand.Execute, "provision", "x", "--type", "service", "--role", "nope").Exit);
+        Assert.Equal(2, Run(DeviceIdentityCommand.Execute, "provision", "y", "--type", "toaster").Exit);
+        Assert.Equal(2, Run(DeviceIdentityCommand.Execute, "provision", "z", "--type", "service", "--password-from-env", "UNSET_VARIABLE_FOR_TEST").Exit);
+        Assert.Equal(2, Run(DeviceIdentityCommand.Execute, "provision", "../etc", "--type", "sensor").Exit);
     }
 
     [Fact]
@@ -93,7 +93,7 @@ public sealed class ProvisioningTests : IDisposable
     {
         Assert.Equal(0, Run(CaCommand.Execute, "init").Exit);
         using SigningIdentity engine = new KeyDirectory(_dir.Keys).Create("alicia-engine");
-        CommandRun run = Run(DeviceCommand.Execute, "provision", "alicia-engine", "--type", "service", "--role", "engine");
+        CommandRun run = Run(DeviceIdentityCommand.Execute, "provision", "alicia-engine", "--type", "service", "--role", "engine");
         Assert.True(run.Exit == 0, run.Err);
         string bundle = DeviceProvisioner.DefaultBundleDirectory(_dir.Data, "alicia-engine");
         Assert.False(File.Exists(Path.Combine(bundle, "alicia-engine.key")));
@@ -105,12 +105,12 @@ public sealed class ProvisioningTests : IDisposable
     public void Renewal_rotates_certificate_and_signing_key_with_an_overlap()
     {
         Assert.Equal(0, Run(CaCommand.Execute, "init").Exit);
-        Assert.Equal(0, Run(DeviceCommand.Execute, "provision", "hall-sensor", "--type", "sensor").Exit);
+        Assert.Equal(0, Run(DeviceIdentityCommand.Execute, "provision", "hall-sensor", "--type", "sensor").Exit);
         string bundle = DeviceProvisioner.DefaultBundleDirectory(_dir.Data, "hall-sensor");
         using X509Certificate2 before = X509Certificate2.CreateFromPemFile(Path.Combine(bundle, "cert.pem"), Path.Combine(bundle, "key.pem"));
         string keyBefore = File.ReadAllText(Path.Combine(bundle, "hall-sensor.pub"));
 
-        CommandRun run = Run(DeviceCommand.Execute, "renew", "hall-sensor", "--overlap", "2h");
+        CommandRun run = Run(DeviceIdentityCommand.Execute, "renew", "hall-sensor", "--overlap", "2h");
         Assert.True(run.Exit == 0, run.Err);
         Assert.Contains("valid until", run.Out);
         using X509Certificate2 after = X509Certificate2.CreateFromPemFile(Path.Combine(bundle, "cert.pem"), Path.Combine(bundle, "key.pem"));
@@ -125,25 +125,25 @@ public sealed class ProvisioningTests : IDisposable
         CertificateEntry previous = Assert.Single(entry.Certificates, c => c.State == CertificateState.Previous);
         Assert.InRange(previous.ValidUntil!.Value - DateTimeOffset.UtcNow, TimeSpan.FromMinutes(110), TimeSpan.FromMinutes(121));
 
-        run = Run(DeviceCommand.Execute, "list");
+        run = Run(DeviceIdentityCommand.Execute, "list");
         Assert.Contains("hall-sensor\tsensor\t-\tactive (renewing", run.Out);
-        Assert.Equal(1, Run(DeviceCommand.Execute, "renew", "nobody").Exit);
+        Assert.Equal(1, Run(DeviceIdentityCommand.Execute, "renew", "nobody").Exit);
         // Option errors are configuration errors: Cli turns them into exit code 2 with the message.
-        Exception bad = Assert.ThrowsAny<Exception>(() => Run(DeviceCommand.Execute, "renew", "hall-sensor", "--overlap", "soon"));
+        Exception bad = Assert.ThrowsAny<Exception>(() => Run(DeviceIdentityCommand.Execute, "renew", "hall-sensor", "--overlap", "soon"));
         Assert.Contains("--overlap", bad.Message);
     }
 
     [Fact]
     public void Commands_without_a_ca_say_how_to_create_one()
     {
-        CommandRun run = Run(DeviceCommand.Execute, "provision", "a", "--type", "sensor");
+        CommandRun run = Run(DeviceIdentityCommand.Execute, "provision", "a", "--type", "sensor");
         Assert.Equal(1, run.Exit);
         Assert.Contains("alicia ca init", run.Err);
         run = Run(BrokerCommand.Execute, "config", "mosquitto");
         Assert.Equal(1, run.Exit);
         Assert.Contains("alicia ca init", run.Err);
         Assert.Equal(2, Run(CaCommand.Execute).Exit);
-        Assert.Equal(2, Run(DeviceCommand.Execute, "frobnicate").Exit);
+        Assert.Equal(2, Run(DeviceIdentityCommand.Execute, "frobnicate").Exit);
         Assert.Equal(0, Run(CaCommand.Execute, "init").Exit);
         Assert.Equal(1, Run(CaCommand.Execute, "init").Exit); // never replaced silently
         Assert.Contains("sha256", Run(CaCommand.Execute, "show").Out);
@@ -153,10 +153,10 @@ public sealed class ProvisioningTests : IDisposable
     public void Broker_config_mosquitto_writes_listeners_tls_and_an_acl_from_the_policy()
     {
         Assert.Equal(0, Run(CaCommand.Execute, "init").Exit);
-        Assert.Equal(0, Run(DeviceCommand.Execute, "provision", "kitchen-sensor", "--type", "sensor").Exit);
-        Assert.Equal(0, Run(DeviceCommand.Execute, "provision", "stt-1", "--type", "service", "--role", "stt").Exit);
-        Assert.Equal(0, Run(DeviceCommand.Execute, "provision", "old-speaker", "--type", "speaker").Exit);
-        Assert.Equal(0, Run(DeviceCommand.Execute, "revoke", "old-speaker").Exit);
+        Assert.Equal(0, Run(DeviceIdentityCommand.Execute, "provision", "kitchen-sensor", "--type", "sensor").Exit);
+        Assert.Equal(0, Run(DeviceIdentityCommand.Execute, "provision", "stt-1", "--type", "service", "--role", "stt").Exit);
+        Assert.Equal(0, Run(DeviceIdentityCommand.Execute, "provision", "old-speaker", "--type", "speaker").Exit);
+        Assert.Equal(0, Run(DeviceIdentityCommand.Execute, "revoke", "old-speaker").Exit);
         string outDir = _dir.Sub("mosquitto");
         CommandRun run = Run(BrokerCommand.Execute, "config", "mosquitto", "--out", outDir, "--port", "18883", "--plain-port", "11883");
         Assert.True(run.Exit == 0, run.Err);

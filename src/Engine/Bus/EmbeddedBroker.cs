@@ -94,6 +94,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         _flow.Attach(server);
         _shared.Attach(server);
         server.InterceptingClientEnqueueAsync += OnEnqueue;
+        server.ValidatingConnectionAsync += AssignClientId;
         Configuring?.Invoke(server);
 
         try
@@ -124,6 +125,16 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             if (!e.AcceptEnqueue) return;
         }
         await _flow.BeforeEnqueueAsync(e).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// MQTT 5 lets a client connect with an empty client id and have the server assign one (as
+    /// <c>mosquitto_sub -V mqttv5</c> does); MQTTnet refuses that unless an id is assigned here.
+    /// </summary>
+    private static Task AssignClientId(ValidatingConnectionEventArgs e)
+    {
+        if (string.IsNullOrEmpty(e.ClientId)) e.AssignedClientIdentifier = "auto-" + Guid.NewGuid().ToString("N")[..12];
+        return Task.CompletedTask;
     }
 
     public static string Format(IPEndPoint endPoint) =>

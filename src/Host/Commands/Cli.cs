@@ -83,7 +83,7 @@ internal static class Cli
                 "voice" => await VoiceCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "models" => await ModelsCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "ca" => CaCommand.Execute(args[1..], stdout, stderr),
-                "device" => DeviceCommand.Execute(args[1..], stdout, stderr),
+                "device" => DeviceIdentityCommand.Execute(args[1..], stdout, stderr),
                 "broker" => BrokerCommand.Execute(args[1..], stdout, stderr),
                 "devices" => await DevicesCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
                 "simulate" => await SimulateCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),

@@ -13,7 +13,7 @@ namespace Alicia.Host.Commands;
 /// running engine picks them up within its poll interval (about a second): a revoked identity's live
 /// connections are dropped and its next connection is refused.
 /// </summary>
-public static class DeviceCommand
+public static class DeviceIdentityCommand
 {
     public const string UsageText = """
         alicia device provision <id> --type speaker|sensor|actuator|controller|service [--role R]... [--password-from-env VAR]

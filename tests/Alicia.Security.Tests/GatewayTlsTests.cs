@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
+using Alicia.Contracts;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Engine.Security.Audit;
+using Alicia.Engine.Security.Gateway;
+using Alicia.Engine.Security.Identity;
+using Alicia.Host.Commands;
+using MQTTnet;
+
+namespace Alicia.Security.Tests;
+
+/// <summary>
+/// The whole chain as a user runs it: a CA and provisioned devices, the engine with its TLS listener and
+/// security gateway over the real identity store, Mosquitto's own command-line clients presenting the
+/// provisioning bundle, and a CLI revocation dropping a live connection.
+/// </summary>
+public sealed class GatewayTlsTests : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private AliciaEngine _engine = null!;
+    private AuditLog _audit = null!;
+    private int _tlsPort;
+
+    public async Task InitializeAsync()
+    {
+        Assert.Equal(0, CaCommand.Execute(["init", .. _dir.Options], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "kitchen-sensor", "--type", "sensor", .. _dir.Options], TextWriter.Null, TextWriter.Null));
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "porch-light", "--type", "actuator", .. _dir.Options], TextWriter.Null, TextWriter.Null));
+        _tlsPort = FreePort.Next();
+        var options = new AliciaEngineOptions { KeyDirectory = _dir.Keys, DataDirectory = _dir.Data, Broker = new EmbeddedBrokerOptions { Port = 0, TlsPort = _tlsPort } };
+        var identity = new IdentityService(options, TimeSpan.FromMilliseconds(50));
+        _audit = new AuditLog(Path.Combine(_dir.Data, "audit.db"));
+        _engine = new AliciaEngine(options);
+        _engine.AddService(identity).AddService(new SecurityGateway(new GatewayOptions(), new IdentityDirectories(new LocalTools(_dir.Data), identity.Store), _audit));
+        await _engine.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _engine.DisposeAsync();
+        await _audit.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private string Bundle(string id) => DeviceProvisioner.DefaultBundleDirectory(_dir.Data, id);
+
+    private static async Task<(int Exit, string Output)> Run(string program, params string[] args)
+    {
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in args) info.ArgumentList.Add(a);
+        using Process p = Process.Start(info)!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    private Task<(int Exit, string Output)> MosquittoPub(string id, string topic, string message) =>
+        Run("mosquitto_pub", "-V", "mqttv5", "-h", "127.0.0.1", "-p", _tlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--cafile", Path.Combine(Bundle(id), "ca.pem"), "--cert", Path.Combine(Bundle(id), "cert.pem"), "--key", Path.Combine(Bundle(id), "key.pem"),
+            "-i", id, "-q", "1", "-t", topic, "-D", "publish", "content-type", EnvelopeJson.ContentType, "-m", message);
+
+    private static string UnsignedJson(string source, double temperature)
+    {
+        var writer = new System.Buffers.ArrayBufferWriter<byte>();
+        EnvelopeJson.Write(writer, new Envelope<DeviceData>(EnvelopeHeader.Create(source, EnvelopeHeader.Broadcast, MessageKind.Event), new DeviceData { Values = { ["temperature"] = temperature } }), []);
+        return System.Text.Encoding.UTF8.GetString(writer.WrittenSpan);
+    }
+
+    [Fact]
+    public async Task Mosquitto_pub_with_the_bundle_publishes_in_its_own_subtree_only_and_mosquitto_sub_reads_anonymously()
+    {
+        var delivered = new TaskCompletionSource<BusMessage<DeviceData>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int otherTopic = 0;
+        await _engine.Bus.SubscribeAsync<DeviceData>((m, _) =>
+        {
+            if (m.Topic == DeviceData.BuildTopic("porch-light")) Interlocked.Increment(ref otherTopic);
+            else if (m.Data.Values.GetValueOrDefault("temperature") == 21.5) delivered.TrySetResult(m);
+            return ValueTask.CompletedTask;
+        }, new SubscribeOptions { Filter = "alicia/devices/+/data", ReceiveAll = true });
+
+        // An anonymous reader on the plain loopback listener, as a newcomer would watch the bus.
+        var reader = new ProcessStartInfo("mosquitto_sub") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (string a in new[] { "-V", "mqttv5", "-h", "127.0.0.1", "-p", _engine.Broker!.TcpEndPoint!.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "alicia/devices/+/data", "-F", "%t", "-C", "1" })
+            reader.ArgumentList.Add(a);
+        using Process sub = Process.Start(reader)!;
+        Task<string?> firstLine = sub.StandardOutput.ReadLineAsync();
+        try
+        {
+            // The subscriber needs its SUBSCRIBE in before the publish; its retained-free filter means we
+            // publish until it has seen one (bounded), rather than sleeping.
+            (int denied, string deniedOutput) = await MosquittoPub("kitchen-sensor", DeviceData.BuildTopic("porch-light"), UnsignedJson("kitchen-sensor", 99));
+            Assert.True(denied != 0 || deniedOutput.Contains("Not authorized", StringComparison.OrdinalIgnoreCase), deniedOutput);
+            (int ok, string okOutput) = (1, "");
+            for (int i = 0; i < 20 && !firstLine.IsCompleted; i++)
+            {
+                (ok, okOutput) = await MosquittoPub("kitchen-sensor", DeviceData.BuildTopic("kitchen-sensor"), UnsignedJson("kitchen-sensor", 21.5));
+                Assert.True(ok == 0, okOutput);
+                await Task.WhenAny(firstLine, Task.Delay(100));
+            }
+            Assert.Equal(DeviceData.BuildTopic("kitchen-sensor"), await firstLine.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+        finally
+        {
+            if (!sub.HasExited) sub.Kill();
+        }
+
+        BusMessage<DeviceData> message = await delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("kitchen-sensor", message.Source);
+        Assert.Equal(Attestation.GatewayAttested, message.Envelope.Attestation);
+        Assert.Equal(0, Volatile.Read(ref otherTopic));
+        await _audit.FlushAsync();
+        Assert.Contains(AuditLog.Tail(_audit.Path, 50), r => r.Kind == AuditKinds.AclDenied && r.Identity == "kitchen-sensor" && r.Topic == DeviceData.BuildTopic("porch-light"));
+    }
+
+    [Fact]
+    public async Task A_cli_revocation_drops_the_live_tls_connection_and_refuses_the_next()
+    {
+        using X509Certificate2 cert = X509Certificate2.CreateFromPemFile(Path.Combine(Bundle("porch-light"), "cert.pem"), Path.Combine(Bundle("porch-light"), "key.pem"));
+        using X509Certificate2 root = CertificateAuthority.LoadRoot(Path.Combine(Bundle("porch-light"), "ca.pem"));
+        (IMqttClient? client, string? error) = await TlsClients.TryConnect(TlsClients.Options(_tlsPort, "porch-light", cert, root));
+        Assert.True(client is not null, error);
+        var dropped = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client!.DisconnectedAsync += e => { dropped.TrySetResult(e); return Task.CompletedTask; };
+
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["revoke", "porch-light", .. _dir.Options], TextWriter.Null, TextWriter.Null));
+
+        MqttClientDisconnectedEventArgs e = await dropped.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(MqttClientDisconnectReason.AdministrativeAction, e.Reason);
+        client.Dispose();
+        (IMqttClient? again, string? refused) = await TlsClients.TryConnect(TlsClients.Options(_tlsPort, "porch-light", cert, root));
+        Assert.Null(again);
+        Assert.Contains("NotAuthorized", refused);
+    }
+
+    [Fact]
+    public async Task A_device_certificate_cannot_claim_another_client_id()
+    {
+        using X509Certificate2 cert = X509Certificate2.CreateFromPemFile(Path.Combine(Bundle("kitchen-sensor"), "cert.pem"), Path.Combine(Bundle("kitchen-sensor"), "key.pem"));
+        using X509Certificate2 root = CertificateAuthority.LoadRoot(Path.Combine(Bundle("kitchen-sensor"), "ca.pem"));
+        (IMqttClient? client, string? error) = await TlsClients.TryConnect(TlsClients.Options(_tlsPort, "porch-light", cert, root));
+        Assert.Null(client);
+        Assert.Contains("ClientIdentifierNotValid", error);
+    }
+}

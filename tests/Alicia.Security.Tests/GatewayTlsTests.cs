@@ -23,6 +23,7 @@ public sealed class GatewayTlsTests : IAsyncLifetime
     private AliciaEngine _engine = null!;
     private AuditLog _audit = null!;
     private int _tlsPort;
+    private IdentityService _identity = null!;
 
     public async Task InitializeAsync()
     {
@@ -31,7 +32,7 @@ public sealed class GatewayTlsTests : IAsyncLifetime
         Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "porch-light", "--type", "actuator", .. _dir.Options], TextWriter.Null, TextWriter.Null));
         _tlsPort = FreePort.Next();
         var options = new AliciaEngineOptions { KeyDirectory = _dir.Keys, DataDirectory = _dir.Data, Broker = new EmbeddedBrokerOptions { Port = 0, TlsPort = _tlsPort } };
-        var identity = new IdentityService(options, TimeSpan.FromMilliseconds(50));
+        var identity = _identity = new IdentityService(options, TimeSpan.FromMilliseconds(50));
         _audit = new AuditLog(Path.Combine(_dir.Data, "audit.db"));
         _engine = new AliciaEngine(options);
         _engine.AddService(identity).AddService(new SecurityGateway(new GatewayOptions(), new IdentityDirectories(new LocalTools(_dir.Data), identity.Store), _audit));
@@ -134,6 +135,35 @@ public sealed class GatewayTlsTests : IAsyncLifetime
         (IMqttClient? again, string? refused) = await TlsClients.TryConnect(TlsClients.Options(_tlsPort, "porch-light", cert, root));
         Assert.Null(again);
         Assert.Contains("NotAuthorized", refused);
+    }
+
+    [Fact]
+    public async Task An_alicia_bus_client_connects_over_mqtts_with_its_bundle_and_receives_verified_messages()
+    {
+        var known = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _identity.Store.Changed += id => { if (id == "hub-monitor") known.TrySetResult(); };
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "hub-monitor", "--type", "service", "--role", "monitor", .. _dir.Options], TextWriter.Null, TextWriter.Null));
+        await known.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the running engine learns of it (the CLI wrote the store)
+        string bundle = Bundle("hub-monitor");
+        using Alicia.Engine.Security.SigningIdentity identity = new Alicia.Engine.Security.KeyDirectory(bundle).Load("hub-monitor");
+        var verifier = new Alicia.Engine.Security.EnvelopeVerifier(new Alicia.Engine.Security.TrustStore(new Alicia.Engine.Security.KeyDirectory(_dir.Keys)));
+        var options = new BusOptions
+        {
+            ClientId = "hub-monitor:1",
+            ClientCertificatePath = Path.Combine(bundle, "cert.pem"),
+            ClientKeyPath = Path.Combine(bundle, "key.pem"),
+            CaCertificatePath = Path.Combine(bundle, "ca.pem"),
+        };
+        await using AliciaBus monitor = await AliciaBus.ConnectAsync(BrokerEndpoint.Parse($"mqtts://127.0.0.1:{_tlsPort}"), identity, verifier, options);
+        var received = new TaskCompletionSource<BusMessage<DeviceData>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await monitor.SubscribeAsync<DeviceData>((m, _) => { received.TrySetResult(m); return ValueTask.CompletedTask; }, new SubscribeOptions { ReceiveAll = true });
+
+        await _engine.Bus.PublishAsync(new DeviceData { Values = { ["lux"] = 120 } }, new PublishOptions { Topic = DeviceData.BuildTopic("porch-light") });
+
+        BusMessage<DeviceData> message = await received.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(120, message.Data.Values["lux"]);
+        Assert.Equal(_engine.Name, message.Source);
+        Assert.Equal(Attestation.SourceSigned, message.Envelope.Attestation);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
         options ??= new BusOptions();
         ILogger logger = loggerFactory?.CreateLogger<AliciaBus>() ?? (ILogger)NullLogger.Instance;
         string clientId = options.ClientId ?? $"{identity.Name}-{Random.Shared.Next(0x100000):x5}";
-        var connection = new MqttConnection(endpoint, clientId, logger, options.ReconnectMinDelay, options.ReconnectMaxDelay, username: options.Username, password: options.Password);
+        var connection = new MqttConnection(endpoint, clientId, logger, options.ReconnectMinDelay, options.ReconnectMaxDelay, username: options.Username, password: options.Password, tls: options);
         var bus = new AliciaBus(connection, identity, verifier, options, logger, clock ?? TimeProvider.System);
         try
         {

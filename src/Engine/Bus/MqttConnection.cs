@@ -23,7 +23,7 @@ internal sealed class MqttConnection : IAsyncDisposable
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _reconnecting;
 
-    public MqttConnection(BrokerEndpoint endpoint, string clientId, ILogger logger, TimeSpan? minBackoff = null, TimeSpan? maxBackoff = null, Action<MqttClientOptionsBuilder>? configure = null, string? username = null, byte[]? password = null)
+    public MqttConnection(BrokerEndpoint endpoint, string clientId, ILogger logger, TimeSpan? minBackoff = null, TimeSpan? maxBackoff = null, Action<MqttClientOptionsBuilder>? configure = null, string? username = null, byte[]? password = null, BusOptions? tls = null)
     {
         _logger = logger;
         _minBackoff = minBackoff ?? TimeSpan.FromMilliseconds(100);
@@ -37,7 +37,7 @@ internal sealed class MqttConnection : IAsyncDisposable
             .WithTimeout(TimeSpan.FromSeconds(10))
             .WithTcpServer(endpoint.InMemory is null ? endpoint.Host : "in-memory", endpoint.InMemory is null ? endpoint.Port : 1883);
         if (endpoint.InMemory is { } adapter) builder.WithStreamProvider(new InMemoryStreamProvider(adapter));
-        if (endpoint.UseTls) builder.WithTlsOptions(o => o.UseTls());
+        if (endpoint.UseTls) builder.WithTlsOptions(o => BrokerTls.Configure(o, tls));
         if (username is not null) builder.WithCredentials(username, password);
         configure?.Invoke(builder);
         _options = builder.Build();

@@ -104,6 +104,9 @@ public sealed class AliciaEngine : IAsyncDisposable
             Username = _options.Bus.Username,
             Password = _options.Bus.Password,
             EncryptedTopics = _options.Bus.EncryptedTopics,
+            ClientCertificatePath = _options.Bus.ClientCertificatePath,
+            ClientKeyPath = _options.Bus.ClientKeyPath,
+            CaCertificatePath = _options.Bus.CaCertificatePath,
         };
         _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken).ConfigureAwait(false);
         // The engine can open payloads sealed for it (X25519 key beside its signing key).

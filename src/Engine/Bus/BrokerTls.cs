@@ -1,0 +1,40 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using MQTTnet;
+
+namespace Alicia.Engine.Bus;
+
+/// <summary>
+/// TLS for a client connection (<c>mqtts://</c>): TLS 1.2+ (1.3 preferred by the platform), the client
+/// certificate from a provisioning bundle, and, when a CA file is given, trust in that CA only (a home
+/// broker's certificate comes from our own CA, not a public one).
+/// </summary>
+internal static class BrokerTls
+{
+    public static void Configure(MqttClientTlsOptionsBuilder tls, BusOptions? options)
+    {
+        tls.UseTls();
+        if (options is null) return;
+        if (options.ClientCertificatePath is { } certPath)
+        {
+            X509Certificate2 certificate = X509Certificate2.CreateFromPemFile(certPath, options.ClientKeyPath ?? throw new ArgumentException("Bus:ClientKeyPath is needed with Bus:ClientCertificatePath"));
+            tls.WithClientCertificates([certificate]);
+        }
+        if (options.CaCertificatePath is { } caPath)
+        {
+            X509Certificate2 root = X509CertificateLoader.LoadCertificateFromFile(caPath);
+            tls.WithCertificateValidationHandler(e => Validate(root, e.Certificate, e.SslPolicyErrors));
+        }
+    }
+
+    private static bool Validate(X509Certificate2 root, X509Certificate? presented, SslPolicyErrors errors)
+    {
+        if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)) return false;
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(root);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        using var certificate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        return chain.Build(certificate);
+    }
+}

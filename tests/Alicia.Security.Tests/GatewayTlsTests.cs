@@ -167,6 +167,34 @@ public sealed class GatewayTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Mosquitto_sub_with_a_bundle_receives_the_commands_for_its_device_over_tls()
+    {
+        var info = new ProcessStartInfo("mosquitto_sub") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "-V", "mqttv5", "-h", "127.0.0.1", "-p", _tlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--cafile", Path.Combine(Bundle("porch-light"), "ca.pem"), "--cert", Path.Combine(Bundle("porch-light"), "cert.pem"), "--key", Path.Combine(Bundle("porch-light"), "key.pem"),
+            "-i", "porch-light", "-q", "1", "-t", Alicia.Contracts.Messages.DeviceCommand.BuildTopic("porch-light"), "-F", "%t", "-C", "1" })
+            info.ArgumentList.Add(a);
+        using Process sub = Process.Start(info)!;
+        Task<string?> line = sub.StandardOutput.ReadLineAsync();
+        try
+        {
+            // Publish until the subscriber (whose SUBSCRIBE we cannot observe) has one, bounded.
+            for (int i = 0; i < 30 && !line.IsCompleted; i++)
+            {
+                await _engine.Bus.PublishAsync(new Alicia.Contracts.Messages.DeviceCommand { Command = "turn_on", Capability = "light" },
+                    new PublishOptions { Topic = Alicia.Contracts.Messages.DeviceCommand.BuildTopic("porch-light"), Destination = "porch-light" });
+                await Task.WhenAny(line, Task.Delay(100));
+            }
+            string? topic = await line.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(topic == Alicia.Contracts.Messages.DeviceCommand.BuildTopic("porch-light"), topic ?? await sub.StandardError.ReadToEndAsync());
+        }
+        finally
+        {
+            if (!sub.HasExited) sub.Kill();
+        }
+    }
+
+    [Fact]
     public async Task A_device_certificate_cannot_claim_another_client_id()
     {
         using X509Certificate2 cert = X509Certificate2.CreateFromPemFile(Path.Combine(Bundle("kitchen-sensor"), "cert.pem"), Path.Combine(Bundle("kitchen-sensor"), "key.pem"));

@@ -218,6 +218,31 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Replays_and_oversize_payloads_are_refused_at_ingress_and_audited()
+    {
+        using SigningIdentity lamp = Device("lamp-8", IdentityKind.Actuator);
+        IMqttClient client = await Connect("lamp-8", "lamp-8", "pw-lamp-8");
+        string topic = DeviceData.BuildTopic("lamp-8");
+        byte[] once = Signed(lamp, topic, new DeviceData { Values = { ["on"] = 1 } });
+
+        Assert.True((await client.PublishAsync(Message(topic, once))).IsSuccess);
+        MqttClientPublishResult replay = await client.PublishAsync(Message(topic, once));
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, replay.ReasonCode);
+        Assert.Contains("already received", replay.ReasonString);
+
+        MqttClientPublishResult oversize = await client.PublishAsync(Message(topic, new byte[300 * 1024]));
+        Assert.Equal(MqttClientPublishReasonCode.ImplementationSpecificError, oversize.ReasonCode);
+        Assert.Contains("exceeds", oversize.ReasonString);
+
+        // The device goes on being served.
+        Assert.True((await client.PublishAsync(Message(topic, Signed(lamp, topic, new DeviceData { Values = { ["on"] = 0 } })))).IsSuccess);
+        await _audit.FlushAsync();
+        IReadOnlyList<AuditRecord> records = AuditLog.Tail(_audit.Path, 50);
+        Assert.Contains(records, r => r.Kind == AuditKinds.Replay && r.Identity == "lamp-8");
+        Assert.Contains(records, r => r.Identity == "lamp-8" && r.Detail.Contains("exceeds"));
+    }
+
+    [Fact]
     public async Task Unsigned_json_from_a_constrained_device_is_countersigned_by_the_gateway()
     {
         Device("esp32-7", IdentityKind.Sensor).Dispose();

@@ -1,3 +1,4 @@
+using Alicia.Engine;
 using System.Buffers;
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;

@@ -1,3 +1,4 @@
+using Alicia.Engine;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Integration.HomeAssistant;
 using Alicia.Engine.Registry;
@@ -23,6 +24,7 @@ internal sealed class EngineServices : IAsyncDisposable
     {
         bool embedded = string.IsNullOrWhiteSpace(options.BrokerUrl);
         IdentityService? identity = null;
+        SecurityGateway? gateway = null;
         if (options.Broker.TlsPort > 0 || CertificateAuthority.Exists(options.DataDirectory))
         {
             // Provisioned identities: the TLS listener's certificates, and the trust store kept in step
@@ -39,12 +41,23 @@ internal sealed class EngineServices : IAsyncDisposable
             IIdentityDirectory directory = identity is null
                 ? new LocalTools(options.DataDirectory)
                 : new IdentityDirectories(new LocalTools(options.DataDirectory), identity.Store);
-            engine.AddService(new SecurityGateway(options.Gateway, directory, audit));
+            gateway = new SecurityGateway(options.Gateway, directory, audit);
+            engine.AddService(gateway);
         }
         var registry = new RegistryService(options.Registry);
         engine.AddService(registry);
+        if (gateway is not null) LinkRegistry(gateway, registry);
         engine.AddService(new HomeAssistantBridge(registry));
         AddVoice(engine, options.Voice);
+    }
+
+    /// <summary>What a device registered decides part of what the gateway allows it: its capability constraint rate_limit and the input topics its capabilities name.</summary>
+    private static void LinkRegistry(SecurityGateway gateway, RegistryService registry)
+    {
+        gateway.RateLimitOf = id =>
+            registry.Registry.Get(id)?.Registration.Capabilities.Constraints?.RateLimit is { Length: > 0 } text && RateLimit.TryParse(text, out RateLimit limit) ? limit : null;
+        gateway.CapabilityTopicsOf = id =>
+            registry.Registry.Get(id)?.Registration.Capabilities.Capabilities.SelectMany(c => c.Endpoints.Input).Where(t => !string.IsNullOrEmpty(t)).ToArray() ?? [];
     }
 
     private static void AddVoice(AliciaEngine engine, VoiceSettings voice)

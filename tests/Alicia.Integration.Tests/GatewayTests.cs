@@ -243,6 +243,28 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_device_may_subscribe_to_the_inputs_its_capabilities_name_and_is_limited_by_its_declared_rate()
+    {
+        // What the registry knows of the device (its registration) feeds the gateway.
+        _gateway.CapabilityTopicsOf = id => id == "speaker-5" ? ["alicia/voice/tts/response"] : [];
+        _gateway.RateLimitOf = id => id == "speaker-5" ? new Alicia.Engine.RateLimit(2, TimeSpan.FromMinutes(1)) : null;
+        using SigningIdentity speaker = Device("speaker-5", IdentityKind.Speaker);
+        IMqttClient client = await Connect("speaker-5", "speaker-5", "pw-speaker-5");
+
+        MqttClientSubscribeResult input = await client.SubscribeAsync("alicia/voice/tts/response", MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, input.Items.Single().ResultCode);
+        MqttClientSubscribeResult other = await client.SubscribeAsync("alicia/voice/stt/response");
+        Assert.Equal(MqttClientSubscribeResultCode.NotAuthorized, other.Items.Single().ResultCode);
+
+        // Declared "2/minute" with a burst of 5: the sixth message within the minute is refused.
+        string topic = DeviceData.BuildTopic("speaker-5");
+        var codes = new List<MqttClientPublishReasonCode>();
+        for (int i = 0; i < 6; i++) codes.Add((await client.PublishAsync(Message(topic, Signed(speaker, topic, new DeviceData())))).ReasonCode);
+        Assert.Equal(5, codes.Count(c => c is MqttClientPublishReasonCode.Success or MqttClientPublishReasonCode.NoMatchingSubscribers));
+        Assert.Equal(MqttClientPublishReasonCode.QuotaExceeded, codes[^1]);
+    }
+
+    [Fact]
     public async Task Unsigned_json_from_a_constrained_device_is_countersigned_by_the_gateway()
     {
         Device("esp32-7", IdentityKind.Sensor).Dispose();

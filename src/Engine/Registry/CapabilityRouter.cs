@@ -121,7 +121,7 @@ public sealed class CapabilityRouter(DeviceRegistry registry, TimeProvider? cloc
     private bool TryReserve(DeviceRecord device, bool lease)
     {
         if (lease && !device.TryEnter()) return false;
-        if (device.RateLimit is { } limit && !limit.TryTake(_clock))
+        if (device.Bucket(_clock) is { } limit && !limit.TryTake())
         {
             if (lease) device.Exit();
             return false;

@@ -19,7 +19,7 @@ public sealed class DeviceRecord
         Owner = owner;
         RegisteredAt = registeredAt;
         CapabilityNames = [.. registration.Capabilities.Capabilities.Select(c => c.Name)];
-        RateLimit = string.IsNullOrEmpty(registration.Capabilities.Constraints?.RateLimit) ? null : RateLimit.TryParse(registration.Capabilities.Constraints.RateLimit);
+        RateLimit = Engine.RateLimit.TryParse(registration.Capabilities.Constraints?.RateLimit, out RateLimit limit) ? limit : null;
         MaxConnections = registration.Capabilities.Constraints?.MaxConnections ?? 0;
     }
 
@@ -38,6 +38,12 @@ public sealed class DeviceRecord
     public DateTimeOffset RegisteredAt { get; }
     public string[] CapabilityNames { get; }
     public RateLimit? RateLimit { get; }
+
+    private TokenBucket? _bucket;
+
+    /// <summary>The token bucket enforcing <see cref="RateLimit"/> (a burst of one period's worth).</summary>
+    internal TokenBucket? Bucket(TimeProvider clock) =>
+        RateLimit is { } limit ? _bucket ??= new TokenBucket(limit, (int)Math.Max(1, Math.Ceiling(limit.Count)), clock) : null;
     public int MaxConnections { get; }
 
     public DeviceState State

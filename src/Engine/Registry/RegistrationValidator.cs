@@ -70,7 +70,7 @@ public static class RegistrationValidator
         if (constraints is not null)
         {
             if (constraints.MaxConnections < 0) return new("capabilities.constraints.max_connections", "must not be negative");
-            if (!string.IsNullOrEmpty(constraints.RateLimit) && RateLimit.TryParse(constraints.RateLimit) is null)
+            if (!string.IsNullOrEmpty(constraints.RateLimit) && !RateLimit.TryParse(constraints.RateLimit, out _))
                 return new("capabilities.constraints.rate_limit", $"'{Clip(constraints.RateLimit)}' is not N/second, N/minute or N/hour");
             if (!string.IsNullOrEmpty(constraints.LatencyRequirement) && !TryParseLatency(constraints.LatencyRequirement, out _))
                 return new("capabilities.constraints.latency_requirement", $"'{Clip(constraints.LatencyRequirement)}' is not a duration like 50ms or 2s");

@@ -49,6 +49,9 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
     /// <summary>Rate limits per identity from its registration (capability constraint rate_limit); null: the default.</summary>
     public Func<string, RateLimit?>? RateLimitOf { get; set; }
 
+    /// <summary>The topics a device's registered capabilities name as inputs: it may subscribe to them too.</summary>
+    public Func<string, IReadOnlyList<string>>? CapabilityTopicsOf { get; set; }
+
     public void ConfigureBroker(EmbeddedBroker broker, AliciaEngine engine)
     {
         _engine = engine;
@@ -161,6 +164,12 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         AclDecision decision = context is null
             ? AclDecision.Deny("unauthenticated session")
             : AclPolicy.Authorize(context.Grants, AclAction.Subscribe, e.TopicFilter.Topic);
+        if (!decision.Allowed && context is { Method: not AuthenticationMethod.Anonymous } && CapabilityTopicsOf?.Invoke(context.Identity.Id) is { Count: > 0 } inputs)
+        {
+            // Asked at subscribe time, so a registration made after connecting counts.
+            AclDecision byCapability = AclPolicy.Authorize([.. inputs.Select(t => new AclGrant(AclAction.Subscribe, t, "capability"))], AclAction.Subscribe, e.TopicFilter.Topic);
+            if (byCapability.Allowed) return Task.CompletedTask;
+        }
         if (decision.Allowed) return Task.CompletedTask;
         e.ProcessSubscription = false;
         e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;

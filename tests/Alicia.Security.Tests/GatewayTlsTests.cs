@@ -135,6 +135,15 @@ public sealed class GatewayTlsTests : IAsyncLifetime
         (IMqttClient? again, string? refused) = await TlsClients.TryConnect(TlsClients.Options(_tlsPort, "porch-light", cert, root));
         Assert.Null(again);
         Assert.Contains("NotAuthorized", refused);
+
+        // The CLI and the engine write one audit chain: provisioning, revocation, the dropped connection.
+        await _audit.FlushAsync();
+        IReadOnlyList<AuditRecord> records = AuditLog.Tail(_audit.Path, 100);
+        Assert.Contains(records, r => r.Kind == AuditKinds.Provisioned && r.Identity == "porch-light");
+        Assert.Contains(records, r => r.Kind == AuditKinds.Revoked && r.Identity == "porch-light");
+        Assert.Contains(records, r => r.Kind == AuditKinds.Disconnected && r.Identity == "porch-light");
+        Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Identity == "porch-light");
+        Assert.Null(AuditLog.Verify(_audit.Path, out _));
     }
 
     [Fact]

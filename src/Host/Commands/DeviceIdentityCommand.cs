@@ -1,3 +1,4 @@
+using Alicia.Engine.Security.Audit;
 using System.Globalization;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
@@ -120,6 +121,7 @@ public static class DeviceIdentityCommand
                     stderr.WriteLine($"alicia device provision: {e.Message}");
                     return Cli.Failed;
                 }
+                Audit(options, AuditKinds.Provisioned, id!, $"{IdentityRecord.KindName(kind)}, certificate {result.CertificateSerial}{(roles.Count > 0 ? ", roles " + string.Join(",", roles) : "")}");
                 stdout.WriteLine($"provisioned {IdentityRecord.KindName(kind)} '{id}'{(roles.Count > 0 ? " with roles " + string.Join(", ", roles) : "")}{(password is null ? "" : " (password set)")}");
                 PrintResult(result, stdout);
                 return Cli.Ok;
@@ -138,6 +140,7 @@ public static class DeviceIdentityCommand
                     return Cli.Failed;
                 }
                 CertificateEntry? previous = result.Identity.Certificates.LastOrDefault(c => c.State == CertificateState.Previous);
+                Audit(options, AuditKinds.Renewed, id!, $"certificate {result.CertificateSerial}; previous valid until {previous?.ValidUntil:u}");
                 stdout.WriteLine($"renewed '{id}': the previous certificate{(result.SigningKeyInBundle ? " and signing key stay" : " stays")} valid until {previous?.ValidUntil:u}");
                 PrintResult(result, stdout);
                 return Cli.Ok;
@@ -149,11 +152,16 @@ public static class DeviceIdentityCommand
                     stderr.WriteLine(entry is null ? $"alicia device revoke: no identity '{id}'" : $"alicia device revoke: '{id}' is already revoked");
                     return Cli.Failed;
                 }
+                Audit(options, AuditKinds.Revoked, id!, reason ?? "revoked from the command line");
                 stdout.WriteLine($"revoked '{id}': its certificates are refused and its signing key is no longer trusted; a running engine drops its connections within a second");
                 stdout.WriteLine("with an external Mosquitto: run 'alicia broker config mosquitto' again and reload Mosquitto");
                 return Cli.Ok;
         }
     }
+
+    /// <summary>Provisioning decisions go to the same hash-chained audit log the engine writes.</summary>
+    private static void Audit(Alicia.Engine.Hosting.AliciaEngineOptions options, string kind, string id, string detail) =>
+        AuditLog.AppendNow(AuditCommand.PathFor(options), kind, id, "", kind.Split('.')[^1], detail);
 
     private static void PrintResult(ProvisionResult result, TextWriter stdout)
     {

@@ -22,7 +22,9 @@ public sealed class AuditLog : IAsyncDisposable
     private readonly TimeProvider _clock;
     private long _overflowed;
 
-    public AuditLog(string path, TimeProvider? clock = null)
+    public AuditLog(string path, TimeProvider? clock = null) : this(path, clock, startWriter: true) { }
+
+    private AuditLog(string path, TimeProvider? clock, bool startWriter)
     {
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -41,7 +43,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
         _queue = Channel.CreateBounded<(DateTimeOffset, string, string, string, string, string)>(
             new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
-        _writer = Task.Run(WriteLoopAsync);
+        _writer = startWriter ? Task.Run(WriteLoopAsync) : Task.CompletedTask;
     }
 
     public string Path { get; }
@@ -82,7 +84,6 @@ public sealed class AuditLog : IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         using SqliteConnection c = Open();
-        byte[] previous = LastHash(c);
         var batch = new List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)>();
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -93,22 +94,22 @@ public sealed class AuditLog : IAsyncDisposable
             }
             long lost = Interlocked.Exchange(ref _overflowed, 0);
             if (lost > 0) batch.Add((_clock.GetUtcNow(), AuditKinds.Overflow, "", "", "lost", $"{lost} records were dropped: the audit queue was full"));
-            if (batch.Count > 0) previous = Append(c, previous, batch);
+            if (batch.Count > 0) Append(c, batch);
             while (_queue.Reader.Count == 0 && _flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
         }
         while (_flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
     }
 
-    private static byte[] LastHash(SqliteConnection c)
+    private static void Append(SqliteConnection c, List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)> batch)
     {
-        using SqliteCommand cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1";
-        return cmd.ExecuteScalar() as byte[] ?? new byte[32];
-    }
-
-    private static byte[] Append(SqliteConnection c, byte[] previous, List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)> batch)
-    {
-        using SqliteTransaction tx = c.BeginTransaction();
+        using SqliteTransaction tx = c.BeginTransaction(deferred: false);
+        byte[] previous;
+        using (SqliteCommand last = c.CreateCommand())
+        {
+            last.Transaction = tx;
+            last.CommandText = "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1";
+            previous = last.ExecuteScalar() as byte[] ?? new byte[32];
+        }
         using SqliteCommand cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "INSERT INTO audit (at, kind, identity, topic, decision, detail, prev_hash, hash) VALUES ($at, $kind, $identity, $topic, $decision, $detail, $prev, $hash)";
@@ -126,7 +127,14 @@ public sealed class AuditLog : IAsyncDisposable
             previous = h;
         }
         tx.Commit();
-        return previous;
+    }
+
+    /// <summary>Appends one record right away (for short-lived writers such as the CLI).</summary>
+    public static void AppendNow(string path, string kind, string identity, string topic, string decision, string detail, TimeProvider? clock = null)
+    {
+        var log = new AuditLog(path, clock, startWriter: false);
+        using SqliteConnection c = log.Open();
+        Append(c, [((clock ?? TimeProvider.System).GetUtcNow(), kind, identity, topic, decision, detail)]);
     }
 
     /// <summary>SHA-256 over the previous hash and the record's fields, each length-prefixed so no two records collide.</summary>

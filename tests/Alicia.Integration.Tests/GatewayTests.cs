@@ -162,6 +162,22 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Anonymous_clients_can_be_refused_entirely()
+    {
+        var options = new GatewayOptions { AllowAnonymousReadOnly = false };
+        string dir = Path.Combine(_dir, "strict");
+        await using var engine = new AliciaEngine(new AliciaEngineOptions { KeyDirectory = Path.Combine(dir, "keys"), Broker = new EmbeddedBrokerOptions { Port = 0 } });
+        engine.AddService(new SecurityGateway(options, _directory));
+        await engine.StartAsync();
+        IMqttClient client = new MqttClientFactory().CreateMqttClient();
+        _clients.Add(client);
+        MqttClientConnectResult result;
+        try { result = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", engine.Broker!.TcpEndPoint!.Port).WithClientId("nobody").Build()); }
+        catch (MQTTnet.Adapter.MqttConnectingFailedException e) { result = new MqttClientConnectResult { ResultCode = ParseCode(e.Message) }; }
+        Assert.Equal(MqttClientConnectResultCode.NotAuthorized, result.ResultCode);
+    }
+
+    [Fact]
     public async Task A_device_publishes_in_its_own_subtree_only()
     {
         using SigningIdentity lamp = Device("lamp-1", IdentityKind.Actuator);

@@ -228,6 +228,24 @@ public sealed class EnvelopeVerificationTests : IDisposable
     }
 
     [Fact]
+    public void During_a_renewal_overlap_messages_signed_with_the_previous_key_still_verify_then_not()
+    {
+        using var renewed = SigningIdentity.Create("sensor-1");
+        byte[] oldSigned = _rig.Sign(Topic, _rig.Envelope(1));
+        _rig.Trust.Trust("sensor-1", renewed.PublicKey, _rig.Identity.PublicKey, _rig.Clock.GetUtcNow().AddHours(1));
+
+        Assert.True(_rig.Verifier.Verify(Topic, oldSigned, out Envelope<SensorTelemetry> _).Accepted);
+        var fresh = new EnvelopeSigner(renewed);
+        var output = new ArrayBufferWriter<byte>();
+        fresh.Encode(output, Topic, new Envelope<SensorTelemetry>(EnvelopeHeader.Create("sensor-1", "broadcast", MessageKind.Event, _rig.Clock), SigningRig.Reading()));
+        Assert.True(_rig.Verifier.Verify(Topic, output.WrittenSpan, out Envelope<SensorTelemetry> _).Accepted);
+
+        _rig.Clock.Advance(TimeSpan.FromHours(1) + TimeSpan.FromSeconds(1));
+        byte[] lateOld = _rig.Sign(Topic, _rig.Envelope(2));
+        Assert.Equal(RejectReason.BadSignature, _rig.Verifier.Verify(Topic, lateOld, out Envelope<SensorTelemetry> _).Reason);
+    }
+
+    [Fact]
     public void Encode_sign_and_verify_decode_allocate_nothing_in_steady_state()
     {
         var output = new ArrayBufferWriter<byte>(4096);

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using Alicia.Engine.Bus.InMemory;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
 
@@ -36,5 +37,24 @@ internal static class BrokerTls
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         using var certificate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
         return chain.Build(certificate);
+    }
+}
+
+/// <summary>The MQTT 5 client options every connection of ours starts from (bus clients and raw links alike).</summary>
+internal static class ClientOptions
+{
+    public static MqttClientOptionsBuilder For(BrokerEndpoint endpoint, string clientId, string? username = null, byte[]? password = null, BusOptions? tls = null)
+    {
+        var builder = new MqttClientOptionsBuilder()
+            .WithClientId(clientId)
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
+            .WithCleanStart()
+            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
+            .WithTimeout(TimeSpan.FromSeconds(10))
+            .WithTcpServer(endpoint.InMemory is null ? endpoint.Host : "in-memory", endpoint.InMemory is null ? endpoint.Port : 1883);
+        if (endpoint.InMemory is { } adapter) builder.WithStreamProvider(new InMemoryStreamProvider(adapter));
+        if (endpoint.UseTls) builder.WithTlsOptions(o => BrokerTls.Configure(o, tls));
+        if (username is not null) builder.WithCredentials(username, password);
+        return builder;
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Alicia.Engine.Bus.InMemory;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -29,16 +28,7 @@ internal sealed class MqttConnection : IAsyncDisposable
         _minBackoff = minBackoff ?? TimeSpan.FromMilliseconds(100);
         _maxBackoff = maxBackoff ?? TimeSpan.FromSeconds(10);
         Endpoint = endpoint;
-        var builder = new MqttClientOptionsBuilder()
-            .WithClientId(clientId)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithCleanStart()
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
-            .WithTimeout(TimeSpan.FromSeconds(10))
-            .WithTcpServer(endpoint.InMemory is null ? endpoint.Host : "in-memory", endpoint.InMemory is null ? endpoint.Port : 1883);
-        if (endpoint.InMemory is { } adapter) builder.WithStreamProvider(new InMemoryStreamProvider(adapter));
-        if (endpoint.UseTls) builder.WithTlsOptions(o => BrokerTls.Configure(o, tls));
-        if (username is not null) builder.WithCredentials(username, password);
+        MqttClientOptionsBuilder builder = ClientOptions.For(endpoint, clientId, username, password, tls);
         configure?.Invoke(builder);
         _options = builder.Build();
         _client = new MqttClientFactory().CreateMqttClient();

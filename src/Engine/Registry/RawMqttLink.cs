@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Alicia.Engine.Bus;
-using Alicia.Engine.Bus.InMemory;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -49,9 +48,9 @@ public sealed class RawMqttLink : IAsyncDisposable
     /// <summary>Connects; <paramref name="will"/> is called before each connection for that connection's last will.</summary>
     public static async Task<RawMqttLink> ConnectAsync(BrokerEndpoint endpoint, string clientId, ILogger logger,
         Func<MqttApplicationMessage?>? will = null, Func<bool, Task>? connected = null, CancellationToken cancellationToken = default,
-        string? username = null, byte[]? password = null)
+        string? username = null, byte[]? password = null, BusOptions? tls = null)
     {
-        var link = new RawMqttLink(endpoint, clientId, logger, will) { _username = username, _password = password };
+        var link = new RawMqttLink(endpoint, clientId, logger, will) { _username = username, _password = password, _tls = tls };
         if (connected is not null) link.Connected += connected;
         try
         {
@@ -67,27 +66,20 @@ public sealed class RawMqttLink : IAsyncDisposable
 
     private string? _username;
     private byte[]? _password;
+    private BusOptions? _tls;
 
     /// <summary>Connects one of the engine's own links with the engine's credentials (the gateway knows them).</summary>
     public static Task<RawMqttLink> ConnectToEngineAsync(Hosting.AliciaEngine engine, string clientId, ILogger logger,
         Func<bool, Task>? connected = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.Options.Bus.Username, engine.Options.Bus.Password);
+        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.Options.Bus.Username, engine.Options.Bus.Password, engine.Options.Bus);
 
     public static BrokerEndpoint EndpointOf(Hosting.AliciaEngine engine) =>
         engine.Broker is { } broker ? BrokerEndpoint.InProcess(broker.InMemory) : engine.ClientEndpoint ?? throw new InvalidOperationException("the engine is not started");
 
     private MqttClientOptions BuildOptions()
     {
-        var builder = new MqttClientOptionsBuilder()
-            .WithClientId(_clientId)
-            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500)
-            .WithCleanStart()
-            .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
-            .WithTimeout(TimeSpan.FromSeconds(10))
-            .WithTcpServer(_endpoint.InMemory is null ? _endpoint.Host : "in-memory", _endpoint.InMemory is null ? _endpoint.Port : 1883);
-        if (_endpoint.InMemory is { } adapter) builder.WithStreamProvider(new InMemoryStreamProvider(adapter));
-        if (_endpoint.UseTls) builder.WithTlsOptions(o => o.UseTls());
-        if (_username is not null) builder.WithCredentials(_username, _password);
+        // The same options as the engine's bus client, so TLS client certificates apply to raw links too.
+        MqttClientOptionsBuilder builder = ClientOptions.For(_endpoint, _clientId, _username, _password, _tls);
         if (_will?.Invoke() is { } will)
         {
             builder.WithWillTopic(will.Topic)

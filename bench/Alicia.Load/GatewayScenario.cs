@@ -362,42 +362,6 @@ internal static class GatewayScenario
         public string? FirstError { get; init; }
         public string? FloodError { get; init; }
     }
-
-    /// <summary>Identities with passwords, in memory (the provisioned SQLite store implements the same interface).</summary>
-    private sealed class PasswordDirectory : IIdentityDirectory
-    {
-        private readonly Dictionary<string, (IdentityRecord Identity, byte[] Password)> _entries = new(StringComparer.Ordinal);
-
-        public void Add(IdentityRecord identity, string password) => _entries[identity.Id] = (identity, Encoding.UTF8.GetBytes(password));
-
-        public bool TryGet(string id, out IdentityRecord identity)
-        {
-            bool found = _entries.TryGetValue(id, out var entry);
-            identity = entry.Identity;
-            return found;
-        }
-
-        public bool TryAuthenticate(X509Certificate2 certificate, out IdentityRecord identity, out string reason)
-        {
-            identity = null!;
-            reason = "certificates are not used by the load tool";
-            return false;
-        }
-
-        public bool TryAuthenticate(string username, ReadOnlySpan<byte> password, out IdentityRecord identity, out string reason)
-        {
-            identity = null!;
-            reason = $"unknown identity '{username}' or wrong password";
-            if (!_entries.TryGetValue(username, out var entry) || !password.SequenceEqual(entry.Password)) return false;
-            identity = entry.Identity;
-            return true;
-        }
-
-#pragma warning disable CS0067 // never raised: identities do not change during a run
-        public event Action<string>? Changed;
-#pragma warning restore CS0067
-    }
-
     /// <summary>Times every DeviceData message on the engine's bus (one worker); the sequence is in Values["seq"], the device is the source.</summary>
     private sealed class DataReceiver
     {

@@ -39,8 +39,8 @@ internal sealed class EngineServices : IAsyncDisposable
             // Provisioned identities, plus the local tools (alicia-cli, alicia-simulator) with their
             // password files in the data directory.
             IIdentityDirectory directory = identity is null
-                ? new LocalTools(options.DataDirectory)
-                : new IdentityDirectories(new LocalTools(options.DataDirectory), identity.Store);
+                ? LocalTools.Directory(options.DataDirectory)
+                : new IdentityDirectories(LocalTools.Directory(options.DataDirectory), identity.Store);
             gateway = new SecurityGateway(options.Gateway, directory, audit);
             engine.AddService(gateway);
         }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Alicia.Contracts;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
@@ -14,52 +13,12 @@ namespace Alicia.Integration.Tests;
 
 /// <summary>
 /// The security gateway on a running engine: who may connect, publish and subscribe, ingress
-/// verification, rate limits, flap bans, and the audit trail of every refusal.
+/// verification, rate limits, flap bans, and the audit trail of every refusal. Identities here are
+/// password identities in memory; the provisioned store (SQLite, certificates) is exercised in
+/// Alicia.Security.Tests through the same interface.
 /// </summary>
 public sealed class GatewayTests : IAsyncLifetime
 {
-    /// <summary>
-    /// Identities with passwords, held in memory for these tests. The provisioned store (SQLite, with
-    /// certificates) implements the same interface; these tests exercise the gateway, not the store.
-    /// </summary>
-    private sealed class PasswordDirectory : IIdentityDirectory
-    {
-        private readonly Dictionary<string, (IdentityRecord Identity, string Password)> _entries = new(StringComparer.Ordinal);
-
-        public void Add(IdentityRecord identity, string password) => _entries[identity.Id] = (identity, password);
-
-        public bool TryGet(string id, out IdentityRecord identity)
-        {
-            bool found = _entries.TryGetValue(id, out var entry);
-            identity = entry.Identity;
-            return found;
-        }
-
-        public bool TryAuthenticate(X509Certificate2 certificate, out IdentityRecord identity, out string reason)
-        {
-            identity = null!;
-            reason = "certificates are not used in these tests";
-            return false;
-        }
-
-        public bool TryAuthenticate(string username, ReadOnlySpan<byte> password, out IdentityRecord identity, out string reason)
-        {
-            identity = null!;
-            reason = $"unknown identity '{username}' or wrong password";
-            if (!_entries.TryGetValue(username, out var entry) || !password.SequenceEqual(System.Text.Encoding.UTF8.GetBytes(entry.Password))) return false;
-            identity = entry.Identity;
-            return true;
-        }
-
-        public event Action<string>? Changed;
-
-        public void Revoke(string id)
-        {
-            _entries.Remove(id);
-            Changed?.Invoke(id);
-        }
-    }
-
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "alicia-gateway-" + Guid.NewGuid().ToString("N"));
     private readonly PasswordDirectory _directory = new();
     private AliciaEngine _engine = null!;
@@ -418,7 +377,7 @@ public sealed class GatewayTests : IAsyncLifetime
         var dropped = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.DisconnectedAsync += e => { dropped.TrySetResult(e); return Task.CompletedTask; };
 
-        _directory.Revoke("panel-1");
+        _directory.Remove("panel-1");
 
         MqttClientDisconnectedEventArgs e = await dropped.Within();
         Assert.Equal(MqttClientDisconnectReason.AdministrativeAction, e.Reason);

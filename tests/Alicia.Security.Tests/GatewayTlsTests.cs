@@ -35,7 +35,7 @@ public sealed class GatewayTlsTests : IAsyncLifetime
         var identity = _identity = new IdentityService(options, TimeSpan.FromMilliseconds(50));
         _audit = new AuditLog(Path.Combine(_dir.Data, "audit.db"));
         _engine = new AliciaEngine(options);
-        _engine.AddService(identity).AddService(new SecurityGateway(new GatewayOptions(), new IdentityDirectories(new LocalTools(_dir.Data), identity.Store), _audit));
+        _engine.AddService(identity).AddService(new SecurityGateway(new GatewayOptions(), new IdentityDirectories(LocalTools.Directory(_dir.Data), identity.Store), _audit));
         await _engine.StartAsync();
     }
 

@@ -10,21 +10,19 @@ namespace Alicia.Engine.Security.Gateway;
 /// random password in <c>{DataDirectory}/local/{name}.password</c> (mode 0600): whoever can read the
 /// engine's data directory may use them, over loopback only, like any password identity.
 /// </summary>
-public sealed class LocalTools : IIdentityDirectory
+public static class LocalTools
 {
     public const string Cli = "alicia-cli";
     public const string Simulator = "alicia-simulator";
 
-    private readonly Dictionary<string, (IdentityRecord Identity, byte[] Password)> _tools = new(StringComparer.Ordinal);
-
-    public LocalTools(string dataDirectory)
+    /// <summary>The local tools' identities, with their passwords (created on first use).</summary>
+    public static PasswordDirectory Directory(string dataDirectory)
     {
-        Add(dataDirectory, new IdentityRecord(Cli, IdentityKind.Service, "admin"));
-        Add(dataDirectory, new IdentityRecord(Simulator, IdentityKind.Service, "simulator"));
+        var directory = new PasswordDirectory();
+        directory.Add(new IdentityRecord(Cli, IdentityKind.Service, "admin"), EnsurePassword(dataDirectory, Cli));
+        directory.Add(new IdentityRecord(Simulator, IdentityKind.Service, "simulator"), EnsurePassword(dataDirectory, Simulator));
+        return directory;
     }
-
-    private void Add(string dataDirectory, IdentityRecord identity) =>
-        _tools[identity.Id] = (identity, System.Text.Encoding.UTF8.GetBytes(EnsurePassword(dataDirectory, identity.Id)));
 
     public static string PasswordFile(string dataDirectory, string name) => Path.Combine(dataDirectory, "local", name + ".password");
 
@@ -53,31 +51,6 @@ public sealed class LocalTools : IIdentityDirectory
         try { return File.Exists(file) ? File.ReadAllText(file).Trim() : null; }
         catch (UnauthorizedAccessException) { return null; }
     }
-
-    public bool TryGet(string id, out IdentityRecord identity)
-    {
-        bool found = _tools.TryGetValue(id, out var entry);
-        identity = entry.Identity;
-        return found;
-    }
-
-    public bool TryAuthenticate(X509Certificate2 certificate, out IdentityRecord identity, out string reason)
-    {
-        identity = null!;
-        reason = "local tools authenticate with their password";
-        return false;
-    }
-
-    public bool TryAuthenticate(string username, ReadOnlySpan<byte> password, out IdentityRecord identity, out string reason)
-    {
-        identity = null!;
-        reason = $"unknown identity '{username}' or wrong password";
-        if (!_tools.TryGetValue(username, out var entry) || !CryptographicOperations.FixedTimeEquals(password, entry.Password)) return false;
-        identity = entry.Identity;
-        return true;
-    }
-
-    public event Action<string>? Changed { add { } remove { } }
 }
 
 /// <summary>Several identity directories as one: the first that knows an identity answers.</summary>

@@ -33,7 +33,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, PendingRequest> _pending = new();
     private readonly ConcurrentDictionary<string, Task> _responseSinks = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<PooledBufferWriter> _writers = [];
-    private readonly RejectionLog _rejectionLog;
+    private readonly LogThrottle _rejectionLog;
 
     private AliciaBus(MqttConnection connection, SigningIdentity identity, EnvelopeVerifier verifier, BusOptions options, ILogger logger, TimeProvider clock)
     {
@@ -43,7 +43,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
         _options = options;
         _logger = logger;
         _clock = clock;
-        _rejectionLog = new RejectionLog(logger);
+        _rejectionLog = new LogThrottle(logger, "refused messages");
         _connection.MessageReceived += OnMessageReceivedAsync;
     }
 
@@ -302,7 +302,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
 
     private void Reject(string topic, Verdict verdict)
     {
-        _rejectionLog.Log(topic, verdict);
+        if (_rejectionLog.Allow()) _logger.LogWarning("Refused message on {Topic}: {Reason}: {Detail}", topic, verdict.Reason.ToName(), verdict.Detail);
         Rejected?.Invoke(topic, verdict);
     }
 

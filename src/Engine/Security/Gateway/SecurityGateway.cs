@@ -27,6 +27,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
     private MqttServer? _server;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private IngressVerifier? _ingress;
+    private LogThrottle _logThrottle = new(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "gateway refusals");
     private ConnectionFlapGuard? _flaps;
     private TimeProvider _clock = TimeProvider.System;
     private byte[] _inProcessSecret = [];
@@ -57,6 +58,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         _engine = engine;
         _clock = engine.Clock;
         _logger = engine.LoggerFactory.CreateLogger<SecurityGateway>();
+        _logThrottle = new LogThrottle(_logger, "gateway refusals");
         _flaps = new ConnectionFlapGuard(_options, _clock);
         _inProcessSecret = broker.InProcessSecret;
         engine.Options.Bus.Username = engine.Name;
@@ -150,7 +152,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         e.ReasonCode = code;
         e.ReasonString = reason;
         Metrics.Denied("connect:" + rule);
-        _logger.LogWarning("Refused connection of {Client} from {Remote}: {Reason} (rule {Rule})", e.ClientId, e.RemoteEndPoint, reason, rule);
+        if (_logThrottle.Allow()) _logger.LogWarning("Refused connection of {Client} from {Remote}: {Reason} (rule {Rule})", e.ClientId, e.RemoteEndPoint, reason, rule);
         _audit?.Record(AuditKinds.ConnectRefused, e.ClientId, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason);
         return Task.CompletedTask;
     }
@@ -175,7 +177,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
         e.ReasonString = decision.Rule;
         Metrics.Denied("acl:subscribe");
-        _logger.LogWarning("ACL: {Identity} may not subscribe to {Filter}: {Rule}", context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, decision.Rule);
+        if (_logThrottle.Allow()) _logger.LogWarning("ACL: {Identity} may not subscribe to {Filter}: {Rule}", context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, decision.Rule);
         _audit?.Record(AuditKinds.AclDenied, context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, "subscribe denied (0x87)", decision.Rule);
         return Task.CompletedTask;
     }
@@ -255,7 +257,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         long n = _auditCounts.AddOrUpdate((identity, metric), 1, (_, c) => c + 1);
         if (auditEvery == 1 || n % auditEvery == 1)
         {
-            _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", identity, topic, rule, (int)code);
+            if (_logThrottle.Allow()) _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", identity, topic, rule, (int)code);
             _audit?.Record(auditKind, identity, topic, $"publish refused (0x{(int)code:x2})", auditEvery == 1 ? rule : $"{rule} ({n} so far)");
         }
     }

@@ -126,4 +126,14 @@ internal static class Cli
     }
 
     public static bool TakeFlag(List<string> tokens, string name) => tokens.Remove(name);
+
+    /// <summary>Takes a positive number of seconds (<c>--timeout 5</c>), or the default.</summary>
+    public static double TakeSeconds(List<string> tokens, string name, double defaultSeconds)
+    {
+        string? text = TakeOption(tokens, name);
+        if (text is null) return defaultSeconds;
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
+            throw new ConfigurationError($"{name}: '{text}' is not a positive number of seconds");
+        return seconds;
+    }
 }

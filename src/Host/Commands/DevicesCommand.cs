@@ -38,9 +38,7 @@ public static class DevicesCommand
         string? target = Cli.TakeOption(tokens, "--to");
         string location = Cli.TakeOption(tokens, "--in") ?? "";
         string capability = Cli.TakeOption(tokens, "--capability") ?? "";
-        string timeoutText = Cli.TakeOption(tokens, "--timeout") ?? "5";
-        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
-            throw new ConfigurationError($"--timeout: '{timeoutText}' is not a positive number of seconds");
+        double seconds = Cli.TakeSeconds(tokens, "--timeout", 5);
         if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
 
         AliciaEngineOptions options = ConfigurationLoader.Load(tokens);

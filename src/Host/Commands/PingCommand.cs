@@ -16,10 +16,8 @@ internal static class PingCommand
         var tokens = args.ToList();
         string identityName = Cli.TakeOption(tokens, "--as") ?? "alicia-cli";
         string? target = Cli.TakeOption(tokens, "--to");
-        string timeoutText = Cli.TakeOption(tokens, "--timeout") ?? "5";
+        double seconds = Cli.TakeSeconds(tokens, "--timeout", 5);
         bool json = Cli.TakeFlag(tokens, "--json");
-        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
-            throw new ConfigurationError($"--timeout: '{timeoutText}' is not a positive number of seconds");
         if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
 
         AliciaEngineOptions options = ConfigurationLoader.Load(tokens);

@@ -31,10 +31,8 @@ internal static class VoiceCommand
         string? target = Cli.TakeOption(tokens, "--to");
         string device = Cli.TakeOption(tokens, "--device") ?? "";
         string kindText = Cli.TakeOption(tokens, "--kind") ?? "command";
-        string timeoutText = Cli.TakeOption(tokens, "--timeout") ?? "60";
+        double seconds = Cli.TakeSeconds(tokens, "--timeout", 60);
         bool realTime = Cli.TakeFlag(tokens, "--realtime");
-        if (!double.TryParse(timeoutText, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
-            throw new ConfigurationError($"--timeout: '{timeoutText}' is not a positive number of seconds");
         VoiceSessionKind kind = kindText switch
         {
             "command" => VoiceSessionKind.Command,

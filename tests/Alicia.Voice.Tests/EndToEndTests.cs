@@ -80,6 +80,28 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Streamed_in_real_time_the_transcript_is_the_speculation_started_in_the_hangover()
+    {
+        await using AliciaBus satellite = await Client("satellite");
+        var traces = new List<UtteranceTrace>();
+        _voice.Published += t => { lock (traces) traces.Add(t); };
+        WavFile command = Command();
+
+        VoiceSendResult result = await VoiceClient.SendAsync(satellite, command.Pcm, 16000, 1, new VoiceSendOptions { RealTime = true, Timeout = Wait });
+
+        Assert.Null(result.Error);
+        SttResponse transcript = Assert.Single(result.Transcripts).Data;
+        output.WriteLine(string.Join(", ", transcript.Timings.Select(t => $"{t.Key}={t.Value:0.#}")));
+        Assert.Equal(1, transcript.Timings["speculative"]);
+        Assert.True(transcript.Timings["speculation_lead_ms"] > 0); // submitted before the endpoint
+        Assert.True(_voice.SpeculationsStarted >= 1);
+        // Speculation changes when, not what: the engine transcribes the final utterance's audio to the same text.
+        UtteranceTrace trace = Assert.Single(traces);
+        SttResult again = await _voice.Pool!.Engine.TranscribeAsync(trace.Utterance.Samples, new SttOptions { MaxTokens = _voice.Options.CommandMaxTokens }, CancellationToken.None);
+        Assert.Equal(again.Text, transcript.Text);
+    }
+
+    [Fact]
     public async Task Stereo_48k_audio_is_converted_at_the_edge()
     {
         await using AliciaBus satellite = await Client("stereo");

@@ -80,7 +80,7 @@ public sealed class SttTests(ITestOutputHelper output)
 
 public sealed class SttPoolTests
 {
-    private sealed class GatedStt(int concurrency = 1) : ISpeechToText
+    internal sealed class GatedStt(int concurrency = 1) : ISpeechToText
     {
         public readonly List<string> Order = [];
         public TaskCompletionSource Gate { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

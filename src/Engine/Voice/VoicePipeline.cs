@@ -30,11 +30,23 @@ public sealed class Utterance
     public double DurationSeconds => Samples.Length / 16000.0;
 }
 
+/// <summary>
+/// The utterance as it will be if the silence now being waited out ends it: the same samples the final
+/// <see cref="Utterance"/> then carries, handed on early so speech to text can start during the hangover.
+/// </summary>
+public sealed record TentativeUtterance(int Index, long StartSample, long EndSample, float[] Samples, long SilenceArrivedTicks);
+
 /// <summary>What a pipeline reports (called on the thread that writes audio).</summary>
 public interface IVoicePipelineSink
 {
     /// <summary>Speech has lasted the minimum: it is an utterance now.</summary>
     void OnSpeechStarted(int index, double startSeconds);
+
+    /// <summary>Speech paused long enough to speculate (see <see cref="EndpointerOptions.SpeculateAfter"/>).</summary>
+    void OnTentativeEnd(TentativeUtterance tentative);
+
+    /// <summary>Speech resumed after <see cref="OnTentativeEnd"/>: that tentative utterance will not happen.</summary>
+    void OnSpeechResumed(int index);
 
     void OnUtterance(Utterance utterance);
 }
@@ -67,6 +79,8 @@ public sealed class VoicePipeline : IDisposable
     private long _firstFrameTicks;
     private long _chunkTicks;
     private int _index;
+    private readonly long _speculateAfter; // samples of silence before speculating; -1: never
+    private long _speculatedEnd = -1;      // the pending end a tentative utterance was handed on for
 
     public VoicePipeline(SileroVad vad, PcmConverter converter, IVoicePipelineSink sink, EndpointerOptions? endpointing = null)
     {
@@ -74,6 +88,7 @@ public sealed class VoicePipeline : IDisposable
         _converter = converter;
         _sink = sink;
         _endpointer = new SpeechEndpointer(endpointing);
+        _speculateAfter = _endpointer.Options.SpeculateAfter is { } after ? (long)Math.Round(after.TotalSeconds * SileroVadModel.SampleRate) : -1;
     }
 
     public SpeechEndpointer Endpointer => _endpointer;
@@ -181,6 +196,9 @@ public sealed class VoicePipeline : IDisposable
             case EndpointEvent.Discarded:
                 _utteranceLength = 0;
                 break;
+            case EndpointEvent.None or EndpointEvent.Confirmed:
+                Speculate(now);
+                break;
             case EndpointEvent.Ended:
             {
                 long start = _endpointer.StartSample, end = _endpointer.EndSample;
@@ -198,10 +216,30 @@ public sealed class VoicePipeline : IDisposable
                     FirstFrameTicks = _firstFrameTicks,
                 };
                 _utteranceLength = 0;
+                _speculatedEnd = -1;
                 _sink.OnUtterance(utterance);
                 break;
             }
         }
+    }
+
+    /// <summary>Hands on the tentative utterance once the pause is long enough; withdraws it when speech resumes.</summary>
+    private void Speculate(long now)
+    {
+        long? pending = _endpointer.PendingEndSample;
+        if (_speculatedEnd >= 0 && pending != _speculatedEnd)
+        {
+            _speculatedEnd = -1;
+            _sink.OnSpeechResumed(_index);
+        }
+        if (_speculateAfter < 0 || _speculatedEnd >= 0 || pending is not { } end || _endpointer.Position - end < _speculateAfter) return;
+
+        long start = _endpointer.StartSample;
+        int length = (int)Math.Min(_endpointer.PaddedEnd(end) - start, _utteranceLength);
+        long silenceFrame = end / Frame;
+        long arrived = _frames - silenceFrame <= ArrivalSlots && silenceFrame < _frames ? _arrivals[silenceFrame % ArrivalSlots] : now;
+        _speculatedEnd = end;
+        _sink.OnTentativeEnd(new TentativeUtterance(_index, start, start + length, _utterance.AsSpan(0, length).ToArray(), arrived));
     }
 
     private void EnsureUtteranceCapacity(int needed)

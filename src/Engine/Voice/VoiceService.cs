@@ -56,6 +56,16 @@ public sealed class VoiceService : IEngineService
 
     internal void OnPublished(UtteranceTrace trace) => Published?.Invoke(trace);
 
+    private long _speculationsStarted, _speculationsWithdrawn;
+
+    /// <summary>Transcriptions started during a silence hangover.</summary>
+    public long SpeculationsStarted => Interlocked.Read(ref _speculationsStarted);
+
+    /// <summary>Speculations dropped because speech resumed (or ended elsewhere).</summary>
+    public long SpeculationsWithdrawn => Interlocked.Read(ref _speculationsWithdrawn);
+
+    internal void CountSpeculation(bool started) => Interlocked.Increment(ref started ? ref _speculationsStarted : ref _speculationsWithdrawn);
+
     public async Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
     {
         _engine = engine;

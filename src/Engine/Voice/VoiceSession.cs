@@ -25,6 +25,7 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
     private readonly ILogger _logger;
     private readonly List<Task> _pending = [];
     private readonly CancellationTokenSource _cancel = new();
+    private Speculation? _speculation; // pipeline callbacks only (the one audio writer)
     private int _published;
 
     internal VoiceSession(VoiceService service, AliciaBus bus, ILogger logger, string id, string deviceId, string requester, VoiceSessionKind kind, string language, int sampleRate, int channels)
@@ -56,9 +57,63 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
     public void OnSpeechStarted(int index, double startSeconds) =>
         Track(_bus.PublishAsync(new SpeechSegment { SessionId = Id, Index = index, Edge = SpeechEdge.Start, StartSeconds = startSeconds }, cancellationToken: _cancel.Token));
 
-    public void OnUtterance(Utterance utterance) => Track(TranscribeAsync(utterance));
+    public void OnTentativeEnd(TentativeUtterance tentative)
+    {
+        Withdraw();
+        SpeechToTextPool? pool = _service.Pool;
+        // Speculation only uses idle capacity: with others waiting it would only delay them.
+        if (pool is null || pool.Queued > 0) return;
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token);
+        SttTicket ticket = pool.Submit(tentative.Samples, SttOptionsFor(), SttPriority.Speculative, cancel.Token);
+        _ = ticket.Outcome.ContinueWith(static (_, c) => ((CancellationTokenSource)c!).Dispose(), cancel, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _speculation = new Speculation(tentative, ticket, cancel, Stopwatch.GetTimestamp());
+        _service.CountSpeculation(started: true);
+    }
 
-    private async Task TranscribeAsync(Utterance utterance)
+    public void OnSpeechResumed(int index) => Withdraw();
+
+    /// <summary>Drops the speculation: a waiting one leaves the queue; a running one finishes unheard.</summary>
+    private void Withdraw()
+    {
+        if (_speculation is not { } stale) return;
+        _speculation = null;
+        _service.CountSpeculation(started: false);
+        try { stale.Cancel.Cancel(); } catch (ObjectDisposedException) { } // already finished
+    }
+
+    public void OnUtterance(Utterance utterance)
+    {
+        Speculation? speculation = _speculation;
+        if (speculation is not null && (speculation.Tentative.Index != utterance.Index || speculation.Tentative.EndSample != utterance.EndSample || speculation.Tentative.StartSample != utterance.StartSample))
+        {
+            Withdraw(); // the speech ended elsewhere (cut at the maximum length, or end of stream)
+            speculation = null;
+        }
+        _speculation = null;
+        Track(TranscribeAsync(utterance, speculation));
+    }
+
+    private SttOptions SttOptionsFor() => new()
+    {
+        Language = Language,
+        MaxTokens = Kind == VoiceSessionKind.Command ? _service.Options.CommandMaxTokens : _service.Options.DictationMaxTokens,
+    };
+
+    private SttPriority Priority => Kind == VoiceSessionKind.Command ? SttPriority.Command : SttPriority.Normal;
+
+    /// <summary>The speculation's outcome when it stands; else a fresh submission (the same audio, so the same answer).</summary>
+    private async Task<(SttOutcome Outcome, bool Speculative)> OutcomeAsync(SpeechToTextPool pool, Utterance utterance, Speculation? speculation, CancellationToken ct)
+    {
+        if (speculation is not null)
+        {
+            speculation.Ticket.TryPromote(Priority); // still waiting: it is real now
+            SttOutcome early = await speculation.Ticket.Outcome.ConfigureAwait(false);
+            if (early.Kind == SttOutcomeKind.Transcribed) return (early, true);
+        }
+        return (await pool.SubmitAsync(utterance.Samples, SttOptionsFor(), Priority, ct).ConfigureAwait(false), false);
+    }
+
+    private async Task TranscribeAsync(Utterance utterance, Speculation? speculation)
     {
         CancellationToken ct = _cancel.Token;
         Task segment = _bus.PublishAsync(new SpeechSegment
@@ -67,13 +122,9 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
         }, cancellationToken: ct);
 
         SpeechToTextPool? pool = _service.Pool;
-        SttOutcome outcome = pool is null
-            ? new SttOutcome(SttOutcomeKind.Failed, null, "no speech-to-text engine is configured", 0, 0)
-            : await pool.SubmitAsync(utterance.Samples, new SttOptions
-            {
-                Language = Language,
-                MaxTokens = Kind == VoiceSessionKind.Command ? _service.Options.CommandMaxTokens : _service.Options.DictationMaxTokens,
-            }, Kind == VoiceSessionKind.Command ? SttPriority.Command : SttPriority.Normal, ct).ConfigureAwait(false);
+        (SttOutcome outcome, bool speculative) = pool is null
+            ? (new SttOutcome(SttOutcomeKind.Failed, null, "no speech-to-text engine is configured", 0, 0), false)
+            : await OutcomeAsync(pool, utterance, speculation, ct).ConfigureAwait(false);
         await segment.ConfigureAwait(false);
 
         string status, reason = outcome.Reason;
@@ -100,6 +151,8 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
         response.Timings["vad_endpoint_ms"] = Stopwatch.GetElapsedTime(utterance.SpeechEndArrivedTicks, utterance.EndpointTicks).TotalMilliseconds;
         response.Timings["stt_queue_ms"] = outcome.QueueMs;
         response.Timings["stt_ms"] = outcome.SttMs;
+        response.Timings["speculative"] = speculative ? 1 : 0;
+        if (speculative) response.Timings["speculation_lead_ms"] = Stopwatch.GetElapsedTime(speculation!.SubmittedTicks, utterance.EndpointTicks).TotalMilliseconds;
         response.Timings["endpoint_to_result_ms"] = Stopwatch.GetElapsedTime(utterance.EndpointTicks, now).TotalMilliseconds;
         response.Timings["end_of_speech_to_result_ms"] = Stopwatch.GetElapsedTime(utterance.SpeechEndArrivedTicks, now).TotalMilliseconds;
         response.Timings["first_frame_to_result_ms"] = Stopwatch.GetElapsedTime(utterance.FirstFrameTicks, now).TotalMilliseconds;
@@ -151,6 +204,8 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
         }, new PublishOptions { Destination = Requester });
 
     public void Cancel() => _cancel.Cancel();
+
+    private sealed record Speculation(TentativeUtterance Tentative, SttTicket Ticket, CancellationTokenSource Cancel, long SubmittedTicks);
 
     public void Dispose()
     {

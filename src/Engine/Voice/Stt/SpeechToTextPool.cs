@@ -5,6 +5,13 @@ public enum SttPriority
     /// <summary>Device commands: served first.</summary>
     Command = 0,
     Normal = 1,
+
+    /// <summary>
+    /// Transcription started during the silence hangover, before the end is certain: served only after
+    /// everything else, and (once started) run to the end rather than aborted, because aborting whisper
+    /// mid-run costs its state (rebuilding it takes far longer than finishing).
+    /// </summary>
+    Speculative = 2,
 }
 
 public enum SttOutcomeKind
@@ -41,7 +48,7 @@ public sealed class SpeechToTextPool : IAsyncDisposable
     private readonly SttPoolOptions _options;
     private readonly TimeProvider _clock;
     private readonly object _gate = new();
-    private readonly LinkedList<Job>[] _queues = [new(), new()];
+    private readonly LinkedList<Job>[] _queues = [new(), new(), new()];
     private readonly SemaphoreSlim _available = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _workers;
@@ -64,15 +71,20 @@ public sealed class SpeechToTextPool : IAsyncDisposable
     public long BusyCount;
     public long TranscribedCount;
 
-    public Task<SttOutcome> SubmitAsync(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, CancellationToken cancellationToken = default)
+    public Task<SttOutcome> SubmitAsync(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, CancellationToken cancellationToken = default) =>
+        Submit(audio, options, priority, cancellationToken).Outcome;
+
+    /// <summary>Queues an utterance; the ticket can raise its priority while it waits (a speculation that became real).</summary>
+    public SttTicket Submit(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, CancellationToken cancellationToken = default)
     {
         var job = new Job(audio, options, priority, _clock.GetTimestamp(), cancellationToken);
         lock (_gate)
         {
             if (_queued >= _options.QueueCapacity)
             {
-                Interlocked.Increment(ref BusyCount);
-                return Task.FromResult(new SttOutcome(SttOutcomeKind.Busy, null, $"speech-to-text busy: {_queued} utterances already waiting", 0, 0));
+                if (priority != SttPriority.Speculative) Interlocked.Increment(ref BusyCount);
+                job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Busy, null, $"speech-to-text busy: {_queued} utterances already waiting", 0, 0));
+                return new SttTicket(this, job);
             }
             job.Node = _queues[(int)priority].AddLast(job);
             _queued++;
@@ -80,13 +92,28 @@ public sealed class SpeechToTextPool : IAsyncDisposable
         job.Timer = _clock.CreateTimer(static s => ((SpeechToTextPool)((object[])s!)[0]).Expire((Job)((object[])s!)[1]), new object[] { this, job }, _options.MaxWait, Timeout.InfiniteTimeSpan);
         job.Registration = cancellationToken.Register(() => Remove(job, new SttOutcome(SttOutcomeKind.Cancelled, null, "cancelled", 0, 0)));
         _available.Release();
-        return job.Completion.Task;
+        return new SttTicket(this, job);
+    }
+
+    /// <summary>Moves a waiting job to the back of a higher-priority queue; false once it has started or ended.</summary>
+    internal bool Promote(Job job, SttPriority priority)
+    {
+        lock (_gate)
+        {
+            if (job.Node?.List is null) return false;
+            if (priority >= job.Priority) return true;
+            job.Node.List.Remove(job.Node);
+            job.Priority = priority;
+            job.Node = _queues[(int)priority].AddLast(job);
+            return true;
+        }
     }
 
     private void Expire(Job job)
     {
         double waited = _clock.GetElapsedTime(job.Enqueued).TotalMilliseconds;
-        if (Remove(job, new SttOutcome(SttOutcomeKind.Busy, null, $"speech-to-text busy: not started within {_options.MaxWait.TotalMilliseconds:0} ms", waited, 0)))
+        if (Remove(job, new SttOutcome(SttOutcomeKind.Busy, null, $"speech-to-text busy: not started within {_options.MaxWait.TotalMilliseconds:0} ms", waited, 0))
+            && job.Priority != SttPriority.Speculative)
             Interlocked.Increment(ref BusyCount);
     }
 
@@ -134,9 +161,11 @@ public sealed class SpeechToTextPool : IAsyncDisposable
             job.Registration.Dispose();
             double queueMs = _clock.GetElapsedTime(job.Enqueued).TotalMilliseconds;
             long started = _clock.GetTimestamp();
+            Volatile.Write(ref job.Started, true);
             try
             {
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation, stopping);
+                // A started speculation is not aborted (see SttPriority.Speculative): only stopping ends it.
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(job.Priority == SttPriority.Speculative ? CancellationToken.None : job.Cancellation, stopping);
                 SttResult result = await _engine.TranscribeAsync(job.Audio, job.Options, linked.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref TranscribedCount);
                 job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Transcribed, result, "", queueMs, _clock.GetElapsedTime(started).TotalMilliseconds));
@@ -162,11 +191,12 @@ public sealed class SpeechToTextPool : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private sealed class Job(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, long enqueued, CancellationToken cancellation)
+    internal sealed class Job(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, long enqueued, CancellationToken cancellation)
     {
+        public bool Started;
         public ReadOnlyMemory<float> Audio { get; } = audio;
         public SttOptions Options { get; } = options;
-        public SttPriority Priority { get; } = priority;
+        public SttPriority Priority { get; set; } = priority;
         public long Enqueued { get; } = enqueued;
         public CancellationToken Cancellation { get; } = cancellation;
         public TaskCompletionSource<SttOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -174,4 +204,21 @@ public sealed class SpeechToTextPool : IAsyncDisposable
         public ITimer? Timer { get; set; }
         public CancellationTokenRegistration Registration { get; set; }
     }
+}
+
+/// <summary>A queued utterance: its outcome, and a way to raise its priority while it waits.</summary>
+public sealed class SttTicket
+{
+    private readonly SpeechToTextPool _pool;
+    private readonly SpeechToTextPool.Job _job;
+
+    internal SttTicket(SpeechToTextPool pool, SpeechToTextPool.Job job) => (_pool, _job) = (pool, job);
+
+    public Task<SttOutcome> Outcome => _job.Completion.Task;
+
+    /// <summary>Whether transcription has begun (a started job runs to its end).</summary>
+    public bool Started => Volatile.Read(ref _job.Started);
+
+    /// <summary>Raises the priority of a waiting job; false when it has already started or ended.</summary>
+    public bool TryPromote(SttPriority priority) => _pool.Promote(_job, priority);
 }

@@ -24,6 +24,13 @@ public sealed record EndpointerOptions
     /// <summary>An utterance longer than this is cut (Whisper's window is 30 s).</summary>
     public TimeSpan MaxSpeech { get; init; } = TimeSpan.FromSeconds(29);
 
+    /// <summary>
+    /// Speculative speech to text: once the silence that may end the speech has lasted this long, the
+    /// utterance as it would end there is handed on early, so transcription runs while the hangover is
+    /// still being waited out (and is discarded if speech resumes). Null turns it off.
+    /// </summary>
+    public TimeSpan? SpeculateAfter { get; init; } = TimeSpan.Zero;
+
     /// <summary>Silero's own defaults for <c>get_speech_timestamps</c> (threshold 0.5, 250 ms, 100 ms, 30 ms pad).</summary>
     public static EndpointerOptions SileroDefaults { get; } = new() { Hangover = TimeSpan.FromMilliseconds(100) };
 
@@ -89,6 +96,15 @@ public sealed class SpeechEndpointer
 
     /// <summary>Unpadded end of speech: where the silence that ended it began (valid on <see cref="EndpointEvent.Ended"/>).</summary>
     public long SilenceStartSample { get; private set; }
+
+    /// <summary>
+    /// Where the silence that may end the current speech began, while the hangover is being waited out
+    /// (null when not pausing, or when ending there would still drop the speech as too short).
+    /// </summary>
+    public long? PendingEndSample => _triggered && _tempEnd != 0 && _tempEnd - _start > _minSpeech ? _tempEnd : null;
+
+    /// <summary>Padded end the speech would have if it ended at <paramref name="silenceStart"/>.</summary>
+    public long PaddedEnd(long silenceStart) => silenceStart + _pad;
 
     /// <summary>Samples seen so far.</summary>
     public long Position => _frameIndex * _frame;

@@ -31,6 +31,31 @@ internal sealed class LoadOptions
     /// <summary>Pause between two timed registrations.</summary>
     public double GapMs { get; private set; } = 10;
 
+    // ---- voice scenario ----
+
+    /// <summary>Concurrent voice sessions, one run per entry (default 1 and 10).</summary>
+    public int[] VoiceSessions { get; private set; } = [1, 10];
+
+    /// <summary>Commands each session speaks in its stream (1 s of silence between them).</summary>
+    public int Utterances { get; private set; } = 8;
+
+    /// <summary>Offset between the sessions' starts, so their utterances end at staggered times.</summary>
+    public double StaggerMs { get; private set; } = 300;
+
+    /// <summary>Speculative STT modes to run: off (the baseline), on.</summary>
+    public string[] SpeculateModes { get; private set; } = ["off", "on"];
+
+    /// <summary>tiny (tiny.en's dimensions) or micro (a far smaller model, for quick runs).</summary>
+    public string WhisperModel { get; private set; } = "tiny";
+
+    /// <summary>Stream audio in real time (as a microphone does) instead of as fast as possible.</summary>
+    public bool RealTime { get; private set; } = true;
+
+    public double HangoverMs { get; private set; } = 300;
+
+    /// <summary>Also replay this recording (16 kHz mono WAV) through one session, when it exists.</summary>
+    public string? Jfk { get; private set; }
+
     // ---- gateway scenario ----
 
     /// <summary>Gateway modes to run: off, on.</summary>
@@ -102,6 +127,17 @@ internal sealed class LoadOptions
           --gap MS             pause between two timed registrations (default 10)
           --temp-root DIR      where the engine's temp data folder (SQLite) goes (default: the system temp dir)
 
+        voice scenario (engine with the voice service; espeak-ng commands of ~3 s streamed by satellites over TCP;
+        random-weight Whisper with tiny.en's dimensions: compute cost only, no accuracy):
+          --sessions LIST      concurrent sessions per run, comma separated (default 1,10)
+          --utterances K       commands per session stream, 1 s of silence between them (default 8)
+          --stagger MS         offset between the sessions' starts (default 300)
+          --speculate M        off | on | both (default both: off is the baseline of the same run)
+          --model M            tiny | micro (default tiny)
+          --realtime 0|1       stream in real time (default 1)
+          --hangover MS        VAD silence hangover (default 300)
+          --jfk PATH           also replay this 16 kHz WAV through one session
+
         gateway scenario (engine with the security gateway off / on, devices publish DeviceData on alicia/devices/{id}/data):
           --gateway G          off | on | both (default both)
           --flood 1            flood variant: N-1 devices at --rate (default 500) without, then with, one flat-out flooder
@@ -122,8 +158,23 @@ internal sealed class LoadOptions
             {
                 case "--devices": o.Devices = Int(name, value, 1, 1000); o.DevicesSet = true; break;
                 case "--scenario":
-                    o.Scenario = value is "telemetry" or "registry" or "gateway" ? value : throw new UsageException($"--scenario must be telemetry, registry or gateway, not '{value}'");
+                    o.Scenario = value is "telemetry" or "registry" or "gateway" or "voice" ? value : throw new UsageException($"--scenario must be telemetry, registry, gateway or voice, not '{value}'");
                     break;
+                case "--sessions": o.VoiceSessions = value.Split(',').Select(v => Int(name, v, 1, 32)).ToArray(); break;
+                case "--utterances": o.Utterances = Int(name, value, 1, 100); break;
+                case "--stagger": o.StaggerMs = Double(name, value, 0, 5000); break;
+                case "--speculate":
+                    o.SpeculateModes = value switch
+                    {
+                        "both" => ["off", "on"],
+                        "off" or "on" => [value],
+                        _ => throw new UsageException($"--speculate must be off, on or both, not '{value}'"),
+                    };
+                    break;
+                case "--model": o.WhisperModel = value is "tiny" or "micro" ? value : throw new UsageException($"--model must be tiny or micro, not '{value}'"); break;
+                case "--realtime": o.RealTime = Int(name, value, 0, 1) == 1; break;
+                case "--hangover": o.HangoverMs = Double(name, value, 100, 2000); break;
+                case "--jfk": o.Jfk = value; break;
                 case "--registrations": o.Registrations = Int(name, value, 1, 10_000); break;
                 case "--connections": o.Connections = Int(name, value, 1, 1000); break;
                 case "--heartbeat": o.HeartbeatSeconds = Double(name, value, 0.5, 300); break;

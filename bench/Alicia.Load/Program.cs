@@ -30,9 +30,12 @@ public static class Program
         {
             try
             {
-                return options.Scenario == "registry"
-                    ? await RegistryScenario.RunAsync(options, Console.Error).ConfigureAwait(false)
-                    : await GatewayScenario.RunAsync(options, Console.Error).ConfigureAwait(false);
+                return options.Scenario switch
+                {
+                    "registry" => await RegistryScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
+                    "voice" => await VoiceScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
+                    _ => await GatewayScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
+                };
             }
             catch (Exception e)
             {

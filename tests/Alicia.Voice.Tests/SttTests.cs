@@ -71,6 +71,24 @@ public sealed class SttTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Warm_up_builds_the_processors_real_calls_use()
+    {
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel, WarmUpContexts = [128, 256] });
+        var command = new SttOptions { MaxTokens = 32 };
+        await stt.WarmUpAsync(command);
+        Assert.Equal(2, stt.ProcessorsBuilt);
+
+        // A 1 s and a 3 s command land in the warmed buckets: nothing is built on the hot path.
+        await stt.TranscribeAsync(TestAudio.Tone(1, 300), command, CancellationToken.None);
+        await stt.TranscribeAsync(TestAudio.Tone(3, 300), command, CancellationToken.None);
+        Assert.Equal(2, stt.ProcessorsBuilt);
+
+        // Another token cap is another processor (whisper.cpp fixes it when the state is built).
+        await stt.TranscribeAsync(TestAudio.Tone(1, 300), new SttOptions { MaxTokens = 128 }, CancellationToken.None);
+        Assert.Equal(3, stt.ProcessorsBuilt);
+    }
+
+    [Fact]
     public void Missing_models_are_named()
     {
         var e = Assert.Throws<FileNotFoundException>(() => new WhisperSpeechToText(new WhisperOptions { ModelPath = "/nonexistent/ggml-tiny.en.bin" }));

@@ -82,7 +82,7 @@ public sealed class VoiceService : IEngineService
                 var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads, WarmUpContexts = _options.WhisperWarmUpContexts });
                 _stt = whisper;
                 _owned.Add(_stt);
-                await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);
+                await whisper.WarmUpAsync(new SttOptions { MaxTokens = _options.CommandMaxTokens }, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or Whisper.net.WhisperModelLoadException)
             {

@@ -113,16 +113,24 @@ public sealed class WhisperSpeechToText : ISpeechToText
 
     /// <summary>
     /// Builds and runs a processor for each of <see cref="WhisperOptions.WarmUpContexts"/> once, so the first
-    /// utterance of a length does not pay whisper.cpp's state setup (~1 s on first use here).
+    /// utterance of a length does not pay whisper.cpp's state setup (~1 s on first use here). A processor is
+    /// built for one token cap and language, so warm up with the options real calls use (the command cap).
     /// </summary>
-    public async Task WarmUpAsync(CancellationToken cancellationToken = default)
+    public async Task WarmUpAsync(SttOptions options, CancellationToken cancellationToken = default)
     {
         foreach (int ctx in _options.WarmUpContexts)
-            await TranscribeAsync(new float[16000], new SttOptions { MaxTokens = 1, AudioContext = ctx }, cancellationToken).ConfigureAwait(false);
+            await TranscribeAsync(new float[16000], options with { AudioContext = ctx }, cancellationToken).ConfigureAwait(false);
     }
 
-    private WhisperProcessor Build(int ctx, SttOptions options) =>
-        _factory.CreateBuilder()
+    /// <summary>Processors built so far (each a whisper state; a build on the hot path costs ~1 s).</summary>
+    public int ProcessorsBuilt => Volatile.Read(ref _built);
+
+    private int _built;
+
+    private WhisperProcessor Build(int ctx, SttOptions options)
+    {
+        Interlocked.Increment(ref _built);
+        return _factory.CreateBuilder()
             .WithLanguage(options.Language)
             .WithThreads(_options.Threads)
             .WithAudioContextSize(ctx)
@@ -134,6 +142,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
             .WithTemperatureInc(_options.TemperatureIncrement)
             .WithProbabilities()
             .Build();
+    }
 
     public async ValueTask DisposeAsync()
     {

@@ -83,6 +83,12 @@ internal sealed class EngineServices : IAsyncDisposable
         {
             VadModelPath = vad,
             WhisperModelPath = string.IsNullOrWhiteSpace(voice.WhisperModelPath) ? null : voice.WhisperModelPath,
+            ExtraWhisperModelPaths = voice.ExtraWhisperModelPaths,
+            Endpointing = new EndpointerOptions
+            {
+                Hangover = TimeSpan.FromMilliseconds(voice.HangoverMs),
+                SpeculateAfter = voice.SpeculateAfterMs < 0 ? null : TimeSpan.FromMilliseconds(voice.SpeculateAfterMs),
+            },
             ListenAddress = voice.ListenAddress,
             AudioPort = voice.AudioPort,
         }));

@@ -26,6 +26,12 @@ public sealed partial class VoiceSessionRequest
 
     /// <summary>1 or 2 (interleaved); stereo is mixed to mono at the edge.</summary>
     public int Channels { get; set; } = 1;
+
+    /// <summary>A speech-to-text engine by name (e.g. <c>whisper:tiny.en</c>); empty lets the engine manager choose.</summary>
+    public string SttEngine { get; set; } = "";
+
+    /// <summary>Time allowed from the end of speech to the transcript, in ms (0: none): picks an engine expected to fit it.</summary>
+    public int LatencyBudgetMs { get; set; }
 }
 
 [AliciaMessage("alicia/voice/session/response", Kind = MessageKind.Response)]
@@ -48,6 +54,12 @@ public sealed partial class VoiceSessionResponse
 
     /// <summary>The most bytes one frame's payload may carry.</summary>
     public int MaxFrameBytes { get; set; }
+
+    /// <summary>The speech-to-text engine chosen for the session (empty: none configured: segments only).</summary>
+    public string SttEngine { get; set; } = "";
+
+    /// <summary>True when no engine serving the language was expected to fit the latency budget (the quickest was chosen).</summary>
+    public bool OverBudget { get; set; }
 }
 
 public enum VoiceSessionState

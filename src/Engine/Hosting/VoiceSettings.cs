@@ -12,6 +12,15 @@ public sealed class VoiceSettings
     /// <summary>A Whisper ggml model (<c>alicia models pull whisper-tiny.en</c>); empty: no in-process STT.</summary>
     public string WhisperModelPath { get; set; } = "";
 
+    /// <summary>More Whisper models after the default, in preference order (e.g. a multilingual one); sessions pick by language and latency budget.</summary>
+    public string[] ExtraWhisperModelPaths { get; set; } = [];
+
+    /// <summary>Silence that ends an utterance (VAD hangover), in ms.</summary>
+    public int HangoverMs { get; set; } = 300;
+
+    /// <summary>Silence after which speech to text starts speculatively, inside the hangover, in ms; -1 turns speculation off.</summary>
+    public int SpeculateAfterMs { get; set; }
+
     /// <summary>Where satellites stream audio; loopback unless told otherwise. Port 0 picks a free one.</summary>
     public string ListenAddress { get; set; } = "127.0.0.1";
 

@@ -13,6 +13,9 @@ namespace Alicia.Engine.Voice;
 public sealed class VoiceSendResult
 {
     public required string SessionId { get; init; }
+
+    /// <summary>The speech-to-text engine the engine chose for the session.</summary>
+    public string SttEngine { get; init; } = "";
     public List<BusMessage<SttResponse>> Transcripts { get; } = [];
     public List<SpeechSegment> Segments { get; } = [];
 
@@ -27,6 +30,13 @@ public sealed record VoiceSendOptions
     public string Engine { get; init; } = "alicia-engine";
     public string DeviceId { get; init; } = "";
     public VoiceSessionKind Kind { get; init; } = VoiceSessionKind.Command;
+    public string Language { get; init; } = "en";
+
+    /// <summary>A speech-to-text engine by name; empty lets the engine choose by language and budget.</summary>
+    public string SttEngine { get; init; } = "";
+
+    /// <summary>End of speech to transcript allowed, in ms (0: none).</summary>
+    public int LatencyBudgetMs { get; init; }
 
     /// <summary>Bytes of PCM per frame (default 20 ms of 16 kHz mono = 640).</summary>
     public int FrameBytes { get; init; } = 640;
@@ -53,11 +63,12 @@ public static class VoiceClient
         BusMessage<VoiceSessionResponse> reply = await bus.RequestAsync<VoiceSessionRequest, VoiceSessionResponse>(new VoiceSessionRequest
         {
             DeviceId = options.DeviceId, Kind = options.Kind, SampleRate = sampleRate, Channels = channels,
+            Language = options.Language, SttEngine = options.SttEngine, LatencyBudgetMs = options.LatencyBudgetMs,
         }, options.Engine, timeout: options.Timeout, cancellationToken: ct).ConfigureAwait(false);
         VoiceSessionResponse session = reply.Data;
         if (!session.Accepted) return new VoiceSendResult { SessionId = "", Error = "session refused: " + session.Error };
 
-        var result = new VoiceSendResult { SessionId = session.SessionId };
+        var result = new VoiceSendResult { SessionId = session.SessionId, SttEngine = session.SttEngine };
         var transcripts = new ConcurrentQueue<BusMessage<SttResponse>>();
         var arrived = new SemaphoreSlim(0);
         await using IAsyncDisposable sttSub = await bus.SubscribeAsync<SttResponse>((m, _) =>

@@ -11,6 +11,9 @@ public sealed record VoiceOptions
     /// <summary>Whisper ggml model; null means no in-process STT (unless an engine is passed to the service).</summary>
     public string? WhisperModelPath { get; init; }
 
+    /// <summary>More Whisper models after the default, in preference order (e.g. a multilingual one beside tiny.en); sessions pick by language and latency budget.</summary>
+    public IReadOnlyList<string> ExtraWhisperModelPaths { get; init; } = [];
+
     public int WhisperThreads { get; init; } = 2;
 
     /// <summary>Audio-context buckets to prepare at start (empty: none, e.g. in tests).</summary>

@@ -21,7 +21,7 @@ namespace Alicia.Engine.Voice;
 public sealed class VoiceService : IEngineService
 {
     private readonly VoiceOptions _options;
-    private readonly ISpeechToText? _injectedStt;
+    private readonly IReadOnlyList<ISpeechToText> _injectedStt;
     private readonly ConcurrentDictionary<string, PendingToken> _tokens = new();
     private readonly ConcurrentDictionary<string, VoiceSession> _sessions = new();
     private readonly ConcurrentDictionary<string, MqttAudioSession> _mqttSessions = new();
@@ -30,10 +30,15 @@ public sealed class VoiceService : IEngineService
     private AliciaEngine? _engine;
     private SileroVadModel? _vad;
     private AudioStreamServer? _server;
-    private ISpeechToText? _stt;
     private ITimer? _sweeper;
 
     public VoiceService(VoiceOptions? options = null, ISpeechToText? speechToText = null)
+        : this(options, speechToText is null ? [] : [speechToText])
+    {
+    }
+
+    /// <summary>With engines of the host's own (a cloud STT ...), before the configured Whisper models in preference order.</summary>
+    public VoiceService(VoiceOptions? options, IReadOnlyList<ISpeechToText> speechToText)
     {
         _options = options ?? new VoiceOptions();
         _injectedStt = speechToText;
@@ -43,7 +48,11 @@ public sealed class VoiceService : IEngineService
     public string Name => "voice";
     public VoiceOptions Options => _options;
     public QualityAssessor Quality { get; }
-    public SpeechToTextPool? Pool { get; private set; }
+    /// <summary>The engine manager: every speech-to-text engine, each with its pool, in preference order.</summary>
+    public SttEngineManager Engines { get; } = new();
+
+    /// <summary>The default (first) engine's pool.</summary>
+    public SpeechToTextPool? Pool => Engines.Default;
     public SileroVadModel VadModel => _vad ?? throw new InvalidOperationException("the voice service is not started");
 
     /// <summary>Where satellites stream audio (after start).</summary>
@@ -74,29 +83,25 @@ public sealed class VoiceService : IEngineService
             ?? throw new FileNotFoundException("Silero VAD v5 model not found: set Voice:VadModelPath, or run scripts/fetch-models.sh (models/cache/silero_vad_v5.onnx)");
         _vad = new SileroVadModel(vadPath);
 
-        _stt = _injectedStt;
-        if (_stt is null && !string.IsNullOrWhiteSpace(_options.WhisperModelPath))
+        foreach (ISpeechToText stt in _injectedStt) AddEngine(stt, engine);
+        string?[] models = [_options.WhisperModelPath, .. _options.ExtraWhisperModelPaths];
+        foreach (string? model in models.Where(m => !string.IsNullOrWhiteSpace(m)))
         {
             try
             {
-                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = _options.WhisperModelPath, Threads = _options.WhisperThreads, WarmUpContexts = _options.WhisperWarmUpContexts });
-                _stt = whisper;
-                _owned.Add(_stt);
+                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = model!, Threads = _options.WhisperThreads, WarmUpContexts = _options.WhisperWarmUpContexts });
+                _owned.Add(whisper);
                 await whisper.WarmUpAsync(new SttOptions { MaxTokens = _options.CommandMaxTokens }, cancellationToken).ConfigureAwait(false);
+                AddEngine(whisper, engine);
             }
             catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or Whisper.net.WhisperModelLoadException)
             {
-                // The engine keeps serving the bus and VAD; transcripts answer "no speech-to-text engine".
-                _logger.LogError("Voice: speech to text disabled: {Reason}", e.Message);
-                _stt = null;
+                // The engine keeps serving the bus and VAD; sessions that need this model are told so.
+                _logger.LogError("Voice: speech-to-text model {Model} disabled: {Reason}", model, e.Message);
             }
         }
-        if (_stt is not null)
-        {
-            Pool = new SpeechToTextPool(_stt, _options.Pool, engine.Clock);
-            _owned.Add(Pool);
-        }
-        else _logger.LogWarning("Voice: no speech-to-text engine configured (Voice:WhisperModelPath); sessions get VAD segments only");
+        _owned.Add(Engines);
+        if (Engines.Pools.Count == 0) _logger.LogWarning("Voice: no speech-to-text engine configured (Voice:WhisperModelPath); sessions get VAD segments only");
 
         _server = new AudioStreamServer(this, IPAddress.Parse(_options.ListenAddress), _options.AudioPort, _logger);
         _server.Start();
@@ -110,8 +115,11 @@ public sealed class VoiceService : IEngineService
             TimeSpan period = TimeSpan.FromMilliseconds(Math.Max(50, _options.MqttIdleTimeout.TotalMilliseconds / 4));
             _sweeper = engine.Clock.CreateTimer(_ => _ = SweepIdleAsync(), null, period, period);
         }
-        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint}; VAD {Vad}; STT {Stt}", _server.EndPoint, vadPath, _stt?.Name ?? "none");
+        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint}; VAD {Vad}; STT {Stt}", _server.EndPoint, vadPath,
+            Engines.Pools.Count == 0 ? "none" : string.Join(", ", Engines.Pools.Select(p => p.Engine.Name)));
     }
+
+    private void AddEngine(ISpeechToText stt, AliciaEngine engine) => Engines.Add(new SpeechToTextPool(stt, _options.Pool, engine.Clock));
 
     private ValueTask<VoiceSessionResponse> OpenSessionAsync(BusMessage<VoiceSessionRequest> message, CancellationToken ct)
     {
@@ -120,10 +128,21 @@ public sealed class VoiceService : IEngineService
         if (request.Channels is not (1 or 2)) return Refuse($"{request.Channels} channels: only mono or interleaved stereo");
         if (_sessions.Count + _tokens.Count >= _options.MaxSessions) return Refuse($"busy: {_options.MaxSessions} voice sessions already open");
 
+        if (request.LatencyBudgetMs < 0) return Refuse($"latency budget {request.LatencyBudgetMs} ms is negative");
+        string language = string.IsNullOrEmpty(request.Language) ? "en" : request.Language;
+        SttChoice stt = Engines.Choose(new SttRequirement
+        {
+            Language = language,
+            Engine = string.IsNullOrEmpty(request.SttEngine) ? null : request.SttEngine,
+            LatencyBudget = request.LatencyBudgetMs > 0 ? TimeSpan.FromMilliseconds(request.LatencyBudgetMs) : null,
+        });
+        // No engine at all still gives VAD segments; an engine that cannot serve what was asked is refused.
+        if (stt.Pool is null && Engines.Pools.Count > 0) return Refuse(stt.Error!);
+
         string id = Guid.NewGuid().ToString("N");
         string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
         var session = new VoiceSession(this, _engine!.Bus, _logger, id, string.IsNullOrEmpty(request.DeviceId) ? message.Source : request.DeviceId,
-            message.Source, request.Kind, string.IsNullOrEmpty(request.Language) ? "en" : request.Language, request.SampleRate, request.Channels);
+            message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool);
         _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime);
         string host = _options.AdvertisedHost ?? _options.ListenAddress;
         return ValueTask.FromResult(new VoiceSessionResponse
@@ -134,6 +153,8 @@ public sealed class VoiceService : IEngineService
             Token = token,
             TokenExpiresMs = (int)_options.TokenLifetime.TotalMilliseconds,
             MaxFrameBytes = _options.MaxFrameBytes,
+            SttEngine = stt.Pool?.Engine.Name ?? "",
+            OverBudget = stt.OverBudget,
         });
 
         static ValueTask<VoiceSessionResponse> Refuse(string error) => ValueTask.FromResult(new VoiceSessionResponse { Accepted = false, Error = error });
@@ -195,7 +216,7 @@ public sealed class VoiceService : IEngineService
             try
             {
                 session = new VoiceSession(this, _engine!.Bus, _logger, string.IsNullOrEmpty(chunk.SessionId) ? Guid.NewGuid().ToString("N") : chunk.SessionId, device, message.Source,
-                    VoiceSessionKind.Command, "en", chunk.SampleRate, chunk.Channels);
+                    VoiceSessionKind.Command, "en", chunk.SampleRate, chunk.Channels, Engines.Choose(new SttRequirement()).Pool);
             }
             catch (ArgumentOutOfRangeException e)
             {
@@ -263,7 +284,7 @@ public sealed class VoiceService : IEngineService
         _sweeper?.Dispose();
         for (int i = _owned.Count - 1; i >= 0; i--)
         {
-            if (_owned[i] is SpeechToTextPool or ISpeechToText)
+            if (_owned[i] is SttEngineManager or ISpeechToText)
                 foreach (VoiceSession s in _sessions.Values) s.Cancel();
             await _owned[i].DisposeAsync().ConfigureAwait(false);
         }

@@ -28,9 +28,12 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
     private Speculation? _speculation; // pipeline callbacks only (the one audio writer)
     private int _published;
 
-    internal VoiceSession(VoiceService service, AliciaBus bus, ILogger logger, string id, string deviceId, string requester, VoiceSessionKind kind, string language, int sampleRate, int channels)
+    private readonly SpeechToTextPool? _pool;
+
+    internal VoiceSession(VoiceService service, AliciaBus bus, ILogger logger, string id, string deviceId, string requester, VoiceSessionKind kind, string language, int sampleRate, int channels, SpeechToTextPool? pool)
     {
         _service = service;
+        _pool = pool;
         _bus = bus;
         _logger = logger;
         Id = id;
@@ -52,6 +55,9 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
     public string Language { get; }
     public PcmConverter Converter { get; }
     public VoicePipeline Pipeline { get; }
+
+    /// <summary>The speech-to-text engine chosen for this session (null: none configured).</summary>
+    public ISpeechToText? SttEngine => _pool?.Engine;
     public int Published => Volatile.Read(ref _published);
 
     public void OnSpeechStarted(int index, double startSeconds) =>
@@ -60,7 +66,7 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
     public void OnTentativeEnd(TentativeUtterance tentative)
     {
         Withdraw();
-        SpeechToTextPool? pool = _service.Pool;
+        SpeechToTextPool? pool = _pool;
         // Speculation only uses idle capacity: with others waiting it would only delay them.
         if (pool is null || pool.Queued > 0) return;
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token);
@@ -121,7 +127,7 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
             SessionId = Id, Index = utterance.Index, Edge = SpeechEdge.End, StartSeconds = utterance.StartSeconds, EndSeconds = utterance.EndSeconds,
         }, cancellationToken: ct);
 
-        SpeechToTextPool? pool = _service.Pool;
+        SpeechToTextPool? pool = _pool;
         (SttOutcome outcome, bool speculative) = pool is null
             ? (new SttOutcome(SttOutcomeKind.Failed, null, "no speech-to-text engine is configured", 0, 0), false)
             : await OutcomeAsync(pool, utterance, speculation, ct).ConfigureAwait(false);

@@ -14,9 +14,12 @@ internal static class VoiceCommand
 {
     public const string Usage = """
         alicia voice send FILE.wav [--as NAME] [--to ENGINE] [--device ID] [--kind command|dictation]
+                                   [--language CODE] [--stt ENGINE] [--budget MS]
                                    [--realtime] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
           Opens a voice session on the engine, streams the WAV (16-bit PCM, any rate, mono or stereo) over
           the audio endpoint it returns, and prints each transcript with its per-stage timings.
+          --language/--budget let the engine pick a speech-to-text engine serving that language within
+          that end-of-speech-to-transcript budget; --stt names one (e.g. whisper:tiny.en).
         """;
 
     public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -33,6 +36,12 @@ internal static class VoiceCommand
         string kindText = Cli.TakeOption(tokens, "--kind") ?? "command";
         double seconds = Cli.TakeSeconds(tokens, "--timeout", 60);
         bool realTime = Cli.TakeFlag(tokens, "--realtime");
+        string language = Cli.TakeOption(tokens, "--language") ?? "en";
+        string stt = Cli.TakeOption(tokens, "--stt") ?? "";
+        string? budgetText = Cli.TakeOption(tokens, "--budget");
+        int budget = 0;
+        if (budgetText is not null && (!int.TryParse(budgetText, NumberStyles.Integer, CultureInfo.InvariantCulture, out budget) || budget <= 0))
+            throw new ConfigurationError($"--budget: '{budgetText}' is not a positive number of milliseconds");
         VoiceSessionKind kind = kindText switch
         {
             "command" => VoiceSessionKind.Command,
@@ -69,6 +78,7 @@ internal static class VoiceCommand
                 result = await VoiceClient.SendAsync(bus, wav.Pcm, wav.SampleRate, wav.Channels, new VoiceSendOptions
                 {
                     Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, Timeout = TimeSpan.FromSeconds(seconds),
+                    Language = language, SttEngine = stt, LatencyBudgetMs = budget,
                 }, cts.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
@@ -77,7 +87,7 @@ internal static class VoiceCommand
                 return Cli.Failed;
             }
 
-            stdout.WriteLine($"session {result.SessionId}: {result.Utterances} utterance(s)");
+            stdout.WriteLine($"session {result.SessionId}: {result.Utterances} utterance(s){(result.SttEngine.Length > 0 ? ", speech to text by " + result.SttEngine : "")}");
             foreach (BusMessage<SttResponse> t in result.Transcripts)
             {
                 IReadOnlyDictionary<string, string> meta = t.Envelope.Metadata ?? new Dictionary<string, string>();

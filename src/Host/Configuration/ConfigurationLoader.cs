@@ -122,5 +122,9 @@ internal static class ConfigurationLoader
         if (o.Security.ReplayCapacity < 1024) throw new ConfigurationError("Security:ReplayCapacity: must be at least 1024");
         if (o.HeartbeatInterval < TimeSpan.FromMilliseconds(100)) throw new ConfigurationError("HeartbeatInterval: must be at least 00:00:00.1");
         if (o.Bus.RequestTimeout <= TimeSpan.Zero) throw new ConfigurationError("Bus:RequestTimeout: must be positive");
+        // The hangover must cover the speech padding on both sides (2 x 30 ms); beyond 2 s a command feels dead.
+        if (o.Voice.HangoverMs is < 60 or > 2000) throw new ConfigurationError($"Voice:HangoverMs: {o.Voice.HangoverMs} is not between 60 and 2000");
+        if (o.Voice.SpeculateAfterMs < -1 || o.Voice.SpeculateAfterMs >= o.Voice.HangoverMs)
+            throw new ConfigurationError($"Voice:SpeculateAfterMs: {o.Voice.SpeculateAfterMs} must be -1 (off) or from 0 to below Voice:HangoverMs ({o.Voice.HangoverMs})");
     }
 }

@@ -52,6 +52,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("""{ "Broker": { "ListenAddress": "kitchen" } }""", "Broker:ListenAddress")]
     [InlineData("""{ "Security": { "MaxClockSkew": "-00:00:01" } }""", "Security:MaxClockSkew")]
     [InlineData("""{ "Name": "no/slashes" }""", "Name")]
+    [InlineData("""{ "Voice": { "HangoverMs": 20 } }""", "Voice:HangoverMs")]
+    [InlineData("""{ "Voice": { "HangoverMs": 300, "SpeculateAfterMs": 300 } }""", "Voice:SpeculateAfterMs")]
     public void Broken_configuration_names_the_key(string json, string key)
     {
         var e = Assert.Throws<ConfigurationError>(() => ConfigurationLoader.Load(["--config", File(json)], NoEnvironment));

@@ -34,6 +34,9 @@ public sealed record SttPoolOptions
 
     /// <summary>An utterance not started within this gets "busy" instead of a silent stall.</summary>
     public TimeSpan MaxWait { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>What one transcription is expected to take before any has been measured (engine selection by latency budget).</summary>
+    public TimeSpan ExpectedLatency { get; init; } = TimeSpan.FromMilliseconds(300);
 }
 
 /// <summary>
@@ -70,6 +73,21 @@ public sealed class SpeechToTextPool : IAsyncDisposable
 
     public long BusyCount;
     public long TranscribedCount;
+
+    private double _latencyMs = double.NaN;
+
+    /// <summary>Moving average of the transcription time (ms), or the configured expectation before the first.</summary>
+    public double LatencyEstimateMs => double.IsNaN(Volatile.Read(ref _latencyMs)) ? _options.ExpectedLatency.TotalMilliseconds : Volatile.Read(ref _latencyMs);
+
+    /// <summary>When a new utterance would be answered: the work already waiting, shared over the slots, plus its own.</summary>
+    public double ExpectedResultMs => LatencyEstimateMs * (1 + (double)Queued / _workers.Length);
+
+    private void Observe(double sttMs)
+    {
+        // EWMA over about the last 8 utterances; one writer per slot, a lost update only delays the estimate.
+        double previous = Volatile.Read(ref _latencyMs);
+        Volatile.Write(ref _latencyMs, double.IsNaN(previous) ? sttMs : previous + (sttMs - previous) / 8);
+    }
 
     public Task<SttOutcome> SubmitAsync(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, CancellationToken cancellationToken = default) =>
         Submit(audio, options, priority, cancellationToken).Outcome;
@@ -168,7 +186,9 @@ public sealed class SpeechToTextPool : IAsyncDisposable
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(job.Priority == SttPriority.Speculative ? CancellationToken.None : job.Cancellation, stopping);
                 SttResult result = await _engine.TranscribeAsync(job.Audio, job.Options, linked.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref TranscribedCount);
-                job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Transcribed, result, "", queueMs, _clock.GetElapsedTime(started).TotalMilliseconds));
+                double sttMs = _clock.GetElapsedTime(started).TotalMilliseconds;
+                Observe(sttMs);
+                job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Transcribed, result, "", queueMs, sttMs));
             }
             catch (OperationCanceledException)
             {

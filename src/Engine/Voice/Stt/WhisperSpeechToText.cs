@@ -47,11 +47,24 @@ public sealed class WhisperSpeechToText : ISpeechToText
         _options = options;
         _factory = WhisperFactory.FromPath(options.ModelPath, new WhisperFactoryOptions { UseFlashAttention = options.FlashAttention, UseGpu = false });
         _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
-        Name = "whisper:" + Path.GetFileNameWithoutExtension(options.ModelPath);
+        string model = Path.GetFileNameWithoutExtension(options.ModelPath);
+        Name = "whisper:" + (model.StartsWith("ggml-", StringComparison.Ordinal) ? model[5..] : model);
+        Languages = IsEnglishOnly(options.ModelPath) ? ["en"] : [];
     }
 
     public string Name { get; }
-    public IReadOnlyCollection<string> Languages { get; } = [];
+
+    /// <summary>["en"] for the English-only models (tiny.en, base.en ...); empty (any) for multilingual ones.</summary>
+    public IReadOnlyCollection<string> Languages { get; }
+
+    /// <summary>whisper.cpp tells the two apart by the vocabulary: English-only models have 51864 tokens, multilingual ones more.</summary>
+    private static bool IsEnglishOnly(string path)
+    {
+        Span<byte> header = stackalloc byte[8];
+        using FileStream file = File.OpenRead(path);
+        file.ReadExactly(header);
+        return System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header[4..]) < 51865;
+    }
     public int MaxConcurrency => _options.Concurrency;
 
     public async Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken)

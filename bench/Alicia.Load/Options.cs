@@ -45,7 +45,7 @@ internal sealed class LoadOptions
     /// <summary>Speculative STT modes to run: off (the baseline), on.</summary>
     public string[] SpeculateModes { get; private set; } = ["off", "on"];
 
-    /// <summary>tiny (tiny.en's dimensions) or micro (a far smaller model, for quick runs).</summary>
+    /// <summary>tiny (tiny.en's dimensions), tiny-talk (the same, decoding to the token cap) or micro (a far smaller model, for quick runs).</summary>
     public string WhisperModel { get; private set; } = "tiny";
 
     /// <summary>Stream audio in real time (as a microphone does) instead of as fast as possible.</summary>
@@ -133,7 +133,7 @@ internal sealed class LoadOptions
           --utterances K       commands per session stream, 1 s of silence between them (default 8)
           --stagger MS         offset between the sessions' starts (default 300)
           --speculate M        off | on | both (default both: off is the baseline of the same run)
-          --model M            tiny | micro (default tiny)
+          --model M            tiny | tiny-talk (decodes to the token cap: the worst case) | micro (default tiny)
           --realtime 0|1       stream in real time (default 1)
           --hangover MS        VAD silence hangover (default 300)
           --jfk PATH           also replay this 16 kHz WAV through one session
@@ -171,7 +171,7 @@ internal sealed class LoadOptions
                         _ => throw new UsageException($"--speculate must be off, on or both, not '{value}'"),
                     };
                     break;
-                case "--model": o.WhisperModel = value is "tiny" or "micro" ? value : throw new UsageException($"--model must be tiny or micro, not '{value}'"); break;
+                case "--model": o.WhisperModel = value is "tiny" or "tiny-talk" or "micro" ? value : throw new UsageException($"--model must be tiny, tiny-talk or micro, not '{value}'"); break;
                 case "--realtime": o.RealTime = Int(name, value, 0, 1) == 1; break;
                 case "--hangover": o.HangoverMs = Double(name, value, 100, 2000); break;
                 case "--jfk": o.Jfk = value; break;

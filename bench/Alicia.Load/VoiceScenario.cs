@@ -33,7 +33,12 @@ internal static class VoiceScenario
     {
         string vad = SileroVadModel.FindDefault() ?? throw new FileNotFoundException("Silero VAD model missing: run scripts/fetch-models.sh");
         string models = Path.Combine(Path.GetTempPath(), "alicia-voice-test-models");
-        string whisper = RandomWhisperModel.GetOrCreate(models, o.WhisperModel == "tiny" ? WhisperDimensions.TinyEn : WhisperDimensions.Micro);
+        string whisper = RandomWhisperModel.GetOrCreate(models, o.WhisperModel switch
+        {
+            "tiny" => WhisperDimensions.TinyEn,
+            "tiny-talk" => WhisperDimensions.TinyEn with { Talkative = true },
+            _ => WhisperDimensions.Micro,
+        });
         byte[][] clips = Phrases.Select(p => PcmConverter.FloatToS16(Speak(p))).ToArray();
         Console.WriteLine($"  commands: {string.Join(", ", clips.Select(c => (c.Length / 32000.0).ToString("0.00 s", CultureInfo.InvariantCulture)))}; model {Path.GetFileName(whisper)}; hangover {o.HangoverMs:0} ms; stagger {o.StaggerMs:0} ms; {(o.RealTime ? "real time" : "as fast as possible")}");
 

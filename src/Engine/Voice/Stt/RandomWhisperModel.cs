@@ -27,7 +27,15 @@ public sealed record WhisperDimensions
     /// </summary>
     public static WhisperDimensions Micro { get; } = new() { AudioState = 64, AudioHeads = 2, TextState = 64, TextHeads = 2 };
 
-    public string Tag => $"r2-v{Vocab}-a{AudioState}x{AudioLayers}h{AudioHeads}-t{TextState}x{TextLayers}h{TextHeads}";
+    /// <summary>
+    /// Zero embeddings for the special and timestamp tokens and ten times larger ones for the ordinary
+    /// tokens, so an ordinary token always wins (even over the timestamps' summed probability, which
+    /// whisper.cpp compares against) and greedy decoding runs to the token cap: the most a transcription
+    /// can cost (random weights otherwise often stop after a token or two, far fewer than a real command's ~10).
+    /// </summary>
+    public bool Talkative { get; init; }
+
+    public string Tag => $"r2-v{Vocab}-a{AudioState}x{AudioLayers}h{AudioHeads}-t{TextState}x{TextLayers}h{TextHeads}{(Talkative ? "-talk" : "")}";
 }
 
 /// <summary>
@@ -88,7 +96,7 @@ public static class RandomWhisperModel
             for (int i = 0; i < d.AudioLayers; i++) Block(w, rng, $"encoder.blocks.{i}.", a, cross: false);
 
             Tensor(w, rng, "decoder.positional_embedding", F32, 0.02f, t, d.TextContext);
-            Tensor(w, rng, "decoder.token_embedding.weight", F16, 0.05f, t, d.Vocab);
+            Tensor(w, rng, "decoder.token_embedding.weight", F16, d.Talkative ? 0.5f : 0.05f, [t, d.Vocab], zeroFrom: d.Talkative ? (long)ordinary * t : long.MaxValue);
             Tensor(w, rng, "decoder.ln.weight", F32, -1f, t);
             Tensor(w, rng, "decoder.ln.bias", F32, 0f, t);
             for (int i = 0; i < d.TextLayers; i++) Block(w, rng, $"decoder.blocks.{i}.", t, cross: true);
@@ -130,8 +138,13 @@ public static class RandomWhisperModel
         Tensor(w, rng, attn + ".out.bias", F32, 0f, s);
     }
 
-    /// <summary>One tensor record; <paramref name="scale"/> -1 writes ones (layer-norm gains), 0 zeros, else uniform ±scale.</summary>
-    private static void Tensor(BinaryWriter w, XorShift rng, string name, int type, float scale, params int[] ne)
+    private static void Tensor(BinaryWriter w, XorShift rng, string name, int type, float scale, params int[] ne) => Tensor(w, rng, name, type, scale, ne, long.MaxValue);
+
+    /// <summary>
+    /// One tensor record; <paramref name="scale"/> -1 writes ones (layer-norm gains), 0 zeros, else uniform ±scale;
+    /// elements from <paramref name="zeroFrom"/> on are zero.
+    /// </summary>
+    private static void Tensor(BinaryWriter w, XorShift rng, string name, int type, float scale, int[] ne, long zeroFrom)
     {
         byte[] nameBytes = Encoding.ASCII.GetBytes(name);
         w.Write(ne.Length);
@@ -143,13 +156,14 @@ public static class RandomWhisperModel
         foreach (int n in ne) count *= n;
         int size = type == F16 ? 2 : 4;
         var chunk = new byte[64 * 1024];
-        long remaining = count;
+        long remaining = count, index = 0;
         while (remaining > 0)
         {
             int n = (int)Math.Min(remaining, chunk.Length / size);
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i++, index++)
             {
                 float v = scale switch { -1f => 1f, 0f => 0f, _ => rng.NextSigned() * scale };
+                if (index >= zeroFrom) v = 0f;
                 if (type == F16) BinaryPrimitives.WriteHalfLittleEndian(chunk.AsSpan(2 * i), (Half)v);
                 else BinaryPrimitives.WriteSingleLittleEndian(chunk.AsSpan(4 * i), v);
             }

@@ -70,6 +70,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
     public async Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken)
     {
         if (audio.Length > 30 * 16000) throw new ArgumentException("an utterance is at most 30 s (Whisper's window)", nameof(audio));
+        if (options.MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "the token cap must be at least 2 (whisper.cpp decodes one token past its max_tokens, and 0 would mean no cap)");
         int ctx = options.AudioContext ?? AudioContext.Bucket(AudioContext.ForSamples(audio.Length));
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         var key = (ctx, options.MaxTokens, options.Language);
@@ -147,7 +148,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
             .WithLanguage(options.Language)
             .WithThreads(_options.Threads)
             .WithAudioContextSize(ctx)
-            .WithMaxTokensPerSegment(options.MaxTokens)
+            .WithMaxTokensPerSegment(options.MaxTokens - 1) // whisper.cpp stops after the token past max_tokens
             .WithSingleSegment()
             .WithNoContext()
             .WithGreedySamplingStrategy(b => b.WithBestOf(1))

@@ -100,7 +100,7 @@ public sealed class VoiceService : IEngineService
             TimeSpan period = TimeSpan.FromMilliseconds(Math.Max(50, _options.MqttIdleTimeout.TotalMilliseconds / 4));
             _sweeper = engine.Clock.CreateTimer(_ => _ = SweepIdleAsync(), null, period, period);
         }
-        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint}; VAD {Vad}; STT {Stt}", _server.EndPoint, vadPath, _stt?.Name ?? "none");
+        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint} (and WebSocket at {Path} on the same port); VAD {Vad}; STT {Stt}", _server.EndPoint, AudioStreamServer.WebSocketPath, vadPath, _stt?.Name ?? "none");
     }
 
     private ValueTask<VoiceSessionResponse> OpenSessionAsync(BusMessage<VoiceSessionRequest> message, CancellationToken ct)
@@ -116,11 +116,13 @@ public sealed class VoiceService : IEngineService
             message.Source, request.Kind, string.IsNullOrEmpty(request.Language) ? "en" : request.Language, request.SampleRate, request.Channels);
         _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime);
         string host = _options.AdvertisedHost ?? _options.ListenAddress;
+        string authority = $"{(host.Contains(':') ? $"[{host}]" : host)}:{_server!.EndPoint.Port}";
         return ValueTask.FromResult(new VoiceSessionResponse
         {
             Accepted = true,
             SessionId = id,
-            Endpoint = $"tcp://{(host.Contains(':') ? $"[{host}]" : host)}:{_server!.EndPoint.Port}",
+            Endpoint = "tcp://" + authority,
+            WebSocketEndpoint = "ws://" + authority + AudioStreamServer.WebSocketPath,
             Token = token,
             TokenExpiresMs = (int)_options.TokenLifetime.TotalMilliseconds,
             MaxFrameBytes = _options.MaxFrameBytes,

@@ -14,9 +14,10 @@ internal static class VoiceCommand
 {
     public const string Usage = """
         alicia voice send FILE.wav [--as NAME] [--to ENGINE] [--device ID] [--kind command|dictation]
-                                   [--realtime] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
+                                   [--realtime] [--websocket] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
           Opens a voice session on the engine, streams the WAV (16-bit PCM, any rate, mono or stereo) over
-          the audio endpoint it returns, and prints each transcript with its per-stage timings.
+          the audio endpoint it returns (TCP, or its WebSocket endpoint with --websocket, as a browser
+          would), and prints each transcript with its per-stage timings.
         """;
 
     public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -33,6 +34,7 @@ internal static class VoiceCommand
         string kindText = Cli.TakeOption(tokens, "--kind") ?? "command";
         double seconds = Cli.TakeSeconds(tokens, "--timeout", 60);
         bool realTime = Cli.TakeFlag(tokens, "--realtime");
+        bool webSocket = Cli.TakeFlag(tokens, "--websocket");
         VoiceSessionKind kind = kindText switch
         {
             "command" => VoiceSessionKind.Command,
@@ -68,10 +70,10 @@ internal static class VoiceCommand
             {
                 result = await VoiceClient.SendAsync(bus, wav.Pcm, wav.SampleRate, wav.Channels, new VoiceSendOptions
                 {
-                    Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, Timeout = TimeSpan.FromSeconds(seconds),
+                    Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, WebSocket = webSocket, Timeout = TimeSpan.FromSeconds(seconds),
                 }, cts.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException or System.Net.WebSockets.WebSocketException)
             {
                 stderr.WriteLine($"alicia voice: {e.Message}. Is the engine running with the voice service, and does it trust key '{identityName}'?");
                 return Cli.Failed;

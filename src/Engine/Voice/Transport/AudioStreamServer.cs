@@ -62,12 +62,25 @@ public sealed class AudioStreamServer : IAsyncDisposable
                 continue;
             }
             socket.NoDelay = true;
-            Task connection = Task.Run(() => ServeAsync(socket, ct));
+            Task connection = Task.Run(() => ServeGuardedAsync(socket, ct));
             lock (_connections)
             {
                 _connections.RemoveAll(t => t.IsCompleted);
                 _connections.Add(connection);
             }
+        }
+    }
+
+    private async Task ServeGuardedAsync(Socket socket, CancellationToken stopping)
+    {
+        try
+        {
+            await ServeAsync(socket, stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A bug in one connection must not go unseen, nor touch the others.
+            _logger.LogWarning(e, "Audio connection failed unexpectedly");
         }
     }
 

@@ -35,11 +35,12 @@ internal static class WebSocketUpgrade
                 continue;
             }
             bool early = !scan.End;
+            string? text = header.Length <= MaxHeaderBytes ? Encoding.Latin1.GetString(header) : null; // before AdvanceTo frees the buffer
             reader.AdvanceTo(scan.Position);
-            if (header.Length > MaxHeaderBytes) return (null, $"request header larger than {MaxHeaderBytes} bytes");
+            if (text is null) return (null, $"request header larger than {MaxHeaderBytes} bytes");
             // A client must wait for the 101 before sending frames (RFC 6455 4.1); bytes here mean it did not.
             if (early) return (null, "data sent before the handshake was answered");
-            return Check(Encoding.Latin1.GetString(header), path);
+            return Check(text, path);
         }
     }
 

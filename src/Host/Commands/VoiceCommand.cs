@@ -75,7 +75,8 @@ internal static class VoiceCommand
             }
             catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException or System.Net.WebSockets.WebSocketException)
             {
-                stderr.WriteLine($"alicia voice: {e.Message}. Is the engine running with the voice service, and does it trust key '{identityName}'?");
+                string cause = e.InnerException is { } inner ? $" ({inner.GetBaseException().Message})" : ""; // a WebSocket failure's reason is inside
+                stderr.WriteLine($"alicia voice: {e.Message}{cause}. Is the engine running with the voice service, and does it trust key '{identityName}'?");
                 return Cli.Failed;
             }
 

@@ -20,40 +20,16 @@ namespace Alicia.Voice.Tests;
 /// </summary>
 public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private readonly string _keys = Path.Combine(Path.GetTempPath(), "alicia-voice-keys-" + Guid.NewGuid().ToString("N"));
-    private AliciaEngine _engine = null!;
-    private VoiceService _voice = null!;
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private VoiceEngineHarness _harness = null!;
+    private static readonly TimeSpan Wait = VoiceEngineHarness.Wait;
 
-    public async Task InitializeAsync()
-    {
-        _engine = new AliciaEngine(new AliciaEngineOptions { KeyDirectory = _keys, Broker = new EmbeddedBrokerOptions { Port = 0 } });
-        _voice = new VoiceService(new VoiceOptions
-        {
-            VadModelPath = TestAudio.VadModelPath,
-            WhisperModelPath = TestAudio.MicroModel,
-            Quality = new QualityOptions { MinConfidence = 0, MaxNoSpeechProbability = 1 }, // random weights: let everything through
-            MqttIdleTimeout = TimeSpan.FromSeconds(30),
-            WhisperWarmUpContexts = [128], // the test commands are 1-2 s
-        });
-        _engine.AddService(_voice);
-        await _engine.StartAsync();
-    }
+    public async Task InitializeAsync() => _harness = await VoiceEngineHarness.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _engine.DisposeAsync();
-        Directory.Delete(_keys, recursive: true);
-    }
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
 
-    private async Task<AliciaBus> Client(string name)
-    {
-        SigningIdentity identity = _engine.Keys.Create(name + "-" + Guid.NewGuid().ToString("N")[..6]);
-        return await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, identity, new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
-    }
+    private Task<AliciaBus> Client(string name) => _harness.ClientAsync(name);
 
-    private static WavFile Command() => WavFile.Parse(WavFile.Build(
-        TestAudio.ToPcm(TestAudio.Concat(TestAudio.Silence(0.5), TestAudio.Speech("turn on the kitchen light").ToMono16k(), TestAudio.Silence(0.6))), 16000));
+    private static WavFile Command() => VoiceEngineHarness.Command();
 
     [Fact]
     public async Task A_satellite_streams_a_command_and_gets_the_transcript_with_stage_timings()
@@ -84,7 +60,7 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await using AliciaBus satellite = await Client("satellite");
         var traces = new List<UtteranceTrace>();
-        _voice.Published += t => { lock (traces) traces.Add(t); };
+        _harness.Voice.Published += t => { lock (traces) traces.Add(t); };
         WavFile command = Command();
 
         VoiceSendResult result = await VoiceClient.SendAsync(satellite, command.Pcm, 16000, 1, new VoiceSendOptions { RealTime = true, Timeout = Wait });
@@ -94,10 +70,10 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine(string.Join(", ", transcript.Timings.Select(t => $"{t.Key}={t.Value:0.#}")));
         Assert.Equal(1, transcript.Timings["speculative"]);
         Assert.True(transcript.Timings["speculation_lead_ms"] > 0); // submitted before the endpoint
-        Assert.True(_voice.SpeculationsStarted >= 1);
+        Assert.True(_harness.Voice.SpeculationsStarted >= 1);
         // Speculation changes when, not what: the engine transcribes the final utterance's audio to the same text.
         UtteranceTrace trace = Assert.Single(traces);
-        SttResult again = await _voice.Pool!.Engine.TranscribeAsync(trace.Utterance.Samples, new SttOptions { MaxTokens = _voice.Options.CommandMaxTokens }, CancellationToken.None);
+        SttResult again = await _harness.Voice.Pool!.Engine.TranscribeAsync(trace.Utterance.Samples, new SttOptions { MaxTokens = _harness.Voice.Options.CommandMaxTokens }, CancellationToken.None);
         Assert.Equal(again.Text, transcript.Text);
     }
 

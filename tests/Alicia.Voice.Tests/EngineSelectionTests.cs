@@ -103,44 +103,25 @@ public sealed class EngineSelectionTests
 /// </summary>
 public sealed class EngineSelectionEndToEndTests : IAsyncLifetime
 {
-    private readonly string _keys = Path.Combine(Path.GetTempPath(), "alicia-voice-keys-" + Guid.NewGuid().ToString("N"));
-    private AliciaEngine _engine = null!;
-    private VoiceService _voice = null!;
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private VoiceEngineHarness _harness = null!;
+    private static readonly TimeSpan Wait = VoiceEngineHarness.Wait;
 
     private static string MultilingualModel => RandomWhisperModel.GetOrCreate(TestAudio.ModelDirectory, WhisperDimensions.Micro with { Vocab = 51865 });
 
-    public async Task InitializeAsync()
-    {
-        _engine = new AliciaEngine(new AliciaEngineOptions { KeyDirectory = _keys, Broker = new EmbeddedBrokerOptions { Port = 0 } });
-        _voice = new VoiceService(new VoiceOptions
-        {
-            VadModelPath = TestAudio.VadModelPath,
-            WhisperModelPath = TestAudio.MicroModel,
-            ExtraWhisperModelPaths = [MultilingualModel],
-            Quality = new QualityOptions { MinConfidence = 0, MaxNoSpeechProbability = 1 },
-            WhisperWarmUpContexts = [128],
-        });
-        _engine.AddService(_voice);
-        await _engine.StartAsync();
-    }
+    public async Task InitializeAsync() => _harness = await VoiceEngineHarness.StartAsync(o => o with { ExtraWhisperModelPaths = [MultilingualModel] });
 
-    public async Task DisposeAsync()
-    {
-        await _engine.DisposeAsync();
-        Directory.Delete(_keys, recursive: true);
-    }
+    public async Task DisposeAsync() => await _harness.DisposeAsync();
 
     [Fact]
     public async Task The_session_language_chooses_the_engine_and_the_transcript_names_it()
     {
-        Assert.Equal(2, _voice.Engines.Pools.Count);
-        string english = _voice.Engines.Pools[0].Engine.Name, multilingual = _voice.Engines.Pools[1].Engine.Name;
-        Assert.Equal(["en"], _voice.Engines.Pools[0].Engine.Languages);
-        Assert.Empty(_voice.Engines.Pools[1].Engine.Languages);
+        SttEngineManager engines = _harness.Voice.Engines;
+        Assert.Equal(2, engines.Pools.Count);
+        string english = engines.Pools[0].Engine.Name, multilingual = engines.Pools[1].Engine.Name;
+        Assert.Equal(["en"], engines.Pools[0].Engine.Languages);
+        Assert.Empty(engines.Pools[1].Engine.Languages);
 
-        await using AliciaBus satellite = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, _engine.Keys.Create("sat-" + Guid.NewGuid().ToString("N")[..6]),
-            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
+        await using AliciaBus satellite = await _harness.ClientAsync("sat");
         byte[] pcm = TestAudio.ToPcm(TestAudio.Concat(TestAudio.Silence(0.3), TestAudio.Speech("guten tag").ToMono16k(), TestAudio.Silence(0.6)));
 
         foreach ((string language, string expected) in new[] { ("en", english), ("de", multilingual) })

@@ -9,7 +9,8 @@ public enum VoiceSessionKind
 
 /// <summary>
 /// A satellite asks to stream audio. Control stays on the bus; the audio goes over the dedicated stream
-/// that the response names (length-prefixed PCM frames over TCP), authorised by a one-time token.
+/// that the response names (length-prefixed PCM frames over TCP, or the same frames in binary WebSocket
+/// messages for browsers), authorised by a one-time token.
 /// </summary>
 [AliciaMessage("alicia/voice/session/request", Kind = MessageKind.Request)]
 public sealed partial class VoiceSessionRequest
@@ -46,6 +47,12 @@ public sealed partial class VoiceSessionResponse
 
     /// <summary>Where to stream: <c>tcp://host:port</c>.</summary>
     public string Endpoint { get; set; } = "";
+
+    /// <summary>
+    /// The same stream for browsers: <c>ws://host:port/voice</c>, one audio frame per binary message, same
+    /// token. Empty from engines that predate it (readers that predate it skip the field).
+    /// </summary>
+    public string WebSocketEndpoint { get; set; } = "";
 
     /// <summary>One-time token: the first frame of the stream; valid once, until <see cref="TokenExpiresMs"/> passes.</summary>
     public string Token { get; set; } = "";

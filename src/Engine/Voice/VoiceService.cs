@@ -115,7 +115,7 @@ public sealed class VoiceService : IEngineService
             TimeSpan period = TimeSpan.FromMilliseconds(Math.Max(50, _options.MqttIdleTimeout.TotalMilliseconds / 4));
             _sweeper = engine.Clock.CreateTimer(_ => _ = SweepIdleAsync(), null, period, period);
         }
-        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint}; VAD {Vad}; STT {Stt}", _server.EndPoint, vadPath,
+        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint} (and WebSocket at {Path} on the same port); VAD {Vad}; STT {Stt}", _server.EndPoint, AudioStreamServer.WebSocketPath, vadPath,
             Engines.Pools.Count == 0 ? "none" : string.Join(", ", Engines.Pools.Select(p => p.Engine.Name)));
     }
 
@@ -145,11 +145,13 @@ public sealed class VoiceService : IEngineService
             message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool);
         _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime);
         string host = _options.AdvertisedHost ?? _options.ListenAddress;
+        string authority = $"{(host.Contains(':') ? $"[{host}]" : host)}:{_server!.EndPoint.Port}";
         return ValueTask.FromResult(new VoiceSessionResponse
         {
             Accepted = true,
             SessionId = id,
-            Endpoint = $"tcp://{(host.Contains(':') ? $"[{host}]" : host)}:{_server!.EndPoint.Port}",
+            Endpoint = "tcp://" + authority,
+            WebSocketEndpoint = "ws://" + authority + AudioStreamServer.WebSocketPath,
             Token = token,
             TokenExpiresMs = (int)_options.TokenLifetime.TotalMilliseconds,
             MaxFrameBytes = _options.MaxFrameBytes,

@@ -15,9 +15,10 @@ internal static class VoiceCommand
     public const string Usage = """
         alicia voice send FILE.wav [--as NAME] [--to ENGINE] [--device ID] [--kind command|dictation]
                                    [--language CODE] [--stt ENGINE] [--budget MS]
-                                   [--realtime] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
+                                   [--realtime] [--websocket] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
           Opens a voice session on the engine, streams the WAV (16-bit PCM, any rate, mono or stereo) over
-          the audio endpoint it returns, and prints each transcript with its per-stage timings.
+          the audio endpoint it returns (TCP, or its WebSocket endpoint with --websocket, as a browser
+          would), and prints each transcript with its per-stage timings.
           --language/--budget let the engine pick a speech-to-text engine serving that language within
           that end-of-speech-to-transcript budget; --stt names one (e.g. whisper:tiny.en).
         """;
@@ -42,6 +43,7 @@ internal static class VoiceCommand
         int budget = 0;
         if (budgetText is not null && (!int.TryParse(budgetText, NumberStyles.Integer, CultureInfo.InvariantCulture, out budget) || budget <= 0))
             throw new ConfigurationError($"--budget: '{budgetText}' is not a positive number of milliseconds");
+        bool webSocket = Cli.TakeFlag(tokens, "--websocket");
         VoiceSessionKind kind = kindText switch
         {
             "command" => VoiceSessionKind.Command,
@@ -77,13 +79,14 @@ internal static class VoiceCommand
             {
                 result = await VoiceClient.SendAsync(bus, wav.Pcm, wav.SampleRate, wav.Channels, new VoiceSendOptions
                 {
-                    Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, Timeout = TimeSpan.FromSeconds(seconds),
+                    Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, WebSocket = webSocket, Timeout = TimeSpan.FromSeconds(seconds),
                     Language = language, SttEngine = stt, LatencyBudgetMs = budget,
                 }, cts.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException or System.Net.WebSockets.WebSocketException)
             {
-                stderr.WriteLine($"alicia voice: {e.Message}. Is the engine running with the voice service, and does it trust key '{identityName}'?");
+                string cause = e.InnerException is { } inner ? $" ({inner.GetBaseException().Message})" : ""; // a WebSocket failure's reason is inside
+                stderr.WriteLine($"alicia voice: {e.Message}{cause}. Is the engine running with the voice service, and does it trust key '{identityName}'?");
                 return Cli.Failed;
             }
 

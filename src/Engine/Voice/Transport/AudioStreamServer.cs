@@ -1,9 +1,7 @@
-using System.Buffers;
-using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using System.Net.WebSockets;
 using Alicia.Contracts.Messages;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +9,8 @@ namespace Alicia.Engine.Voice.Transport;
 
 /// <summary>
 /// The audio stream listener: TCP connections that open with a one-time session token and then carry
-/// length-prefixed PCM frames, read with a <see cref="PipeReader"/>. A malformed or truncated frame, a
+/// length-prefixed PCM frames, read with a <see cref="PipeReader"/>; on the same port, WebSocket
+/// connections (browsers) carrying the same frames in binary messages. A malformed or truncated frame, a
 /// bad token or an idle stream ends that connection's session with an <see cref="AudioFrameType.Error"/>
 /// frame and a <see cref="VoiceSessionState.Failed"/> status naming the reason; other sessions go on.
 /// </summary>
@@ -23,6 +22,15 @@ public sealed class AudioStreamServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _connections = [];
     private Task? _accept;
+
+    /// <summary>The WebSocket upgrade's path on the audio port (browsers cannot open raw TCP).</summary>
+    public const string WebSocketPath = "/voice";
+
+    // Pongs through NATs and proxies during pauses in speech; the idle timeout still ends silent streams.
+    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(20);
+
+    // How long a finished WebSocket stream waits for the client's close before dropping the connection.
+    private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
 
     public AudioStreamServer(VoiceService service, IPAddress address, int port, ILogger logger)
     {
@@ -54,7 +62,7 @@ public sealed class AudioStreamServer : IAsyncDisposable
                 continue;
             }
             socket.NoDelay = true;
-            Task connection = Task.Run(() => ServeAsync(socket, ct));
+            Task connection = Task.Run(() => ServeGuardedAsync(socket, ct));
             lock (_connections)
             {
                 _connections.RemoveAll(t => t.IsCompleted);
@@ -63,33 +71,75 @@ public sealed class AudioStreamServer : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(Socket socket, CancellationToken stopping)
+    private async Task ServeGuardedAsync(Socket socket, CancellationToken stopping)
     {
-        await using var stream = new NetworkStream(socket, ownsSocket: true);
-        PipeReader reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
-        VoiceSession? session = null;
-        string? error = null;
-        int utterances = 0;
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         try
         {
-            idle.CancelAfter(_service.Options.TokenLifetime);
-            (session, error) = await ReadLoopAsync(reader, stream, idle, stopping).ConfigureAwait(false);
-            if (error is null && session is not null) utterances = await session.CompleteAsync().ConfigureAwait(false);
+            await ServeAsync(socket, stopping).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            error = "the engine is stopping";
+            // A bug in one connection must not go unseen, nor touch the others.
+            _logger.LogWarning(e, "Audio connection failed unexpectedly");
+        }
+    }
+
+    private async Task ServeAsync(Socket socket, CancellationToken stopping)
+    {
+        string remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        await using var network = new NetworkStream(socket, ownsSocket: true);
+        PipeReader reader = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        deadline.CancelAfter(_service.Options.TokenLifetime);
+        if (!await OpensWithHttpAsync(reader, deadline.Token).ConfigureAwait(false))
+        {
+            await new AudioStreamConnection(_service, _logger, reader, network, remote).ServeAsync(deadline, stopping).ConfigureAwait(false);
+            return;
+        }
+
+        WebSocket? socketOverHttp = await UpgradeAsync(reader, network, remote, deadline.Token).ConfigureAwait(false);
+        if (socketOverHttp is null) return;
+        await using var frames = new WebSocketAudioStream(socketOverHttp);
+        PipeReader frameReader = PipeReader.Create(frames, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
+        string? error = await new AudioStreamConnection(_service, _logger, frameReader, frames, "ws " + remote).ServeAsync(deadline, stopping).ConfigureAwait(false);
+        await frames.CloseAsync(error is null ? WebSocketCloseStatus.NormalClosure : WebSocketCloseStatus.PolicyViolation, error ?? "done", CloseTimeout).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sniffs the first byte without consuming it: an HTTP request starts with <c>G</c>(ET), which is no
+    /// frame type, so one listener serves both. A connection that sends nothing goes the TCP way, which
+    /// names the timeout in an error frame as before.
+    /// </summary>
+    private static async Task<bool> OpensWithHttpAsync(PipeReader reader, CancellationToken ct)
+    {
+        try
+        {
+            ReadResult result = await reader.ReadAsync(ct).ConfigureAwait(false);
+            bool http = !result.Buffer.IsEmpty && result.Buffer.FirstSpan[0] == (byte)'G';
+            reader.AdvanceTo(result.Buffer.Start); // nothing consumed or examined: the next read sees the same bytes
+            return http;
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Does the WebSocket handshake: the server-side socket, or null after a 400 naming the reason.</summary>
+    private async Task<WebSocket?> UpgradeAsync(PipeReader reader, NetworkStream network, string remote, CancellationToken ct)
+    {
+        string? key, refusal;
+        try
+        {
+            (key, refusal) = await WebSocketUpgrade.ReadRequestAsync(reader, WebSocketPath, ct).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            error = session is null
-                ? $"no valid session token within {_service.Options.TokenLifetime.TotalSeconds:0.#} s"
-                : $"no audio for {_service.Options.IdleTimeout.TotalSeconds:0.#} s";
+            (key, refusal) = (null, $"no complete request header within {_service.Options.TokenLifetime.TotalSeconds:0.#} s");
         }
-        catch (IOException e)
+        catch (IOException)
         {
-            error = $"connection lost: {e.Message}";
+            return null;
         }
         finally
         {
@@ -98,92 +148,19 @@ public sealed class AudioStreamServer : IAsyncDisposable
 
         try
         {
-            if (error is not null)
+            if (key is null)
             {
-                _logger.LogInformation("Audio session {Session} from {Remote} failed: {Error}", session?.Id ?? "(none)", socket.RemoteEndPoint, error);
-                if (session is not null) await session.DrainAsync().ConfigureAwait(false);
-                await SendAsync(stream, AudioFrameType.Error, Encoding.UTF8.GetBytes(error)).ConfigureAwait(false);
+                _logger.LogInformation("Audio WebSocket upgrade from {Remote} refused: {Reason}", remote, refusal);
+                await WebSocketUpgrade.RefuseAsync(network, refusal!, CancellationToken.None).ConfigureAwait(false);
+                return null;
             }
-            else
-            {
-                var count = new byte[4];
-                BinaryPrimitives.WriteUInt32LittleEndian(count, (uint)utterances);
-                await SendAsync(stream, AudioFrameType.Done, count).ConfigureAwait(false);
-            }
+            await WebSocketUpgrade.AcceptAsync(network, key, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or OperationCanceledException)
         {
-            // The client went away; its session's status still goes on the bus.
+            return null;
         }
-        finally
-        {
-            if (session is not null) await _service.EndSessionAsync(session, error).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<(VoiceSession? Session, string? Error)> ReadLoopAsync(PipeReader reader, Stream stream, CancellationTokenSource idle, CancellationToken stopping)
-    {
-        VoiceSession? session = null;
-        int maxPayload = _service.Options.MaxFrameBytes;
-        while (true)
-        {
-            ReadResult result = await reader.ReadAsync(idle.Token).ConfigureAwait(false);
-            ReadOnlySequence<byte> buffer = result.Buffer;
-            SequencePosition consumed = buffer.Start;
-            SequencePosition examined = buffer.End;
-            try
-            {
-                while (true)
-                {
-                    AudioFrameCodec.DecodeStatus status = AudioFrameCodec.TryDecode(buffer, maxPayload, out AudioFrameType type, out ReadOnlySequence<byte> payload, out SequencePosition next, out string? error);
-                    if (status == AudioFrameCodec.DecodeStatus.Malformed) return (session, "malformed frame: " + error);
-                    if (status == AudioFrameCodec.DecodeStatus.NeedMore) break;
-
-                    if (session is null)
-                    {
-                        if (type != AudioFrameType.Hello) return (null, $"the first frame must be hello with the session token, not {type.ToString().ToLowerInvariant()}");
-                        (session, string? refused) = _service.ClaimToken(Encoding.UTF8.GetString(payload));
-                        if (session is null) return (null, refused);
-                        idle.CancelAfter(_service.Options.IdleTimeout);
-                        await SendAsync(stream, AudioFrameType.Ready, Encoding.UTF8.GetBytes(session.Id)).ConfigureAwait(false);
-                        await session.PublishStatusAsync(VoiceSessionState.Streaming).ConfigureAwait(false);
-                    }
-                    else if (type == AudioFrameType.Audio)
-                    {
-                        if (payload.Length % session.Converter.BytesPerFrame != 0)
-                            return (session, $"malformed frame: {payload.Length} bytes of audio is not a whole number of {session.Converter.BytesPerFrame}-byte samples");
-                        session.Pipeline.Write(payload);
-                        idle.CancelAfter(_service.Options.IdleTimeout);
-                    }
-                    else if (type == AudioFrameType.End)
-                    {
-                        consumed = next;
-                        return (session, null);
-                    }
-                    else return (session, $"unexpected {type.ToString().ToLowerInvariant()} frame after the session started");
-
-                    buffer = buffer.Slice(next);
-                    consumed = next;
-                }
-
-                if (result.IsCompleted)
-                {
-                    if (!buffer.IsEmpty) return (session, $"truncated frame: the connection closed with {buffer.Length} bytes of an incomplete frame");
-                    return (session, session is null ? "the connection closed before the session token" : "the connection closed without an end frame");
-                }
-                if (stopping.IsCancellationRequested) return (session, "the engine is stopping");
-            }
-            finally
-            {
-                reader.AdvanceTo(consumed, examined);
-            }
-        }
-    }
-
-    private static async Task SendAsync(Stream stream, AudioFrameType type, byte[] payload)
-    {
-        await stream.WriteAsync(AudioFrameCodec.Encode(type, payload)).ConfigureAwait(false);
-        await stream.FlushAsync().ConfigureAwait(false);
+        return WebSocket.CreateFromStream(network, new WebSocketCreationOptions { IsServer = true, KeepAliveInterval = KeepAlive });
     }
 
     public async ValueTask DisposeAsync()

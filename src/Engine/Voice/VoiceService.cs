@@ -74,7 +74,7 @@ public sealed class VoiceService : IEngineService
                 _owned.Add(_stt);
                 await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or Whisper.net.WhisperModelLoadException)
+            catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or InvalidDataException)
             {
                 // The engine keeps serving the bus and VAD; transcripts answer "no speech-to-text engine".
                 _logger.LogError("Voice: speech to text disabled: {Reason}", e.Message);

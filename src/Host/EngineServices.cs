@@ -8,7 +8,6 @@ using Alicia.Engine.Security.Identity;
 using Alicia.Engine.Voice;
 using Alicia.Engine.Voice.Vad;
 using Microsoft.Extensions.Logging;
-using System.Runtime.CompilerServices;
 
 namespace Alicia.Host;
 
@@ -64,15 +63,6 @@ internal sealed class EngineServices : IAsyncDisposable
     {
         ILogger logger = engine.LoggerFactory.CreateLogger<EngineServices>();
         if (!voice.Enabled) return;
-        // Whisper.net's native loader is not ready for Native AOT (it reads Assembly.Location, and its
-        // CPU check sees no AVX under AOT's baseline instruction set). The feature switch keeps the
-        // voice pipeline out of the AOT binary entirely (the trimmer removes this branch), so that
-        // binary stays warning-free; `dotnet alicia.dll run` (scripts/run.sh) runs it.
-        if (!RuntimeFeature.IsDynamicCodeSupported)
-        {
-            logger.LogWarning("Voice pipeline not available in the Native-AOT binary yet; run the engine with 'dotnet alicia.dll run' (scripts/run.sh) for voice");
-            return;
-        }
         string? vad = string.IsNullOrWhiteSpace(voice.VadModelPath) ? SileroVadModel.FindDefault() : voice.VadModelPath;
         if (vad is null || !File.Exists(vad))
         {

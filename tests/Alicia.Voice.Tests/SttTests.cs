@@ -1,11 +1,14 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Alicia.Engine.Voice.Stt;
+using Alicia.Engine.Voice.Stt.Whisper;
 using Xunit.Abstractions;
 
 namespace Alicia.Voice.Tests;
 
 /// <summary>
-/// Whisper through Whisper.net on random-weight ggml models (no weights can be downloaded here). The
+/// Whisper through our whisper.cpp binding on random-weight ggml models (no weights can be downloaded here). The
 /// transcripts are meaningless: these tests check plumbing (loading, segments, token caps, audio context,
 /// cancellation), never recognition accuracy.
 /// </summary>
@@ -49,6 +52,21 @@ public sealed class SttTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Cancelling_a_running_transcription_aborts_whisper_cpp_early()
+    {
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.TinyModel });
+        float[] audio = TestAudio.WhiteNoise(29, 0.2f); // the full 1500 context: seconds of encoding uncancelled
+        var sw = Stopwatch.StartNew();
+        SttResult full = await stt.TranscribeAsync(audio, new SttOptions { MaxTokens = 2 }, CancellationToken.None);
+        TimeSpan uncancelled = sw.Elapsed;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        sw.Restart();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stt.TranscribeAsync(audio, new SttOptions { MaxTokens = 2 }, cts.Token));
+        output.WriteLine($"ctx {full.AudioContext}: {uncancelled.TotalMilliseconds:0} ms in full, cancelled after {sw.Elapsed.TotalMilliseconds:0} ms");
+        Assert.True(sw.Elapsed < uncancelled * 0.75, $"cancelled run took {sw.Elapsed}, a full one {uncancelled}");
+    }
+
+    [Fact]
     public async Task A_model_with_tiny_en_dimensions_loads_and_runs_with_a_reduced_audio_context()
     {
         string path = TestAudio.TinyModel;
@@ -83,21 +101,21 @@ public sealed class SttTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Warm_up_builds_the_processors_real_calls_use()
+    public async Task Warm_up_builds_the_states_real_calls_use()
     {
         await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel, WarmUpContexts = [128, 256] });
         var command = new SttOptions { MaxTokens = 32 };
         await stt.WarmUpAsync(command);
-        Assert.Equal(2, stt.ProcessorsBuilt);
+        Assert.Equal(2, stt.StatesBuilt);
 
         // A 1 s and a 3 s command land in the warmed buckets: nothing is built on the hot path.
         await stt.TranscribeAsync(TestAudio.Tone(1, 300), command, CancellationToken.None);
         await stt.TranscribeAsync(TestAudio.Tone(3, 300), command, CancellationToken.None);
-        Assert.Equal(2, stt.ProcessorsBuilt);
+        Assert.Equal(2, stt.StatesBuilt);
 
-        // Another token cap is another processor (whisper.cpp fixes it when the state is built).
+        // A state serves any token cap and language: dictation reuses it too.
         await stt.TranscribeAsync(TestAudio.Tone(1, 300), new SttOptions { MaxTokens = 128 }, CancellationToken.None);
-        Assert.Equal(3, stt.ProcessorsBuilt);
+        Assert.Equal(2, stt.StatesBuilt);
     }
 
     [Fact]
@@ -187,5 +205,48 @@ public sealed class SttPoolTests
         QualityVerdict verdict = new QualityAssessor().Assess(new SttResult { Text = text, Confidence = confidence, NoSpeechProbability = noSpeech });
         Assert.Equal(accepted, verdict.Accepted);
         Assert.Contains(reason, verdict.Reason);
+    }
+}
+
+/// <summary>
+/// Our whisper.cpp binding passes whisper.h's parameter structs by value: a field out of place corrupts every
+/// call. Sizes and offsets pin the C layout; the defaults whisper.cpp itself fills in, read back through the
+/// structs, prove it is the layout of the library actually shipped (Whisper.net.Runtime 1.9.1, whisper.cpp 1.8.5).
+/// </summary>
+public sealed class SttNativeLayoutTests
+{
+    [Fact]
+    public void The_parameter_structs_have_the_C_sizes_and_offsets()
+    {
+        Assert.Equal(48, Unsafe.SizeOf<WhisperContextParams>());
+        Assert.Equal(40, (int)Marshal.OffsetOf<WhisperContextParams>(nameof(WhisperContextParams.DtwMemorySize)));
+        Assert.Equal(304, Unsafe.SizeOf<WhisperFullParams>());
+        Assert.Equal(56, (int)Marshal.OffsetOf<WhisperFullParams>(nameof(WhisperFullParams.AudioContext)));
+        Assert.Equal(104, (int)Marshal.OffsetOf<WhisperFullParams>(nameof(WhisperFullParams.Language)));
+        Assert.Equal(144, (int)Marshal.OffsetOf<WhisperFullParams>(nameof(WhisperFullParams.GreedyBestOf)));
+        Assert.Equal(208, (int)Marshal.OffsetOf<WhisperFullParams>(nameof(WhisperFullParams.AbortCallback)));
+        Assert.Equal(280, (int)Marshal.OffsetOf<WhisperFullParams>(nameof(WhisperFullParams.VadThreshold)));
+    }
+
+    [Fact]
+    public void Whisper_cpp_defaults_read_through_the_structs_land_in_the_right_fields()
+    {
+        WhisperLibrary.EnsureLoaded();
+        WhisperContextParams c = WhisperNative.ContextDefaultParams();
+        Assert.Equal((1, 1, 0, -1, (nuint)(128 << 20)), (c.UseGpu, c.FlashAttention, c.DtwTokenTimestamps, c.DtwTopLayers, c.DtwMemorySize));
+
+        WhisperFullParams p = WhisperNative.FullDefaultParams(WhisperNative.SamplingGreedy);
+        Assert.Equal((0, 16384, 0, 0), (p.Strategy, p.MaxTextContext, p.OffsetMs, p.DurationMs));
+        Assert.Equal((1, 1, 1), (p.NoContext, p.PrintProgress, p.PrintTimestamps));
+        Assert.Equal((0.01f, 0.01f), (p.TimestampThreshold, p.TimestampSumThreshold));
+        Assert.Equal("en", Marshal.PtrToStringUTF8(p.Language));
+        Assert.Equal((1, 0), (p.SuppressBlank, p.SuppressNonSpeech));
+        Assert.Equal((0f, 1f, -1f), (p.Temperature, p.MaxInitialTimestamp, p.LengthPenalty));
+        Assert.Equal((0.2f, 2.4f, -1f, 0.6f), (p.TemperatureIncrement, p.EntropyThreshold, p.LogProbThreshold, p.NoSpeechThreshold));
+        Assert.Equal((5, -1, -1f), (p.GreedyBestOf, p.BeamSize, p.BeamPatience));
+        Assert.Equal(((nint)0, (nint)0), (p.AbortCallback, p.AbortUserData));
+        Assert.Equal(100f, p.GrammarPenalty);
+        Assert.Equal(((byte)0, (nint)0), (p.Vad, p.VadModelPath));
+        Assert.Equal((0.5f, 250, 100, float.MaxValue, 30, 0.1f), (p.VadThreshold, p.VadMinSpeechMs, p.VadMinSilenceMs, p.VadMaxSpeechSeconds, p.VadSpeechPadMs, p.VadSamplesOverlap));
     }
 }

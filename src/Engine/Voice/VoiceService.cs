@@ -94,7 +94,7 @@ public sealed class VoiceService : IEngineService
                 await whisper.WarmUpAsync(new SttOptions { MaxTokens = _options.CommandMaxTokens }, cancellationToken).ConfigureAwait(false);
                 AddEngine(whisper, engine);
             }
-            catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or Whisper.net.WhisperModelLoadException)
+            catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or InvalidDataException)
             {
                 // The engine keeps serving the bus and VAD; sessions that need this model are told so.
                 _logger.LogError("Voice: speech-to-text model {Model} disabled: {Reason}", model, e.Message);

@@ -24,6 +24,8 @@ internal static class Cli
           alicia voice send <file.wav> [options]
                                             Stream a WAV file to a running engine; prints the transcript and stage timings
           alicia models list | pull <name>  Models of the manifest; pull downloads and checks the SHA-256
+          alicia models random <file> [--size micro|tiny]
+                                            A random-weight Whisper model for smoke tests (meaningless transcripts)
           alicia ca init [--host NAME]... [--force] | ca show
                                             Local certificate authority (ECDSA P-256) in <DataDirectory>/ca
           alicia device provision <id> --type speaker|sensor|actuator|controller|service [--role R]... [--password-from-env VAR] [--out DIR]

@@ -3,6 +3,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Alicia.Engine.Voice.Stt;
 using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
@@ -19,17 +20,21 @@ internal static class ModelsCommand
         alicia models pull [NAME...] [--manifest FILE] [--dir DIR]
           Downloads the manifest's models (all by default) into DIR (default models/cache) and verifies
           their SHA-256. npm: URLs are taken with `npm pack`.
+        alicia models random FILE [--size micro|tiny]
+          Writes a random-weight Whisper ggml model (micro ~8 MB, default; tiny: tiny.en-sized, ~75 MB). Its
+          transcripts are meaningless: it exercises the speech-to-text path without downloadable weights.
         """;
 
     private sealed record Model(string Name, string File, string Url, string? Sha256, string Licence);
 
     public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        if (args.Length == 0 || args[0] is not ("list" or "pull"))
+        if (args.Length == 0 || args[0] is not ("list" or "pull" or "random"))
         {
             stderr.WriteLine(Usage);
             return Cli.Usage;
         }
+        if (args[0] == "random") return WriteRandom(args[1..], stdout);
         var tokens = args[1..].ToList();
         string manifestPath = Cli.TakeOption(tokens, "--manifest") ?? Path.Combine("models", "manifest.json");
         string dir = Cli.TakeOption(tokens, "--dir") ?? Path.Combine(Path.GetDirectoryName(manifestPath) is { Length: > 0 } d ? d : ".", "cache");
@@ -67,6 +72,23 @@ internal static class ModelsCommand
             }
         }
         return failed == 0 ? Cli.Ok : Cli.Failed;
+    }
+
+    private static int WriteRandom(string[] args, TextWriter stdout)
+    {
+        var tokens = args.ToList();
+        string size = Cli.TakeOption(tokens, "--size") ?? "micro";
+        WhisperDimensions dimensions = size switch
+        {
+            "micro" => WhisperDimensions.Micro,
+            "tiny" => WhisperDimensions.TinyEn,
+            _ => throw new ConfigurationError($"models random: --size '{size}' is not micro or tiny"),
+        };
+        string path = tokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal))
+            ?? throw new ConfigurationError("models random: which FILE?");
+        RandomWhisperModel.Write(path, dimensions);
+        stdout.WriteLine($"{path}: random-weight Whisper model ({size}, {new FileInfo(path).Length / 1_000_000.0:0.0} MB); meaningless transcripts, for tests only");
+        return Cli.Ok;
     }
 
     private static List<Model> Load(string path)

@@ -69,8 +69,8 @@ public static class AudioContext
     }
 
     /// <summary>
-    /// Rounds a context up to a multiple of 128 (at most 1500). Whisper.net fixes the context when a
-    /// processor (a whisper state of ~100 MB, ~1 s to set up on first use) is built, so contexts are
+    /// Rounds a context up to a multiple of 128 (at most 1500). A whisper state (~100 MB, ~1 s to set up
+    /// on first use) is cached per context, so contexts are
     /// bucketed and the common buckets built ahead of time instead of one state per exact length.
     /// </summary>
     public static int Bucket(int ctx) => Math.Min(Full, (ctx + 127) / 128 * 128);

@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
 using Alicia.Contracts.Messages;
-using Whisper.net;
+using Alicia.Engine.Voice.Stt.Whisper;
 
 namespace Alicia.Engine.Voice.Stt;
 
@@ -22,30 +25,40 @@ public sealed record WhisperOptions
     /// </summary>
     public float TemperatureIncrement { get; init; }
 
-    /// <summary>Audio-context buckets whose processors are built by <see cref="WhisperSpeechToText.WarmUpAsync"/> (128..512: utterances up to ~9 s).</summary>
+    /// <summary>Audio-context buckets whose states are built and run once by <see cref="WhisperSpeechToText.WarmUpAsync"/> (128..512: utterances up to ~9 s).</summary>
     public IReadOnlyList<int> WarmUpContexts { get; init; } = [128, 256, 384, 512];
 
-    /// <summary>Processors kept per audio-context size (a processor owns a whisper state of tens of MB).</summary>
-    public int CachedProcessorsPerContext { get; init; } = 1;
+    /// <summary>Whisper states kept per audio-context bucket (a state holds tens of MB of buffers).</summary>
+    public int CachedStatesPerContext { get; init; } = 1;
 }
 
 /// <summary>
-/// Whisper through Whisper.net (whisper.cpp in-process): the model is loaded once; each call takes a
-/// processor built for its audio context (the utterance length), greedy, single segment, no context
-/// carried between utterances, token cap, probabilities on. Processors are cached per audio context.
+/// Whisper through whisper.cpp in-process (our own source-generated binding, so the Native-AOT binary runs it
+/// too): the model is loaded once; each call runs greedy, single segment, no context carried between
+/// utterances, token cap, probabilities read back, on a whisper state cached per audio-context bucket.
 /// </summary>
 public sealed class WhisperSpeechToText : ISpeechToText
 {
     private readonly WhisperOptions _options;
-    private readonly WhisperFactory _factory;
-    private readonly ConcurrentDictionary<(int Ctx, int Tokens, string Language), ConcurrentBag<WhisperProcessor>> _processors = new();
+    private readonly nint _context;
+    private readonly int _endOfText;
+    private readonly WhisperFullParams _baseParams;
+    private readonly ConcurrentDictionary<int, ConcurrentBag<nint>> _states = new();
     private readonly SemaphoreSlim _slots;
+    private int _disposed;
 
     public WhisperSpeechToText(WhisperOptions options)
     {
         if (!File.Exists(options.ModelPath)) throw new FileNotFoundException($"Whisper ggml model not found at '{options.ModelPath}' ('alicia models pull whisper-tiny.en')", options.ModelPath);
+        WhisperLibrary.EnsureLoaded();
         _options = options;
-        _factory = WhisperFactory.FromPath(options.ModelPath, new WhisperFactoryOptions { UseFlashAttention = options.FlashAttention, UseGpu = false });
+        WhisperContextParams contextParams = WhisperNative.ContextDefaultParams();
+        contextParams.UseGpu = 0;
+        contextParams.FlashAttention = options.FlashAttention ? (byte)1 : (byte)0;
+        _context = WhisperNative.InitFromFile(options.ModelPath, contextParams);
+        if (_context == 0) throw new InvalidDataException($"whisper.cpp could not load '{options.ModelPath}' as a ggml Whisper model");
+        _endOfText = WhisperNative.EndOfTextToken(_context);
+        _baseParams = BaseParams(options);
         _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
         string model = Path.GetFileNameWithoutExtension(options.ModelPath);
         Name = "whisper:" + (model.StartsWith("ggml-", StringComparison.Ordinal) ? model[5..] : model);
@@ -65,6 +78,11 @@ public sealed class WhisperSpeechToText : ISpeechToText
         file.ReadExactly(header);
         return System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header[4..]) < 51865;
     }
+
+    /// <summary>Whisper states built so far (a build on the hot path costs ~1 s).</summary>
+    public int StatesBuilt => Volatile.Read(ref _built);
+
+    private int _built;
     public int MaxConcurrency => _options.Concurrency;
 
     public async Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken)
@@ -73,62 +91,26 @@ public sealed class WhisperSpeechToText : ISpeechToText
         if (options.MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "the token cap must be at least 2 (whisper.cpp decodes one token past its max_tokens, and 0 would mean no cap)");
         int ctx = options.AudioContext ?? AudioContext.Bucket(AudioContext.ForSamples(audio.Length));
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var key = (ctx, options.MaxTokens, options.Language);
-        WhisperProcessor? processor = null;
+        nint state = 0;
         try
         {
-            ConcurrentBag<WhisperProcessor> bag = _processors.GetOrAdd(key, _ => []);
-            if (!bag.TryTake(out processor)) processor = Build(ctx, options);
-
-            var segments = new List<TranscriptSegment>();
-            var text = new System.Text.StringBuilder();
-            double probabilitySum = 0, noSpeech = 0;
-            int tokens = 0;
-            await foreach (SegmentData segment in processor.ProcessAsync(audio, cancellationToken).ConfigureAwait(false))
-            {
-                segments.Add(new TranscriptSegment
-                {
-                    Text = segment.Text,
-                    StartSeconds = segment.Start.TotalSeconds,
-                    EndSeconds = segment.End.TotalSeconds,
-                    Probability = segment.Probability,
-                });
-                text.Append(segment.Text);
-                foreach (WhisperToken token in segment.Tokens)
-                {
-                    if (token.Id >= 50256) continue; // special and timestamp tokens
-                    probabilitySum += token.Probability;
-                    tokens++;
-                }
-                noSpeech = Math.Max(noSpeech, segment.NoSpeechProbability);
-            }
-            return new SttResult
-            {
-                Text = text.ToString().Trim(),
-                Segments = segments,
-                Confidence = tokens == 0 ? 0 : probabilitySum / tokens,
-                NoSpeechProbability = noSpeech,
-                Tokens = tokens,
-                AudioContext = ctx,
-                Engine = Name,
-            };
+            state = TakeState(ctx);
+            // whisper_full holds its thread for the whole utterance: a thread of its own, not a pool thread.
+            nint taken = state;
+            return await Task.Factory.StartNew(() => Run(taken, audio, ctx, options, cancellationToken), cancellationToken,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
         finally
         {
-            if (processor is not null)
-            {
-                ConcurrentBag<WhisperProcessor> bag = _processors.GetOrAdd(key, _ => []);
-                if (bag.Count < _options.CachedProcessorsPerContext && !cancellationToken.IsCancellationRequested) bag.Add(processor);
-                else await processor.DisposeAsync().ConfigureAwait(false);
-            }
+            if (state != 0) ReturnState(ctx, state, keep: !cancellationToken.IsCancellationRequested);
             _slots.Release();
         }
     }
 
     /// <summary>
-    /// Builds and runs a processor for each of <see cref="WhisperOptions.WarmUpContexts"/> once, so the first
-    /// utterance of a length does not pay whisper.cpp's state setup (~1 s on first use here). A processor is
-    /// built for one token cap and language, so warm up with the options real calls use (the command cap).
+    /// Builds and runs a state for each of <see cref="WhisperOptions.WarmUpContexts"/> once, so the first
+    /// utterance of a length does not pay whisper.cpp's state setup (~1 s on first use here). Run with the
+    /// options real calls use (the command token cap), so the first real call also finds its code warm.
     /// </summary>
     public async Task WarmUpAsync(SttOptions options, CancellationToken cancellationToken = default)
     {
@@ -136,33 +118,122 @@ public sealed class WhisperSpeechToText : ISpeechToText
             await TranscribeAsync(new float[16000], options with { AudioContext = ctx }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Processors built so far (each a whisper state; a build on the hot path costs ~1 s).</summary>
-    public int ProcessorsBuilt => Volatile.Read(ref _built);
-
-    private int _built;
-
-    private WhisperProcessor Build(int ctx, SttOptions options)
+    private static WhisperFullParams BaseParams(WhisperOptions options)
     {
+        WhisperFullParams p = WhisperNative.FullDefaultParams(WhisperNative.SamplingGreedy);
+        p.Threads = options.Threads;
+        p.NoContext = 1;
+        p.SingleSegment = 1;
+        p.PrintProgress = 0;
+        p.PrintRealtime = 0;
+        p.PrintTimestamps = 0;
+        p.GreedyBestOf = 1;
+        p.Temperature = 0;
+        p.TemperatureIncrement = options.TemperatureIncrement;
+        return p;
+    }
+
+    private unsafe SttResult Run(nint state, ReadOnlyMemory<float> audio, int ctx, SttOptions options, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        WhisperFullParams p = _baseParams;
+        p.AudioContext = ctx;
+        p.MaxTokens = options.MaxTokens - 1; // whisper.cpp stops after the token past max_tokens
+        p.AbortCallback = (nint)(delegate* unmanaged[Cdecl]<nint, byte>)&ShouldAbort;
+        byte[] language = Encoding.UTF8.GetBytes(options.Language + "\0");
+        GCHandle token = GCHandle.Alloc(cancellationToken); // a boxed copy still observes the same source
+        try
+        {
+            fixed (byte* lang = language)
+            fixed (float* samples = audio.Span)
+            {
+                p.Language = (nint)lang;
+                p.AbortUserData = GCHandle.ToIntPtr(token);
+                int status = WhisperNative.FullWithState(_context, state, p, samples, audio.Length);
+                cancellationToken.ThrowIfCancellationRequested();
+                if (status != 0) throw new InvalidOperationException($"whisper_full failed ({status})");
+            }
+        }
+        finally
+        {
+            token.Free();
+        }
+        return Read(state, ctx);
+    }
+
+    /// <summary>Segments as Whisper.net reported them (empty ones skipped, probability the mean over all their tokens); confidence over text tokens only.</summary>
+    private unsafe SttResult Read(nint state, int ctx)
+    {
+        var segments = new List<TranscriptSegment>();
+        var text = new StringBuilder();
+        double probabilitySum = 0, noSpeech = 0;
+        int tokens = 0;
+        int count = WhisperNative.SegmentCount(state);
+        for (int s = 0; s < count; s++)
+        {
+            string segmentText = Marshal.PtrToStringUTF8((nint)WhisperNative.SegmentText(state, s)) ?? "";
+            if (segmentText.Length == 0) continue;
+            int tokenCount = WhisperNative.TokenCount(state, s);
+            double segmentSum = 0;
+            for (int t = 0; t < tokenCount; t++)
+            {
+                float probability = WhisperNative.TokenProbability(state, s, t);
+                segmentSum += probability;
+                if (WhisperNative.TokenId(state, s, t) >= _endOfText) continue; // special and timestamp tokens
+                probabilitySum += probability;
+                tokens++;
+            }
+            segments.Add(new TranscriptSegment
+            {
+                Text = segmentText,
+                StartSeconds = WhisperNative.SegmentStart(state, s) / 100.0,
+                EndSeconds = WhisperNative.SegmentEnd(state, s) / 100.0,
+                Probability = tokenCount == 0 ? 0 : segmentSum / tokenCount,
+            });
+            text.Append(segmentText);
+            noSpeech = Math.Max(noSpeech, WhisperNative.SegmentNoSpeechProbability(state, s));
+        }
+        return new SttResult
+        {
+            Text = text.ToString().Trim(),
+            Segments = segments,
+            Confidence = tokens == 0 ? 0 : probabilitySum / tokens,
+            NoSpeechProbability = noSpeech,
+            Tokens = tokens,
+            AudioContext = ctx,
+            Engine = Name,
+        };
+    }
+
+    // Polled by ggml during every computation: a cancelled token stops the transcription within one graph step.
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static byte ShouldAbort(nint userData) =>
+        GCHandle.FromIntPtr(userData).Target is CancellationToken { IsCancellationRequested: true } ? (byte)1 : (byte)0;
+
+    private nint TakeState(int ctx)
+    {
+        if (_states.GetOrAdd(ctx, _ => []).TryTake(out nint state)) return state;
         Interlocked.Increment(ref _built);
-        return _factory.CreateBuilder()
-            .WithLanguage(options.Language)
-            .WithThreads(_options.Threads)
-            .WithAudioContextSize(ctx)
-            .WithMaxTokensPerSegment(options.MaxTokens - 1) // whisper.cpp stops after the token past max_tokens
-            .WithSingleSegment()
-            .WithNoContext()
-            .WithGreedySamplingStrategy(b => b.WithBestOf(1))
-            .WithTemperature(0f)
-            .WithTemperatureInc(_options.TemperatureIncrement)
-            .WithProbabilities()
-            .Build();
+        state = WhisperNative.InitState(_context);
+        return state != 0 ? state : throw new InvalidOperationException("whisper.cpp could not allocate a state");
+    }
+
+    // A state whose run was cancelled is dropped rather than trusted again.
+    private void ReturnState(int ctx, nint state, bool keep)
+    {
+        ConcurrentBag<nint> bag = _states.GetOrAdd(ctx, _ => []);
+        if (keep && bag.Count < _options.CachedStatesPerContext) bag.Add(state);
+        else WhisperNative.FreeState(state);
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (ConcurrentBag<WhisperProcessor> bag in _processors.Values)
-            while (bag.TryTake(out WhisperProcessor? p)) await p.DisposeAsync().ConfigureAwait(false);
-        _factory.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        // Taking every slot waits for the transcriptions in flight: their states must not be freed under them.
+        for (int i = 0; i < _options.Concurrency; i++) await _slots.WaitAsync().ConfigureAwait(false);
+        foreach (ConcurrentBag<nint> bag in _states.Values)
+            while (bag.TryTake(out nint state)) WhisperNative.FreeState(state);
+        WhisperNative.Free(_context);
         _slots.Dispose();
     }
 }

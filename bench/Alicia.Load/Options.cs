@@ -53,6 +53,11 @@ internal sealed class LoadOptions
 
     public double HangoverMs { get; private set; } = 300;
 
+    /// <summary>Null: the engine's default (VoiceOptions).</summary>
+    public int? WhisperThreads { get; private set; }
+
+    public int? WhisperConcurrency { get; private set; }
+
     /// <summary>Also replay this recording (16 kHz mono WAV) through one session, when it exists.</summary>
     public string? Jfk { get; private set; }
 
@@ -136,6 +141,8 @@ internal sealed class LoadOptions
           --model M            tiny | tiny-talk (decodes to the token cap: the worst case) | micro (default tiny)
           --realtime 0|1       stream in real time (default 1)
           --hangover MS        VAD silence hangover (default 300)
+          --whisper-threads N  whisper.cpp threads per transcription (default: the engine's, cores / concurrency)
+          --whisper-concurrency N  transcriptions at once (default: the engine's, 2 on 2+ cores)
           --jfk PATH           also replay this 16 kHz WAV through one session
 
         gateway scenario (engine with the security gateway off / on, devices publish DeviceData on alicia/devices/{id}/data):
@@ -174,6 +181,8 @@ internal sealed class LoadOptions
                 case "--model": o.WhisperModel = value is "tiny" or "tiny-talk" or "micro" ? value : throw new UsageException($"--model must be tiny, tiny-talk or micro, not '{value}'"); break;
                 case "--realtime": o.RealTime = Int(name, value, 0, 1) == 1; break;
                 case "--hangover": o.HangoverMs = Double(name, value, 100, 2000); break;
+                case "--whisper-threads": o.WhisperThreads = Int(name, value, 1, 16); break;
+                case "--whisper-concurrency": o.WhisperConcurrency = Int(name, value, 1, 16); break;
                 case "--jfk": o.Jfk = value; break;
                 case "--registrations": o.Registrations = Int(name, value, 1, 10_000); break;
                 case "--connections": o.Connections = Int(name, value, 1, 1000); break;

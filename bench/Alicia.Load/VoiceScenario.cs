@@ -40,7 +40,7 @@ internal static class VoiceScenario
             _ => WhisperDimensions.Micro,
         });
         byte[][] clips = Phrases.Select(p => PcmConverter.FloatToS16(Speak(p))).ToArray();
-        Console.WriteLine($"  commands: {string.Join(", ", clips.Select(c => (c.Length / 32000.0).ToString("0.00 s", CultureInfo.InvariantCulture)))}; model {Path.GetFileName(whisper)}; hangover {o.HangoverMs:0} ms; stagger {o.StaggerMs:0} ms; {(o.RealTime ? "real time" : "as fast as possible")}");
+        Console.WriteLine($"  commands: {string.Join(", ", clips.Select(c => (c.Length / 32000.0).ToString("0.00 s", CultureInfo.InvariantCulture)))}; model {Path.GetFileName(whisper)}; hangover {o.HangoverMs:0} ms; whisper {o.WhisperThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"} thread(s) x {o.WhisperConcurrency?.ToString(CultureInfo.InvariantCulture) ?? "default"}; stagger {o.StaggerMs:0} ms; {(o.RealTime ? "real time" : "as fast as possible")}");
 
         var rows = new List<(string Name, string Mode, List<UtteranceTrace> Traces)>();
         foreach (int sessions in o.VoiceSessions)
@@ -105,6 +105,8 @@ internal static class VoiceScenario
             {
                 VadModelPath = vad,
                 WhisperModelPath = whisper,
+                WhisperThreads = o.WhisperThreads,
+                WhisperConcurrency = o.WhisperConcurrency,
                 Endpointing = new EndpointerOptions { Hangover = TimeSpan.FromMilliseconds(o.HangoverMs), SpeculateAfter = speculate ? TimeSpan.Zero : null },
                 Quality = new QualityOptions { MinConfidence = 0, MaxNoSpeechProbability = 1 }, // random weights: publish every transcript
                 Pool = new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30), QueueCapacity = 64 },

@@ -74,6 +74,8 @@ internal sealed class EngineServices : IAsyncDisposable
             VadModelPath = vad,
             WhisperModelPath = string.IsNullOrWhiteSpace(voice.WhisperModelPath) ? null : voice.WhisperModelPath,
             ExtraWhisperModelPaths = voice.ExtraWhisperModelPaths,
+            WhisperConcurrency = voice.WhisperConcurrency > 0 ? voice.WhisperConcurrency : null,
+            WhisperThreads = voice.WhisperThreads > 0 ? voice.WhisperThreads : null,
             Endpointing = new EndpointerOptions
             {
                 Hangover = TimeSpan.FromMilliseconds(voice.HangoverMs),

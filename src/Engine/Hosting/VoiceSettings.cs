@@ -15,6 +15,12 @@ public sealed class VoiceSettings
     /// <summary>More Whisper models after the default, in preference order (e.g. a multilingual one); sessions pick by language and latency budget.</summary>
     public string[] ExtraWhisperModelPaths { get; set; } = [];
 
+    /// <summary>Transcriptions at once per Whisper model; 0: the default (2 on 2+ cores).</summary>
+    public int WhisperConcurrency { get; set; }
+
+    /// <summary>whisper.cpp threads per transcription; 0: the cores shared over the concurrency.</summary>
+    public int WhisperThreads { get; set; }
+
     /// <summary>Silence that ends an utterance (VAD hangover), in ms.</summary>
     public int HangoverMs { get; set; } = 300;
 

@@ -89,7 +89,7 @@ public sealed class VoiceService : IEngineService
         {
             try
             {
-                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = model!, Threads = _options.WhisperThreads, WarmUpContexts = _options.WhisperWarmUpContexts });
+                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = model!, Threads = _options.EffectiveWhisperThreads, Concurrency = _options.EffectiveWhisperConcurrency, WarmUpContexts = _options.WhisperWarmUpContexts });
                 _owned.Add(whisper);
                 await whisper.WarmUpAsync(new SttOptions { MaxTokens = _options.CommandMaxTokens }, cancellationToken).ConfigureAwait(false);
                 AddEngine(whisper, engine);

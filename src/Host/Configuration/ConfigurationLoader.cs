@@ -122,6 +122,8 @@ internal static class ConfigurationLoader
         if (o.Security.ReplayCapacity < 1024) throw new ConfigurationError("Security:ReplayCapacity: must be at least 1024");
         if (o.HeartbeatInterval < TimeSpan.FromMilliseconds(100)) throw new ConfigurationError("HeartbeatInterval: must be at least 00:00:00.1");
         if (o.Bus.RequestTimeout <= TimeSpan.Zero) throw new ConfigurationError("Bus:RequestTimeout: must be positive");
+        if (o.Voice.WhisperConcurrency is < 0 or > 16) throw new ConfigurationError($"Voice:WhisperConcurrency: {o.Voice.WhisperConcurrency} is not between 0 (default) and 16");
+        if (o.Voice.WhisperThreads is < 0 or > 64) throw new ConfigurationError($"Voice:WhisperThreads: {o.Voice.WhisperThreads} is not between 0 (default) and 64");
         // The hangover must cover the speech padding on both sides (2 x 30 ms); beyond 2 s a command feels dead.
         if (o.Voice.HangoverMs is < 60 or > 2000) throw new ConfigurationError($"Voice:HangoverMs: {o.Voice.HangoverMs} is not between 60 and 2000");
         if (o.Voice.SpeculateAfterMs < -1 || o.Voice.SpeculateAfterMs >= o.Voice.HangoverMs)

@@ -28,8 +28,8 @@ public sealed record WhisperOptions
     /// <summary>Audio-context buckets whose states are built and run once by <see cref="WhisperSpeechToText.WarmUpAsync"/> (128..512: utterances up to ~9 s).</summary>
     public IReadOnlyList<int> WarmUpContexts { get; init; } = [128, 256, 384, 512];
 
-    /// <summary>Whisper states kept per audio-context bucket (a state holds tens of MB of buffers).</summary>
-    public int CachedStatesPerContext { get; init; } = 1;
+    /// <summary>Whisper states kept per audio-context bucket (a state holds tens of MB of buffers); null: one per concurrent transcription.</summary>
+    public int? CachedStatesPerContext { get; init; }
 }
 
 /// <summary>
@@ -114,8 +114,10 @@ public sealed class WhisperSpeechToText : ISpeechToText
     /// </summary>
     public async Task WarmUpAsync(SttOptions options, CancellationToken cancellationToken = default)
     {
+        // As many at once as may run at once, so each concurrent slot finds a state of its own.
         foreach (int ctx in _options.WarmUpContexts)
-            await TranscribeAsync(new float[16000], options with { AudioContext = ctx }, cancellationToken).ConfigureAwait(false);
+            await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(_ =>
+                TranscribeAsync(new float[16000], options with { AudioContext = ctx }, cancellationToken))).ConfigureAwait(false);
     }
 
     private static WhisperFullParams BaseParams(WhisperOptions options)
@@ -222,7 +224,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
     private void ReturnState(int ctx, nint state, bool keep)
     {
         ConcurrentBag<nint> bag = _states.GetOrAdd(ctx, _ => []);
-        if (keep && bag.Count < _options.CachedStatesPerContext) bag.Add(state);
+        if (keep && bag.Count < (_options.CachedStatesPerContext ?? _options.Concurrency)) bag.Add(state);
         else WhisperNative.FreeState(state);
     }
 

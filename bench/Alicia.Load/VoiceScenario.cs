@@ -162,13 +162,13 @@ internal static class VoiceScenario
     private static double P(double[] sorted, double percentile) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 
-    /// <summary>espeak-ng speech (~3 s at 130 words per minute), as 16 kHz mono.</summary>
+    /// <summary>espeak-ng speech (~3 s at 110 words per minute), as 16 kHz mono.</summary>
     private static float[] Speak(string text)
     {
         string wav = Path.Combine(Path.GetTempPath(), "alicia-load-" + Guid.NewGuid().ToString("N") + ".wav");
         try
         {
-            var start = new ProcessStartInfo("espeak-ng") { ArgumentList = { "-w", wav, "-v", "en-us", "-s", "130", text }, RedirectStandardError = true };
+            var start = new ProcessStartInfo("espeak-ng") { ArgumentList = { "-w", wav, "-v", "en-us", "-s", "110", text }, RedirectStandardError = true };
             using Process process = Process.Start(start) ?? throw new InvalidOperationException("espeak-ng did not start");
             process.WaitForExit(30_000);
             if (process.ExitCode != 0) throw new InvalidOperationException("espeak-ng failed: " + process.StandardError.ReadToEnd());

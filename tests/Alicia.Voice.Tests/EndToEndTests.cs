@@ -78,6 +78,19 @@ public sealed class EndToEndTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dictation_is_not_transcribed_speculatively()
+    {
+        await using AliciaBus satellite = await Client("dictaphone");
+        WavFile command = Command();
+
+        VoiceSendResult result = await VoiceClient.SendAsync(satellite, command.Pcm, 16000, 1, new VoiceSendOptions { Kind = VoiceSessionKind.Dictation, RealTime = true, Timeout = Wait });
+
+        Assert.Null(result.Error);
+        Assert.Equal(0, Assert.Single(result.Transcripts).Data.Timings["speculative"]);
+        Assert.Equal(0, _harness.Voice.SpeculationsStarted);
+    }
+
+    [Fact]
     public async Task Stereo_48k_audio_is_converted_at_the_edge()
     {
         await using AliciaBus satellite = await Client("stereo");

@@ -67,8 +67,9 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
     {
         Withdraw();
         SpeechToTextPool? pool = _pool;
-        // Speculation only uses idle capacity: with others waiting it would only delay them.
-        if (pool is null || pool.Queued > 0) return;
+        // Speculation only uses idle capacity: with others waiting it would only delay them. Dictation is
+        // long and pauses often: a withdrawn speculation of it would hold a slot for seconds, for little gain.
+        if (pool is null || pool.Queued > 0 || Kind != VoiceSessionKind.Command) return;
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token);
         SttTicket ticket = pool.Submit(tentative.Samples, SttOptionsFor(), SttPriority.Speculative, cancel.Token);
         _ = ticket.Outcome.ContinueWith(static (_, c) => ((CancellationTokenSource)c!).Dispose(), cancel, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -10,8 +10,9 @@ namespace Alicia.Host.Commands;
 
 /// <summary>
 /// <c>alicia models list|pull</c>: the real models of <c>models/manifest.json</c>, downloaded into
-/// <c>models/cache/</c> and checked against their SHA-256. A model whose sum the project could not verify
-/// (null in the manifest) is pulled, its sum printed and recorded beside it, and checked on later pulls.
+/// <c>models/cache/</c> and checked against their SHA-256 (a mismatch discards the download). A manifest entry
+/// without a sum (a model added before its sum is confirmed) is pulled, its sum printed and recorded beside
+/// it, and checked on later pulls.
 /// </summary>
 internal static class ModelsCommand
 {

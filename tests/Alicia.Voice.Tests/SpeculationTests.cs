@@ -84,6 +84,25 @@ public sealed class SpeculationTests(Xunit.Abstractions.ITestOutputHelper output
     }
 
     [Fact]
+    public void Listening_allocates_nothing_per_frame_with_speculation_on()
+    {
+        var sink = new RecordingSink();
+        using var pipeline = new VoicePipeline(TestAudio.Vad.CreateStream(), new PcmConverter(16000, 1), sink, new EndpointerOptions { SpeculateAfter = TimeSpan.Zero });
+        byte[] quiet = TestAudio.ToPcm(TestAudio.Concat(TestAudio.Silence(1), TestAudio.WhiteNoise(1, 0.05f)));
+        byte[] chunk = new byte[640]; // 20 ms, as satellites send
+        for (int i = 0; i + chunk.Length <= quiet.Length; i += chunk.Length) pipeline.Write(quiet.AsSpan(i, chunk.Length)); // warm up
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int round = 0; round < 3; round++)
+            for (int i = 0; i + chunk.Length <= quiet.Length; i += chunk.Length) pipeline.Write(quiet.AsSpan(i, chunk.Length));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        output.WriteLine($"{allocated} bytes over {3 * quiet.Length / 1024} frames of 512 samples");
+        Assert.Equal(0, allocated);
+        Assert.Empty(sink.Events); // nothing to report: no speech
+    }
+
+    [Fact]
     public async Task Speculations_run_after_real_work_and_a_promoted_one_goes_first()
     {
         var stt = new SttPoolTests.GatedStt();

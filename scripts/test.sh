@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Quick start, command 2: install what the tests need (Mosquitto for the external-broker suite,
-# espeak-ng and the Silero VAD model for the voice tests),
+# espeak-ng, the Silero VAD model and Chromium for the voice tests),
 # then run every test project of the solution. Ends with one summary line: N passed, N failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,8 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || apt_instal
 # The voice tests speak test phrases with espeak-ng and run the real Silero VAD model (from npm).
 command -v espeak-ng >/dev/null 2>&1 || apt_install espeak-ng
 command -v npm >/dev/null 2>&1 || apt_install npm
+# The browser test streams docs/voice-websocket.html's (fake) microphone from headless Chromium.
+[ -x /usr/bin/chromium ] || apt_install chromium
 scripts/fetch-models.sh
 # A Mosquitto installed as a service would hold 1883; the tests use their own ports, so leave it.
 

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Voice.Audio;
+using Xunit.Abstractions;
+
+namespace Alicia.Voice.Tests;
+
+/// <summary>A fact that reports itself skipped, with the reason, where Debian's Chromium is not installed.</summary>
+public sealed class ChromiumFactAttribute : FactAttribute
+{
+    public const string Path = "/usr/bin/chromium";
+
+    public ChromiumFactAttribute()
+    {
+        if (!File.Exists(Path)) Skip = $"{Path} is absent (scripts/test.sh installs Debian's chromium for the browser test)";
+    }
+}
+
+/// <summary>
+/// A real browser as the satellite: headless Chromium opens docs/voice-websocket.html, whose microphone is a
+/// WAV file (Chromium's fake capture device); the page converts it to s16le in an AudioWorklet and streams it
+/// over the engine's WebSocket endpoint. The session is asked for on the bus by the test, as a web app's
+/// backend would (a browser cannot sign bus messages), and the transcript is awaited on the bus.
+/// </summary>
+public sealed class BrowserVoiceTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private VoiceEngineHarness _harness = null!;
+    private readonly string _temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "alicia-browser-" + Guid.NewGuid().ToString("N"));
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_temp);
+        _harness = await VoiceEngineHarness.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _harness.DisposeAsync();
+        Directory.Delete(_temp, recursive: true);
+    }
+
+    [ChromiumFact]
+    public async Task A_browser_streams_its_microphone_over_WebSocket_and_the_transcript_arrives_on_the_bus()
+    {
+        await using AliciaBus backend = await _harness.ClientAsync("web-backend");
+        var transcript = new TaskCompletionSource<BusMessage<SttResponse>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var closed = new TaskCompletionSource<VoiceSessionStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        string sessionId = "";
+        await using IAsyncDisposable sttSub = await backend.SubscribeAsync<SttResponse>((m, _) =>
+        {
+            if (m.Data.SessionId == Volatile.Read(ref sessionId)) transcript.TrySetResult(m);
+            return default;
+        });
+        await using IAsyncDisposable statusSub = await backend.SubscribeAsync<VoiceSessionStatus>((m, _) =>
+        {
+            if (m.Data.SessionId == Volatile.Read(ref sessionId) && m.Data.State is VoiceSessionState.Closed or VoiceSessionState.Failed) closed.TrySetResult(m.Data);
+            return default;
+        });
+        VoiceSessionResponse session = (await backend.RequestAsync<VoiceSessionRequest, VoiceSessionResponse>(
+            new VoiceSessionRequest { DeviceId = "browser", SampleRate = 16000, Channels = 1 }, "alicia-engine", timeout: VoiceEngineHarness.Wait)).Data;
+        Assert.True(session.Accepted, session.Error);
+        Volatile.Write(ref sessionId, session.SessionId);
+
+        // The fake microphone: silence, a command, silence; played once.
+        string wav = System.IO.Path.Combine(_temp, "microphone.wav");
+        File.WriteAllBytes(wav, WavFile.Build(TestAudio.ToPcm(TestAudio.Concat(TestAudio.Silence(0.5), TestAudio.Speech("turn on the kitchen light").ToMono16k(), TestAudio.Silence(1.5))), 16000));
+        string page = new Uri(System.IO.Path.Combine(TestAudio.RepoRoot, "docs", "voice-websocket.html")).AbsoluteUri
+            + $"?url={Uri.EscapeDataString(session.WebSocketEndpoint)}&token={Uri.EscapeDataString(session.Token)}&rate=16000&autostart=1&stop=5";
+
+        using Process browser = StartChromium(page, wav);
+        var log = new System.Text.StringBuilder();
+        browser.ErrorDataReceived += (_, e) => { if (e.Data?.Contains("alicia-voice", StringComparison.Ordinal) == true) lock (log) log.AppendLine(e.Data); };
+        browser.BeginErrorReadLine();
+        try
+        {
+            BusMessage<SttResponse> result = await transcript.Task.WaitAsync(VoiceEngineHarness.Wait);
+            VoiceSessionStatus status = await closed.Task.WaitAsync(VoiceEngineHarness.Wait);
+            lock (log) output.WriteLine(log.ToString());
+            output.WriteLine($"'{result.Data.Text}' {string.Join(", ", result.Data.Timings.Select(t => $"{t.Key}={t.Value:0.#}"))}");
+
+            Assert.Equal(VoiceSessionState.Closed, status.State); // the page sent END and the stream ended well
+            Assert.Equal("browser", result.Envelope.Metadata!["device_id"]);
+            Assert.Equal("ok", result.Envelope.Metadata["status"]);
+            // The command is ~1.3 s of speech: the browser's capture, resampling and framing kept it whole.
+            Assert.InRange(result.Data.Timings["speech_ms"], 800, 2500);
+            Assert.Equal(1, status.Utterances);
+        }
+        finally
+        {
+            if (!browser.HasExited) browser.Kill(entireProcessTree: true);
+            await browser.WaitForExitAsync();
+        }
+    }
+
+    private Process StartChromium(string url, string wav)
+    {
+        var start = new ProcessStartInfo(ChromiumFactAttribute.Path) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string arg in new[]
+        {
+            // Headless as root on a closed network (no sandbox, no background connections to Google's hosts).
+            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--user-data-dir=" + System.IO.Path.Combine(_temp, "profile"),
+            // The microphone is the WAV file, granted without a prompt; audio may start without a click.
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--use-file-for-fake-audio-capture=" + wav + "%noloop",
+            "--autoplay-policy=no-user-gesture-required", "--enable-logging=stderr", "--remote-debugging-port=0", url,
+        })
+            start.ArgumentList.Add(arg);
+        return Process.Start(start) ?? throw new InvalidOperationException("chromium did not start");
+    }
+}

@@ -83,6 +83,8 @@ internal sealed class EngineServices : IAsyncDisposable
             },
             ListenAddress = voice.ListenAddress,
             AudioPort = voice.AudioPort,
+            AdvertisedHost = string.IsNullOrWhiteSpace(voice.AdvertisedHost) ? null : voice.AdvertisedHost,
+            RequireTls = voice.RequireTls, // the certificate is the embedded broker's, taken at start
         }));
     }
 

@@ -45,11 +45,11 @@ public sealed partial class VoiceSessionResponse
 
     public string SessionId { get; set; } = "";
 
-    /// <summary>Where to stream: <c>tcp://host:port</c>.</summary>
+    /// <summary>Where to stream: <c>tcp://host:port</c>, or <c>tls://host:port</c> when the engine's audio port has TLS (its certificate is from the bus's CA).</summary>
     public string Endpoint { get; set; } = "";
 
     /// <summary>
-    /// The same stream for browsers: <c>ws://host:port/voice</c>, one audio frame per binary message, same
+    /// The same stream for browsers: <c>ws://host:port/voice</c> (<c>wss://</c> with TLS), one audio frame per binary message, same
     /// token. Empty from engines that predate it (readers that predate it skip the field).
     /// </summary>
     public string WebSocketEndpoint { get; set; } = "";

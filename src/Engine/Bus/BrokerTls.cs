@@ -1,5 +1,6 @@
 using System.Net.Security;
 using Alicia.Engine.Bus.InMemory;
+using Alicia.Engine.Security.Identity;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet;
 
@@ -23,20 +24,9 @@ internal static class BrokerTls
         }
         if (options.CaCertificatePath is { } caPath)
         {
-            X509Certificate2 root = X509CertificateLoader.LoadCertificateFromFile(caPath);
-            tls.WithCertificateValidationHandler(e => Validate(root, e.Certificate, e.SslPolicyErrors));
+            RemoteCertificateValidationCallback trust = ServerTrust.Callback(ServerTrust.LoadRoot(caPath));
+            tls.WithCertificateValidationHandler(e => trust(e, e.Certificate, e.Chain, e.SslPolicyErrors));
         }
-    }
-
-    private static bool Validate(X509Certificate2 root, X509Certificate? presented, SslPolicyErrors errors)
-    {
-        if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch)) return false;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(root);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var certificate = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
-        return chain.Build(certificate);
     }
 }
 

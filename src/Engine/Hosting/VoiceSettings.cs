@@ -31,4 +31,13 @@ public sealed class VoiceSettings
     public string ListenAddress { get; set; } = "127.0.0.1";
 
     public int AudioPort { get; set; }
+
+    /// <summary>Host name put in session endpoints; empty: the listen address. With TLS it must be a name in the broker's certificate (<c>alicia ca init --host</c>).</summary>
+    public string AdvertisedHost { get; set; } = "";
+
+    /// <summary>
+    /// The audio port has TLS whenever the broker does (same certificate). Empty (default) or true: TLS
+    /// required; false: plaintext also from loopback. True without the broker's TLS is an error.
+    /// </summary>
+    public bool? RequireTls { get; set; }
 }

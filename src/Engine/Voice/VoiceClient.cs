@@ -1,7 +1,5 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using System.Net.Sockets;
-using System.Net.WebSockets;
 using System.Text;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
@@ -49,11 +47,18 @@ public sealed record VoiceSendOptions
 
     /// <summary>Stream over the session's WebSocket endpoint (as a browser does) instead of TCP.</summary>
     public bool WebSocket { get; init; }
+
+    /// <summary>
+    /// For <c>tls://</c> and <c>wss://</c> endpoints: the CA that signed the engine's certificate (<c>ca.pem</c>,
+    /// the one bus clients use for <c>mqtts://</c>); only it is trusted. Null trusts the system's roots.
+    /// </summary>
+    public string? CaCertificatePath { get; init; }
 }
 
 /// <summary>
 /// The satellite side of a voice session: asks the engine on the bus, streams PCM frames to the endpoint
-/// it names (TCP, or WebSocket with <see cref="VoiceSendOptions.WebSocket"/>), and collects the segments and transcripts the engine publishes. Used by <c>alicia voice send</c>.
+/// it names (TCP, or WebSocket with <see cref="VoiceSendOptions.WebSocket"/>; over TLS when the engine
+/// offers <c>tls://</c>/<c>wss://</c>, trusting <see cref="VoiceSendOptions.CaCertificatePath"/>), and collects the segments and transcripts the engine publishes. Used by <c>alicia voice send</c>.
 /// </summary>
 public static class VoiceClient
 {
@@ -102,9 +107,7 @@ public static class VoiceClient
     public static async Task<(string? Error, int Utterances)> StreamAsync(VoiceSessionResponse session, byte[] pcm, int sampleRate, int channels, VoiceSendOptions options, CancellationToken ct)
     {
         if (options.WebSocket && string.IsNullOrEmpty(session.WebSocketEndpoint)) return ("the engine offers no WebSocket endpoint (it predates them)", 0);
-        await using Stream stream = options.WebSocket
-            ? await ConnectWebSocketAsync(new Uri(session.WebSocketEndpoint), ct).ConfigureAwait(false)
-            : await ConnectTcpAsync(new Uri(session.Endpoint), ct).ConfigureAwait(false);
+        await using Stream stream = await AudioClientTransport.ConnectAsync(new Uri(options.WebSocket ? session.WebSocketEndpoint : session.Endpoint), options.CaCertificatePath, ct).ConfigureAwait(false);
         await stream.WriteAsync(AudioFrameCodec.Encode(AudioFrameType.Hello, Encoding.UTF8.GetBytes(session.Token)), ct).ConfigureAwait(false);
         (AudioFrameType type, byte[] payload) = await ReadFrameAsync(stream, ct).ConfigureAwait(false);
         if (type == AudioFrameType.Error) return (Encoding.UTF8.GetString(payload), 0);
@@ -132,40 +135,6 @@ public static class VoiceClient
             AudioFrameType.Error => (Encoding.UTF8.GetString(payload), 0),
             _ => ($"unexpected {type} frame from the engine", 0),
         };
-    }
-
-    private static async Task<Stream> ConnectTcpAsync(Uri endpoint, CancellationToken ct)
-    {
-        var client = new TcpClient { NoDelay = true };
-        try
-        {
-            await client.ConnectAsync(endpoint.Host.Trim('[', ']'), endpoint.Port, ct).ConfigureAwait(false);
-            return new NetworkStream(client.Client, ownsSocket: true);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The frames over WebSocket: each write is one binary message; reads see the engine's messages as one
-    /// byte stream. Disposing the stream does the close handshake (bounded).
-    /// </summary>
-    private static async Task<Stream> ConnectWebSocketAsync(Uri endpoint, CancellationToken ct)
-    {
-        var socket = new ClientWebSocket();
-        try
-        {
-            await socket.ConnectAsync(endpoint, ct).ConfigureAwait(false);
-            return WebSocketStream.Create(socket, WebSocketMessageType.Binary, closeTimeout: TimeSpan.FromSeconds(2));
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
     }
 
     public static async Task<(AudioFrameType Type, byte[] Payload)> ReadFrameAsync(Stream stream, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Alicia.Engine.Voice.Stt;
 using Alicia.Engine.Voice.Vad;
 
@@ -39,6 +40,26 @@ public sealed record VoiceOptions
 
     /// <summary>Host name put in session endpoints (defaults to the listen address).</summary>
     public string? AdvertisedHost { get; init; }
+
+    /// <summary>
+    /// The audio port's server certificate (with its key); null: the embedded broker's TLS certificate, when
+    /// it has one (one CA for clients to trust). Set: sessions advertise <c>tls://</c> and <c>wss://</c>,
+    /// and a connection opening with a TLS record is served over TLS 1.3. No client certificate is asked:
+    /// the one-time token from the (already authenticated) bus authorises the stream; this certificate
+    /// authenticates the engine to the client.
+    /// </summary>
+    public X509Certificate2? TlsCertificate { get; init; }
+
+    /// <summary>
+    /// Plaintext audio policy once <see cref="TlsCertificate"/> is set. Null (default) or true: TLS is
+    /// required, a plaintext connection is refused with the reason (speech on the LAN would be readable, and
+    /// its token replayable). False: plaintext is accepted from loopback only (it never leaves the machine;
+    /// e.g. a local satellite that predates TLS). True without a certificate is a configuration error.
+    /// </summary>
+    public bool? RequireTls { get; init; }
+
+    /// <summary>A TLS handshake not finished within this is dropped (a stalled client holds no more than one socket that long).</summary>
+    public TimeSpan TlsHandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Concurrent sessions (TCP and MQTT) at most; more are refused with the reason.</summary>
     public int MaxSessions { get; init; } = 32;

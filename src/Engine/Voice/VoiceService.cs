@@ -60,6 +60,14 @@ public sealed class VoiceService : IEngineService
 
     public int ActiveSessions => _sessions.Count;
 
+    /// <summary>
+    /// Raised when an audio connection ends before any session (remote, reason): a TLS handshake that
+    /// failed or timed out, or plaintext the TLS policy refuses. For monitoring; each is also logged.
+    /// </summary>
+    public event Action<string, string>? ConnectionRefused;
+
+    internal void OnConnectionRefused(string remote, string reason) => ConnectionRefused?.Invoke(remote, reason);
+
     /// <summary>Raised after each transcript is published (stage stamps for benchmarks and monitoring).</summary>
     public event Action<UtteranceTrace>? Published;
 
@@ -79,6 +87,9 @@ public sealed class VoiceService : IEngineService
     {
         _engine = engine;
         _logger = engine.LoggerFactory.CreateLogger<VoiceService>();
+        // The audio port encrypts with the bus's own certificate: one CA for clients to trust, one name to
+        // match. Built first, so a TLS misconfiguration stops the start before models are loaded.
+        var tls = new AudioTls(_options.TlsCertificate ?? engine.Broker?.Tls?.ServerCertificate, _options.RequireTls, _options.TlsHandshakeTimeout);
         string vadPath = _options.VadModelPath ?? SileroVadModel.FindDefault()
             ?? throw new FileNotFoundException("Silero VAD v5 model not found: set Voice:VadModelPath, or run scripts/fetch-models.sh (models/cache/silero_vad_v5.onnx)");
         _vad = new SileroVadModel(vadPath);
@@ -103,7 +114,7 @@ public sealed class VoiceService : IEngineService
         _owned.Add(Engines);
         if (Engines.Pools.Count == 0) _logger.LogWarning("Voice: no speech-to-text engine configured (Voice:WhisperModelPath); sessions get VAD segments only");
 
-        _server = new AudioStreamServer(this, IPAddress.Parse(_options.ListenAddress), _options.AudioPort, _logger);
+        _server = new AudioStreamServer(this, IPAddress.Parse(_options.ListenAddress), _options.AudioPort, _logger, tls);
         _server.Start();
         _owned.Add(_server);
 
@@ -115,7 +126,9 @@ public sealed class VoiceService : IEngineService
             TimeSpan period = TimeSpan.FromMilliseconds(Math.Max(50, _options.MqttIdleTimeout.TotalMilliseconds / 4));
             _sweeper = engine.Clock.CreateTimer(_ => _ = SweepIdleAsync(), null, period, period);
         }
-        _logger.LogInformation("Voice: audio streams on tcp://{EndPoint} (and WebSocket at {Path} on the same port); VAD {Vad}; STT {Stt}", _server.EndPoint, AudioStreamServer.WebSocketPath, vadPath,
+        _logger.LogInformation("Voice: audio streams on {Scheme}://{EndPoint} (and WebSocket at {Path} on the same port; {Policy}); VAD {Vad}; STT {Stt}",
+            tls.Enabled ? "tls" : "tcp", _server.EndPoint, AudioStreamServer.WebSocketPath,
+            !tls.Enabled ? "plaintext: no certificate" : tls.Required ? "TLS 1.3 required" : "TLS 1.3, plaintext from loopback only", vadPath,
             Engines.Pools.Count == 0 ? "none" : string.Join(", ", Engines.Pools.Select(p => p.Engine.Name)));
     }
 
@@ -150,8 +163,9 @@ public sealed class VoiceService : IEngineService
         {
             Accepted = true,
             SessionId = id,
-            Endpoint = "tcp://" + authority,
-            WebSocketEndpoint = "ws://" + authority + AudioStreamServer.WebSocketPath,
+            // With a certificate only the TLS endpoints are advertised; loopback plaintext (if allowed) is for old clients.
+            Endpoint = (_server.Tls ? "tls://" : "tcp://") + authority,
+            WebSocketEndpoint = (_server.Tls ? "wss://" : "ws://") + authority + AudioStreamServer.WebSocketPath,
             Token = token,
             TokenExpiresMs = (int)_options.TokenLifetime.TotalMilliseconds,
             MaxFrameBytes = _options.MaxFrameBytes,

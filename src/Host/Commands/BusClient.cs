@@ -29,6 +29,18 @@ internal sealed class BusClient : IAsyncDisposable
         : BrokerEndpoint.Parse(options.BrokerUrl);
 
     /// <summary>
+    /// The CA a client trusts for the engine's audio port (tls://, wss://): Bus:CaCertificatePath, as for
+    /// mqtts://, else the local engine's own <c>ca.pem</c> when this user can read it (that port's
+    /// certificate always comes from our CA; an mqtts:// broker's may be a public one, so the bus gets no fallback).
+    /// </summary>
+    public static string? CaCertificateOf(AliciaEngineOptions options)
+    {
+        if (!string.IsNullOrWhiteSpace(options.Bus.CaCertificatePath)) return options.Bus.CaCertificatePath;
+        string local = Path.Combine(Alicia.Engine.Security.Identity.CertificateAuthority.DirectoryFor(options.DataDirectory), Alicia.Engine.Security.Identity.CertificateAuthority.CertificateFile);
+        return File.Exists(local) ? local : null;
+    }
+
+    /// <summary>
     /// The engine's local-tool password for <paramref name="identityName"/> (alicia-cli, alicia-simulator),
     /// when this user can read the engine's data directory: the security gateway accepts it on loopback.
     /// </summary>
@@ -49,7 +61,12 @@ internal sealed class BusClient : IAsyncDisposable
         var verifier = new EnvelopeVerifier(new TrustStore(keys), security);
         try
         {
-            var busOptions = new BusOptions { RequestTimeout = timeout };
+            var busOptions = new BusOptions
+            {
+                RequestTimeout = timeout,
+                // mqtts:// to our own broker: its certificate chains to this CA, not to a public root.
+                CaCertificatePath = string.IsNullOrWhiteSpace(options.Bus.CaCertificatePath) ? null : options.Bus.CaCertificatePath,
+            };
             if (LocalCredentials(options, identityName) is { } credentials)
             {
                 busOptions.Username = credentials.User;

@@ -18,7 +18,8 @@ internal static class VoiceCommand
                                    [--realtime] [--websocket] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
           Opens a voice session on the engine, streams the WAV (16-bit PCM, any rate, mono or stereo) over
           the audio endpoint it returns (TCP, or its WebSocket endpoint with --websocket, as a browser
-          would), and prints each transcript with its per-stage timings.
+          would), and prints each transcript with its per-stage timings. tls:// and wss:// endpoints are
+          trusted by Bus:CaCertificatePath (as for mqtts://), else the local engine's own ca.pem.
           --language/--budget let the engine pick a speech-to-text engine serving that language within
           that end-of-speech-to-transcript budget; --stt names one (e.g. whisper:tiny.en).
         """;
@@ -81,7 +82,14 @@ internal static class VoiceCommand
                 {
                     Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, WebSocket = webSocket, Timeout = TimeSpan.FromSeconds(seconds),
                     Language = language, SttEngine = stt, LatencyBudgetMs = budget,
+                    CaCertificatePath = BusClient.CaCertificateOf(options), // tls:// and wss:// audio: the CA of mqtts://
                 }, cts.Token).ConfigureAwait(false);
+            }
+            catch (System.Security.Authentication.AuthenticationException e)
+            {
+                // Says which CA was trusted and why the engine's certificate failed it.
+                stderr.WriteLine($"alicia voice: {e.Message}");
+                return Cli.Failed;
             }
             catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException or System.Net.WebSockets.WebSocketException)
             {

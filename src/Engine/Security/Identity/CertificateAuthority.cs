@@ -209,14 +209,7 @@ public sealed class CertificateAuthority : IDisposable
     /// A TLS callback for clients: accepts the server certificate only when it chains to
     /// <paramref name="root"/>, carries serverAuth and matches the host name.
     /// </summary>
-    public static RemoteCertificateValidationCallback CreateServerValidator(X509Certificate2 root, TimeProvider? clock = null)
-    {
-        clock ??= TimeProvider.System;
-        return (_, certificate, _, errors) =>
-            certificate is not null
-            && (errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) == 0
-            && ChainsTo(certificate, root, ServerAuthOid, clock.GetUtcNow(), out _);
-    }
+    public static RemoteCertificateValidationCallback CreateServerValidator(X509Certificate2 root, TimeProvider? clock = null) => ServerTrust.Callback(root, clock);
 
     /// <summary>Builds the chain of <paramref name="certificate"/> against <paramref name="root"/> alone.</summary>
     public static bool ChainsTo(X509Certificate certificate, X509Certificate2 root, string? requiredEku, DateTimeOffset at, out string problem)

@@ -1,5 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using Alicia.Contracts.Messages;
@@ -13,12 +14,15 @@ namespace Alicia.Engine.Voice.Transport;
 /// connections (browsers) carrying the same frames in binary messages. A malformed or truncated frame, a
 /// bad token or an idle stream ends that connection's session with an <see cref="AudioFrameType.Error"/>
 /// frame and a <see cref="VoiceSessionState.Failed"/> status naming the reason; other sessions go on.
+/// With a certificate (<see cref="AudioTls"/>), a connection opening with a TLS record is served over TLS
+/// and the same sniffing goes on inside; plaintext is refused or allowed by the policy.
 /// </summary>
 public sealed class AudioStreamServer : IAsyncDisposable
 {
     private readonly VoiceService _service;
     private readonly ILogger _logger;
     private readonly TcpListener _listener;
+    private readonly AudioTls _tls;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _connections = [];
     private Task? _accept;
@@ -32,14 +36,18 @@ public sealed class AudioStreamServer : IAsyncDisposable
     // How long a finished WebSocket stream waits for the client's close before dropping the connection.
     private static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
 
-    public AudioStreamServer(VoiceService service, IPAddress address, int port, ILogger logger)
+    internal AudioStreamServer(VoiceService service, IPAddress address, int port, ILogger logger, AudioTls tls)
     {
         _service = service;
         _logger = logger;
+        _tls = tls;
         _listener = new TcpListener(address, port);
     }
 
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+
+    /// <summary>Sessions are offered over TLS (tls://, wss://).</summary>
+    public bool Tls => _tls.Enabled;
 
     public void Start()
     {
@@ -88,9 +96,58 @@ public sealed class AudioStreamServer : IAsyncDisposable
     {
         string remote = socket.RemoteEndPoint?.ToString() ?? "?";
         await using var network = new NetworkStream(socket, ownsSocket: true);
-        PipeReader reader = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         deadline.CancelAfter(_service.Options.TokenLifetime);
+        int first = await PeekFirstByteAsync(socket, deadline.Token).ConfigureAwait(false);
+        Stream transport = network;
+        SslStream? secured = null;
+        if (first == AudioTls.HandshakeRecord && _tls.Enabled)
+        {
+            (secured, string? failure) = await _tls.AuthenticateAsync(network, deadline.Token).ConfigureAwait(false);
+            if (secured is null)
+            {
+                Refused(remote, failure!);
+                return;
+            }
+            (transport, remote) = (secured, "tls " + remote);
+        }
+        else if (_tls.RefusePlaintext(socket.RemoteEndPoint) is { } refusal)
+        {
+            Refused(remote, first < 0 ? "sent nothing; " + refusal : refusal);
+            if (first >= 0) await PlaintextRefusal.RefuseAsync(_service, network, first == 'G', refusal, deadline.Token).ConfigureAwait(false);
+            return;
+        }
+
+        await using (secured)
+        {
+            await ServeFramesOrWebSocketAsync(transport, remote, deadline, stopping).ConfigureAwait(false);
+        }
+    }
+
+    private void Refused(string remote, string reason)
+    {
+        _logger.LogInformation("Audio connection from {Remote} refused: {Reason}", remote, reason);
+        _service.OnConnectionRefused(remote, reason);
+    }
+
+    /// <summary>The first byte, left unread (a socket peek: the TLS handshake must still see it); -1 when the client closed or stayed silent.</summary>
+    private static async Task<int> PeekFirstByteAsync(Socket socket, CancellationToken ct)
+    {
+        var first = new byte[1];
+        try
+        {
+            return await socket.ReceiveAsync(first, SocketFlags.Peek, ct).ConfigureAwait(false) == 1 ? first[0] : -1;
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Plaintext or inside TLS alike: the frame protocol, or a WebSocket upgrade carrying it.</summary>
+    private async Task ServeFramesOrWebSocketAsync(Stream network, string remote, CancellationTokenSource deadline, CancellationToken stopping)
+    {
+        PipeReader reader = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 16 * 1024, leaveOpen: true));
         if (!await OpensWithHttpAsync(reader, deadline.Token).ConfigureAwait(false))
         {
             await new AudioStreamConnection(_service, _logger, reader, network, remote).ServeAsync(deadline, stopping).ConfigureAwait(false);
@@ -126,7 +183,7 @@ public sealed class AudioStreamServer : IAsyncDisposable
     }
 
     /// <summary>Does the WebSocket handshake: the server-side socket, or null after a 400 naming the reason.</summary>
-    private async Task<WebSocket?> UpgradeAsync(PipeReader reader, NetworkStream network, string remote, CancellationToken ct)
+    private async Task<WebSocket?> UpgradeAsync(PipeReader reader, Stream network, string remote, CancellationToken ct)
     {
         string? key, refusal;
         try

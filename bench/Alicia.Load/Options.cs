@@ -141,7 +141,7 @@ internal sealed class LoadOptions
           --model M            tiny | tiny-talk (decodes to the token cap: the worst case) | micro (default tiny)
           --realtime 0|1       stream in real time (default 1)
           --hangover MS        VAD silence hangover (default 300)
-          --whisper-threads N  whisper.cpp threads of a lone transcription (default: the engine's, the cores)
+          --whisper-threads N  whisper.cpp threads per transcription (default: the engine's, cores / concurrency)
           --whisper-concurrency N  transcriptions at once (default: the engine's, 2 on 2+ cores)
           --jfk PATH           also replay this 16 kHz WAV through one session
 

@@ -125,22 +125,6 @@ public sealed class SttTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_lone_transcription_takes_every_thread_and_one_beside_it_takes_its_share()
-    {
-        string path = RandomWhisperModel.GetOrCreate(TestAudio.ModelDirectory, WhisperDimensions.Micro with { Talkative = true });
-        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = path, Threads = 2, Concurrency = 2, WarmUpContexts = [] });
-        var options = new SttOptions { MaxTokens = 200 }; // decodes all 200: long enough for the second to start beside it
-
-        SttResult alone = await stt.TranscribeAsync(TestAudio.Tone(1, 300), options, CancellationToken.None);
-        SttResult[] together = await Task.WhenAll(
-            stt.TranscribeAsync(TestAudio.Tone(1, 300), options, CancellationToken.None),
-            stt.TranscribeAsync(TestAudio.Tone(1, 500), options, CancellationToken.None));
-
-        Assert.Equal(2, alone.Threads);
-        Assert.Equal([1, 2], together.Select(r => r.Threads).Order());
-    }
-
-    [Fact]
     public async Task With_two_transcriptions_at_once_warm_up_builds_a_state_for_each()
     {
         await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel, Threads = 1, Concurrency = 2, WarmUpContexts = [128] });

@@ -18,7 +18,7 @@ public sealed class VoiceSettings
     /// <summary>Transcriptions at once per Whisper model; 0: the default (2 on 2+ cores).</summary>
     public int WhisperConcurrency { get; set; }
 
-    /// <summary>whisper.cpp threads of a lone transcription (overlapping ones share them); 0: the cores, at most 4.</summary>
+    /// <summary>whisper.cpp threads per transcription; 0: the cores shared over the concurrency.</summary>
     public int WhisperThreads { get; set; }
 
     /// <summary>Silence that ends an utterance (VAD hangover), in ms.</summary>

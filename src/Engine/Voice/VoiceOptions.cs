@@ -15,19 +15,19 @@ public sealed record VoiceOptions
     /// <summary>More Whisper models after the default, in preference order (e.g. a multilingual one beside tiny.en); sessions pick by language and latency budget.</summary>
     public IReadOnlyList<string> ExtraWhisperModelPaths { get; init; } = [];
 
-    /// <summary>Transcriptions at once per Whisper model, each with its own state; null: 2 (1 on a single core).</summary>
+    /// <summary>
+    /// Transcriptions at once per Whisper model, each with its own state; null: 2 (1 on a single core). Two
+    /// one-thread transcriptions beat one two-thread transcription on 2 cores once sessions overlap, because
+    /// token-by-token decoding of a small model parallelises poorly (bench/README.md, voice).
+    /// </summary>
     public int? WhisperConcurrency { get; init; }
 
-    /// <summary>
-    /// whisper.cpp threads of a transcription that runs alone; one that starts beside another gets its share
-    /// (threads / concurrency). Null: the cores, at most 4. On 2 cores a lone command takes both, and
-    /// overlapping sessions run side by side on one each instead of queueing (bench/README.md, voice).
-    /// </summary>
+    /// <summary>whisper.cpp threads per transcription; null: the cores shared over <see cref="WhisperConcurrency"/>.</summary>
     public int? WhisperThreads { get; init; }
 
     internal int EffectiveWhisperConcurrency => WhisperConcurrency ?? Math.Clamp(Environment.ProcessorCount, 1, 2);
 
-    internal int EffectiveWhisperThreads => WhisperThreads ?? Math.Clamp(Environment.ProcessorCount, 1, 4);
+    internal int EffectiveWhisperThreads => WhisperThreads ?? Math.Max(1, Environment.ProcessorCount / EffectiveWhisperConcurrency);
 
     /// <summary>Audio-context buckets to prepare at start (empty: none, e.g. in tests).</summary>
     public IReadOnlyList<int> WhisperWarmUpContexts { get; init; } = [128, 256, 384, 512];

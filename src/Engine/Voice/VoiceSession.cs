@@ -147,7 +147,6 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
                 response.Segments.Add(new TranscriptSegment { Text = s.Text, Probability = s.Probability, StartSeconds = s.StartSeconds + utterance.StartSeconds, EndSeconds = s.EndSeconds + utterance.StartSeconds });
             response.Timings["audio_ctx"] = result.AudioContext;
             response.Timings["tokens"] = result.Tokens;
-            response.Timings["stt_threads"] = result.Threads;
             response.Timings["no_speech_prob"] = result.NoSpeechProbability;
         }
         else status = outcome.Kind switch { SttOutcomeKind.Busy => "busy", SttOutcomeKind.Cancelled => "cancelled", _ => "error" };

@@ -28,9 +28,6 @@ public sealed class SttResult
 
     public int Tokens { get; init; }
     public int AudioContext { get; init; }
-
-    /// <summary>Threads the engine computed with (0 when it does not say).</summary>
-    public int Threads { get; init; }
     public string Engine { get; init; } = "";
 }
 

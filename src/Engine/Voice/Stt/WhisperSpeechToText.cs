@@ -11,15 +11,8 @@ public sealed record WhisperOptions
 {
     public required string ModelPath { get; init; }
 
-    /// <summary>whisper.cpp threads of a transcription that runs alone (2 on a 2-core box).</summary>
+    /// <summary>whisper.cpp threads per transcription (2 on a 2-core box).</summary>
     public int Threads { get; init; } = 2;
-
-    /// <summary>
-    /// Threads of a transcription that starts while another runs; null: <see cref="Threads"/> shared over
-    /// <see cref="Concurrency"/>. Token-by-token decoding of a small model parallelises poorly, so two
-    /// narrow transcriptions beat two wide ones queued (bench/README.md, voice).
-    /// </summary>
-    public int? SharedThreads { get; init; }
 
     /// <summary>Transcriptions at once, each with its own whisper state over the one loaded model.</summary>
     public int Concurrency { get; init; } = 1;
@@ -52,7 +45,6 @@ public sealed class WhisperSpeechToText : ISpeechToText
     private readonly WhisperFullParams _baseParams;
     private readonly ConcurrentDictionary<int, ConcurrentBag<nint>> _states = new();
     private readonly SemaphoreSlim _slots;
-    private int _running;
     private int _disposed;
 
     public WhisperSpeechToText(WhisperOptions options)
@@ -99,21 +91,18 @@ public sealed class WhisperSpeechToText : ISpeechToText
         if (options.MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "the token cap must be at least 2 (whisper.cpp decodes one token past its max_tokens, and 0 would mean no cap)");
         int ctx = options.AudioContext ?? AudioContext.Bucket(AudioContext.ForSamples(audio.Length));
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
-        // Alone, a transcription takes every thread; beside another, its share (threads are set per call).
-        int threads = Interlocked.Increment(ref _running) == 1 ? _options.Threads : _options.SharedThreads ?? Math.Max(1, _options.Threads / _options.Concurrency);
         nint state = 0;
         try
         {
             state = TakeState(ctx);
             // whisper_full holds its thread for the whole utterance: a thread of its own, not a pool thread.
             nint taken = state;
-            return await Task.Factory.StartNew(() => Run(taken, audio, ctx, threads, options, cancellationToken), cancellationToken,
+            return await Task.Factory.StartNew(() => Run(taken, audio, ctx, options, cancellationToken), cancellationToken,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
         finally
         {
             if (state != 0) ReturnState(ctx, state, keep: !cancellationToken.IsCancellationRequested);
-            Interlocked.Decrement(ref _running);
             _slots.Release();
         }
     }
@@ -146,11 +135,10 @@ public sealed class WhisperSpeechToText : ISpeechToText
         return p;
     }
 
-    private unsafe SttResult Run(nint state, ReadOnlyMemory<float> audio, int ctx, int threads, SttOptions options, CancellationToken cancellationToken)
+    private unsafe SttResult Run(nint state, ReadOnlyMemory<float> audio, int ctx, SttOptions options, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         WhisperFullParams p = _baseParams;
-        p.Threads = threads;
         p.AudioContext = ctx;
         p.MaxTokens = options.MaxTokens - 1; // whisper.cpp stops after the token past max_tokens
         p.AbortCallback = (nint)(delegate* unmanaged[Cdecl]<nint, byte>)&ShouldAbort;
@@ -172,11 +160,11 @@ public sealed class WhisperSpeechToText : ISpeechToText
         {
             token.Free();
         }
-        return Read(state, ctx, threads);
+        return Read(state, ctx);
     }
 
     /// <summary>Segments as Whisper.net reported them (empty ones skipped, probability the mean over all their tokens); confidence over text tokens only.</summary>
-    private unsafe SttResult Read(nint state, int ctx, int threads)
+    private unsafe SttResult Read(nint state, int ctx)
     {
         var segments = new List<TranscriptSegment>();
         var text = new StringBuilder();
@@ -215,7 +203,6 @@ public sealed class WhisperSpeechToText : ISpeechToText
             NoSpeechProbability = noSpeech,
             Tokens = tokens,
             AudioContext = ctx,
-            Threads = threads,
             Engine = Name,
         };
     }

@@ -8,6 +8,7 @@ using Alicia.Engine.Security.Identity;
 using Alicia.Engine.Voice;
 using Alicia.Engine.Voice.Vad;
 using Microsoft.Extensions.Logging;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Alicia.Host;
 
@@ -84,7 +85,9 @@ internal sealed class EngineServices : IAsyncDisposable
             ListenAddress = voice.ListenAddress,
             AudioPort = voice.AudioPort,
             AdvertisedHost = string.IsNullOrWhiteSpace(voice.AdvertisedHost) ? null : voice.AdvertisedHost,
-            RequireTls = voice.RequireTls, // the certificate is the embedded broker's, taken at start
+            RequireTls = voice.RequireTls,
+            // Its own certificate when configured (an external broker lends none); else the embedded broker's, taken at start.
+            TlsCertificate = voice.TlsCertificatePath.Length > 0 ? X509Certificate2.CreateFromPemFile(voice.TlsCertificatePath, voice.TlsKeyPath) : null,
         }));
     }
 

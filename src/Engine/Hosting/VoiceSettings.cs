@@ -36,6 +36,15 @@ public sealed class VoiceSettings
     public string AdvertisedHost { get; set; } = "";
 
     /// <summary>
+    /// A certificate (PEM) for the audio port's TLS when the embedded broker has none to lend, e.g. with an
+    /// external broker; with <see cref="TlsKeyPath"/>. Empty: the embedded broker's certificate, if any.
+    /// </summary>
+    public string TlsCertificatePath { get; set; } = "";
+
+    /// <summary>The private key (PEM) of <see cref="TlsCertificatePath"/>.</summary>
+    public string TlsKeyPath { get; set; } = "";
+
+    /// <summary>
     /// The audio port has TLS whenever the broker does (same certificate). Empty (default) or true: TLS
     /// required; false: plaintext also from loopback. True without the broker's TLS is an error.
     /// </summary>

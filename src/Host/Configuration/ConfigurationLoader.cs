@@ -124,6 +124,10 @@ internal static class ConfigurationLoader
         if (o.Bus.RequestTimeout <= TimeSpan.Zero) throw new ConfigurationError("Bus:RequestTimeout: must be positive");
         if (o.Voice.WhisperConcurrency is < 0 or > 16) throw new ConfigurationError($"Voice:WhisperConcurrency: {o.Voice.WhisperConcurrency} is not between 0 (default) and 16");
         if (o.Voice.WhisperThreads is < 0 or > 64) throw new ConfigurationError($"Voice:WhisperThreads: {o.Voice.WhisperThreads} is not between 0 (default) and 64");
+        if ((o.Voice.TlsCertificatePath.Length > 0) != (o.Voice.TlsKeyPath.Length > 0))
+            throw new ConfigurationError("Voice:TlsCertificatePath and Voice:TlsKeyPath go together (PEM certificate and its key)");
+        foreach ((string key, string path) in new[] { ("Voice:TlsCertificatePath", o.Voice.TlsCertificatePath), ("Voice:TlsKeyPath", o.Voice.TlsKeyPath) })
+            if (path.Length > 0 && !File.Exists(path)) throw new ConfigurationError($"{key}: '{path}' does not exist");
         // The hangover must cover the speech padding on both sides (2 x 30 ms); beyond 2 s a command feels dead.
         if (o.Voice.HangoverMs is < 60 or > 2000) throw new ConfigurationError($"Voice:HangoverMs: {o.Voice.HangoverMs} is not between 60 and 2000");
         if (o.Voice.SpeculateAfterMs < -1 || o.Voice.SpeculateAfterMs >= o.Voice.HangoverMs)

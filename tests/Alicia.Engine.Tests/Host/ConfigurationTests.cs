@@ -53,6 +53,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("""{ "Security": { "MaxClockSkew": "-00:00:01" } }""", "Security:MaxClockSkew")]
     [InlineData("""{ "Name": "no/slashes" }""", "Name")]
     [InlineData("""{ "Voice": { "HangoverMs": 20 } }""", "Voice:HangoverMs")]
+    [InlineData("""{ "Voice": { "TlsCertificatePath": "/etc/hostname" } }""", "Voice:TlsKeyPath")]
+    [InlineData("""{ "Voice": { "TlsCertificatePath": "/nonexistent/audio.pem", "TlsKeyPath": "/nonexistent/audio.key" } }""", "Voice:TlsCertificatePath")]
     [InlineData("""{ "Voice": { "HangoverMs": 300, "SpeculateAfterMs": 300 } }""", "Voice:SpeculateAfterMs")]
     public void Broken_configuration_names_the_key(string json, string key)
     {

@@ -139,5 +139,12 @@ public sealed class EngineSelectionEndToEndTests : IAsyncLifetime
         VoiceSendResult refused = await VoiceClient.SendAsync(satellite, pcm, 16000, 1,
             new VoiceSendOptions { Language = "de", SttEngine = english, Timeout = Wait });
         Assert.Equal($"session refused: speech-to-text engine '{english}' does not serve language 'de'", refused.Error);
+
+        // Codes are case-insensitive; a code whisper.cpp does not know is refused (it would decode garbage).
+        VoiceSessionResponse upper = (await satellite.RequestAsync<VoiceSessionRequest, VoiceSessionResponse>(new VoiceSessionRequest { Language = "DE" }, "alicia-engine", timeout: Wait)).Data;
+        Assert.Equal(multilingual, upper.SttEngine);
+        VoiceSessionResponse unknown = (await satellite.RequestAsync<VoiceSessionRequest, VoiceSessionResponse>(new VoiceSessionRequest { Language = "xx" }, "alicia-engine", timeout: Wait)).Data;
+        Assert.False(unknown.Accepted);
+        Assert.StartsWith("no speech-to-text engine serves language 'xx'", unknown.Error);
     }
 }

@@ -233,6 +233,8 @@ public sealed class VoicePipeline : IDisposable
             _sink.OnSpeechResumed(_index);
         }
         if (_speculateAfter < 0 || _speculatedEnd >= 0 || pending is not { } end || _endpointer.Position - end < _speculateAfter) return;
+        // The padded end must have arrived, or the tentative audio would be shorter than the final utterance's.
+        if (_endpointer.Position < _endpointer.PaddedEnd(end)) return;
 
         long start = _endpointer.StartSample;
         int length = (int)Math.Min(_endpointer.PaddedEnd(end) - start, _utteranceLength);

@@ -139,10 +139,11 @@ public sealed class VoiceService : IEngineService
         VoiceSessionRequest request = message.Data;
         if (request.SampleRate is < 8000 or > 48000) return Refuse($"sample rate {request.SampleRate} Hz is not supported (8000..48000)");
         if (request.Channels is not (1 or 2)) return Refuse($"{request.Channels} channels: only mono or interleaved stereo");
+        SweepTokens(); // tokens nobody claimed (a client whose TLS handshake failed ...) must not hold places
         if (_sessions.Count + _tokens.Count >= _options.MaxSessions) return Refuse($"busy: {_options.MaxSessions} voice sessions already open");
 
         if (request.LatencyBudgetMs < 0) return Refuse($"latency budget {request.LatencyBudgetMs} ms is negative");
-        string language = string.IsNullOrEmpty(request.Language) ? "en" : request.Language;
+        string language = string.IsNullOrEmpty(request.Language) ? "en" : request.Language.ToLowerInvariant();
         SttChoice stt = Engines.Choose(new SttRequirement
         {
             Language = language,
@@ -221,6 +222,7 @@ public sealed class VoiceService : IEngineService
         if (!_mqttSessions.TryGetValue(key, out MqttAudioSession? state))
         {
             if (chunk.Pcm.Length == 0) return;
+            SweepTokens();
             if (_sessions.Count + _tokens.Count >= _options.MaxSessions)
             {
                 _logger.LogInformation("Voice: MQTT audio from {Device} refused: too many sessions", device);
@@ -278,6 +280,7 @@ public sealed class VoiceService : IEngineService
         DateTimeOffset now = _engine!.Clock.GetUtcNow();
         foreach ((string key, MqttAudioSession state) in _mqttSessions)
         {
+            if (Volatile.Read(ref _disposing)) return; // a sweep that outlives its timer must not race the disposal
             lock (state)
             {
                 if (state.Ended || now - state.LastChunk < _options.MqttIdleTimeout) continue;
@@ -295,8 +298,11 @@ public sealed class VoiceService : IEngineService
         return parts.Length == 4 ? parts[2] : topic;
     }
 
+    private bool _disposing;
+
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _disposing, true);
         _sweeper?.Dispose();
         for (int i = _owned.Count - 1; i >= 0; i--)
         {

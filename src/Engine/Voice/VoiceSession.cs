@@ -67,9 +67,10 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
     {
         Withdraw();
         SpeechToTextPool? pool = _pool;
-        // Speculation only uses idle capacity: with others waiting it would only delay them. Dictation is
-        // long and pauses often: a withdrawn speculation of it would hold a slot for seconds, for little gain.
-        if (pool is null || pool.Queued > 0 || Kind != VoiceSessionKind.Command) return;
+        // Speculation only uses idle capacity (nothing waiting, a slot free): a started one is not aborted,
+        // so with every slot busy it could only delay real work. Dictation is long and pauses often: a
+        // withdrawn speculation of it would hold a slot for seconds, for little gain.
+        if (pool is null || !pool.Idle || Kind != VoiceSessionKind.Command) return;
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_cancel.Token);
         SttTicket ticket = pool.Submit(tentative.Samples, SttOptionsFor(), SttPriority.Speculative, cancel.Token);
         _ = ticket.Outcome.ContinueWith(static (_, c) => ((CancellationTokenSource)c!).Dispose(), cancel, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -210,12 +211,19 @@ public sealed class VoiceSession : IVoicePipelineSink, IDisposable
             SessionId = Id, DeviceId = DeviceId, State = state, Reason = reason, AudioSeconds = Pipeline.AudioSeconds, Utterances = Pipeline.Utterances,
         }, new PublishOptions { Destination = Requester });
 
-    public void Cancel() => _cancel.Cancel();
+    /// <summary>Stops what is under way (safe after <see cref="Dispose"/>).</summary>
+    public void Cancel()
+    {
+        try { _cancel.Cancel(); } catch (ObjectDisposedException) { }
+    }
 
     private sealed record Speculation(TentativeUtterance Tentative, SttTicket Ticket, CancellationTokenSource Cancel, long SubmittedTicks);
 
     public void Dispose()
     {
+        // A speculation still queued when the stream failed (no utterance came to claim it) leaves the queue.
+        Withdraw();
+        Cancel();
         Pipeline.Dispose();
         _cancel.Dispose();
     }

@@ -128,6 +128,9 @@ internal static class ConfigurationLoader
             throw new ConfigurationError("Voice:TlsCertificatePath and Voice:TlsKeyPath go together (PEM certificate and its key)");
         foreach ((string key, string path) in new[] { ("Voice:TlsCertificatePath", o.Voice.TlsCertificatePath), ("Voice:TlsKeyPath", o.Voice.TlsKeyPath) })
             if (path.Length > 0 && !File.Exists(path)) throw new ConfigurationError($"{key}: '{path}' does not exist");
+        if (System.Net.IPAddress.TryParse(o.Voice.ListenAddress, out System.Net.IPAddress? listen) && (listen.Equals(System.Net.IPAddress.Any) || listen.Equals(System.Net.IPAddress.IPv6Any))
+            && string.IsNullOrWhiteSpace(o.Voice.AdvertisedHost))
+            throw new ConfigurationError($"Voice:AdvertisedHost: needed when Voice:ListenAddress is {o.Voice.ListenAddress} (sessions must name an address satellites can reach)");
         // The hangover must cover the speech padding on both sides (2 x 30 ms); beyond 2 s a command feels dead.
         if (o.Voice.HangoverMs is < 60 or > 2000) throw new ConfigurationError($"Voice:HangoverMs: {o.Voice.HangoverMs} is not between 60 and 2000");
         if (o.Voice.SpeculateAfterMs < -1 || o.Voice.SpeculateAfterMs >= o.Voice.HangoverMs)

@@ -53,6 +53,7 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("""{ "Security": { "MaxClockSkew": "-00:00:01" } }""", "Security:MaxClockSkew")]
     [InlineData("""{ "Name": "no/slashes" }""", "Name")]
     [InlineData("""{ "Voice": { "HangoverMs": 20 } }""", "Voice:HangoverMs")]
+    [InlineData("""{ "Voice": { "ListenAddress": "0.0.0.0" } }""", "Voice:AdvertisedHost")]
     [InlineData("""{ "Voice": { "TlsCertificatePath": "/etc/hostname" } }""", "Voice:TlsKeyPath")]
     [InlineData("""{ "Voice": { "TlsCertificatePath": "/nonexistent/audio.pem", "TlsKeyPath": "/nonexistent/audio.key" } }""", "Voice:TlsCertificatePath")]
     [InlineData("""{ "Voice": { "HangoverMs": 300, "SpeculateAfterMs": 300 } }""", "Voice:SpeculateAfterMs")]

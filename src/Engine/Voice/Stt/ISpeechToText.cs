@@ -40,8 +40,11 @@ public interface ISpeechToText : IAsyncDisposable
     /// <summary>For logs, configuration and the response metadata (e.g. <c>whisper:tiny.en</c>).</summary>
     string Name { get; }
 
-    /// <summary>Languages served (ISO 639-1); empty means any.</summary>
+    /// <summary>Languages served (ISO 639-1); empty means any the engine knows (see <see cref="Serves"/>).</summary>
     IReadOnlyCollection<string> Languages { get; }
+
+    /// <summary>Whether the engine can transcribe <paramref name="language"/> (a lower-case ISO 639-1 code).</summary>
+    bool Serves(string language) => Languages.Count == 0 || Languages.Contains(language, StringComparer.OrdinalIgnoreCase);
 
     int MaxConcurrency { get; }
 

@@ -71,6 +71,17 @@ public sealed class SpeechToTextPool : IAsyncDisposable
     /// <summary>Utterances waiting now.</summary>
     public int Queued => Volatile.Read(ref _queued);
 
+    private int _running;
+
+    /// <summary>Transcriptions under way now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Transcriptions that can run at once.</summary>
+    public int Slots => _workers.Length;
+
+    /// <summary>Nothing waits and a slot is free: speculative work would delay no one.</summary>
+    public bool Idle => Queued == 0 && Running < Slots;
+
     public long BusyCount;
     public long TranscribedCount;
 
@@ -180,6 +191,7 @@ public sealed class SpeechToTextPool : IAsyncDisposable
             double queueMs = _clock.GetElapsedTime(job.Enqueued).TotalMilliseconds;
             long started = _clock.GetTimestamp();
             Volatile.Write(ref job.Started, true);
+            Interlocked.Increment(ref _running);
             try
             {
                 // A started speculation is not aborted (see SttPriority.Speculative): only stopping ends it.
@@ -197,6 +209,10 @@ public sealed class SpeechToTextPool : IAsyncDisposable
             catch (Exception e)
             {
                 job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Failed, null, $"{_engine.Name} failed: {e.Message}", queueMs, _clock.GetElapsedTime(started).TotalMilliseconds));
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
             }
         }
     }

@@ -54,8 +54,7 @@ public sealed class SttEngineManager : IAsyncDisposable
         return fits is not null ? new SttChoice(fits, null) : new SttChoice(candidates.MinBy(p => p.ExpectedResultMs), null, OverBudget: true);
     }
 
-    private static bool Serves(SpeechToTextPool pool, string language) =>
-        pool.Engine.Languages.Count == 0 || pool.Engine.Languages.Contains(language, StringComparer.OrdinalIgnoreCase);
+    private static bool Serves(SpeechToTextPool pool, string language) => pool.Engine.Serves(language);
 
     private string Describe() => string.Join(", ", _pools.Select(p => p.Engine.Languages.Count == 0 ? p.Engine.Name : $"{p.Engine.Name} [{string.Join(' ', p.Engine.Languages)}]"));
 

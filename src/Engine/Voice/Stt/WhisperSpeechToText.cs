@@ -70,6 +70,10 @@ public sealed class WhisperSpeechToText : ISpeechToText
     /// <summary>["en"] for the English-only models (tiny.en, base.en ...); empty (any) for multilingual ones.</summary>
     public IReadOnlyCollection<string> Languages { get; }
 
+    /// <summary>English-only models serve "en"; multilingual ones the languages whisper.cpp knows (an unknown code would decode garbage).</summary>
+    public bool Serves(string language) =>
+        Languages.Count > 0 ? Languages.Contains(language, StringComparer.OrdinalIgnoreCase) : language.Length is > 0 and <= 16 && WhisperNative.LanguageId(language) >= 0;
+
     /// <summary>whisper.cpp tells the two apart by the vocabulary: English-only models have 51864 tokens, multilingual ones more.</summary>
     private static bool IsEnglishOnly(string path)
     {

@@ -51,6 +51,13 @@ internal sealed class AudioStreamConnection(VoiceService service, ILogger logger
             // The carrier broke its own rules (e.g. a text WebSocket message): the reason says which.
             error = e.Message;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Anything else (a bus publish during a reconnect, the VAD, a disposed pool) still ends the
+            // session properly below: it must not stay counted against the session limit.
+            logger.LogWarning(e, "Audio session {Session} from {Remote}: unexpected error", _session?.Id ?? "(none)", remote);
+            error = $"internal error: {e.Message}";
+        }
         finally
         {
             await reader.CompleteAsync().ConfigureAwait(false);

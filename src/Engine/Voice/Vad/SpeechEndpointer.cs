@@ -73,6 +73,8 @@ public sealed class SpeechEndpointer
     {
         options ??= new EndpointerOptions();
         if (options.Hangover < 2 * options.SpeechPad) throw new ArgumentException("the hangover must be at least twice the speech pad");
+        if (options.SpeculateAfter is { } after && (after < TimeSpan.Zero || after >= options.Hangover))
+            throw new ArgumentException("speculation must start within the hangover (0 <= SpeculateAfter < Hangover), or be off (null)");
         _threshold = options.Threshold;
         _negative = options.EffectiveNegativeThreshold;
         _minSpeech = Samples(options.MinSpeech, sampleRate);

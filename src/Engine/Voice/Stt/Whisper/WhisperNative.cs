@@ -77,6 +77,10 @@ internal static unsafe partial class WhisperNative
     [LibraryImport(Library, EntryPoint = "whisper_token_eot")]
     public static partial int EndOfTextToken(nint context);
 
+    /// <summary>whisper.cpp's id of a language code or name ("de", "german"); -1 when it does not know it.</summary>
+    [LibraryImport(Library, EntryPoint = "whisper_lang_id", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int LanguageId(string language);
+
     /// <summary>Sets whisper.cpp's and ggml's log sink (<c>void (*)(int level, const char * text, void * user_data)</c>).</summary>
     [LibraryImport(Library, EntryPoint = "whisper_log_set")]
     public static partial void LogSet(delegate* unmanaged[Cdecl]<int, byte*, void*, void> callback, void* userData);

@@ -79,8 +79,6 @@ public sealed class SpeechToTextPool : IAsyncDisposable
     /// <summary>Transcriptions that can run at once.</summary>
     public int Slots => _workers.Length;
 
-    /// <summary>Nothing waits and a slot is free: speculative work would delay no one.</summary>
-    public bool Idle => Queued == 0 && Running < Slots;
 
     public long BusyCount;
     public long TranscribedCount;
@@ -90,8 +88,11 @@ public sealed class SpeechToTextPool : IAsyncDisposable
     /// <summary>Moving average of the transcription time (ms), or the configured expectation before the first.</summary>
     public double LatencyEstimateMs => double.IsNaN(Volatile.Read(ref _latencyMs)) ? _options.ExpectedLatency.TotalMilliseconds : Volatile.Read(ref _latencyMs);
 
-    /// <summary>When a new utterance would be answered: the work already waiting, shared over the slots, plus its own.</summary>
-    public double ExpectedResultMs => LatencyEstimateMs * (1 + (double)Queued / _workers.Length);
+    /// <summary>
+    /// When a new utterance would be answered: its own transcription, after the work ahead of it (waiting, and
+    /// running beyond the free slots) has been shared over the slots.
+    /// </summary>
+    public double ExpectedResultMs => LatencyEstimateMs * (1 + Math.Max(0, Queued + Running - Slots + 1) / (double)Slots);
 
     private void Observe(double sttMs)
     {

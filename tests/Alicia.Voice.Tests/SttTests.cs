@@ -23,7 +23,7 @@ public sealed class SttTests(ITestOutputHelper output)
         output.WriteLine($"'{result.Text}' tokens {result.Tokens} ctx {result.AudioContext} confidence {result.Confidence:0.000}");
         Assert.StartsWith("whisper:random", stt.Name);
         Assert.Equal(["en"], stt.Languages); // 51864 tokens: an English-only vocabulary
-        Assert.Equal(AudioContext.Bucket(AudioContext.ForSamples(audio.Length)), result.AudioContext);
+        Assert.Equal(AudioContext.ForSamples(audio.Length), result.AudioContext);
         Assert.InRange(result.Tokens, 0, 16);
         Assert.InRange(result.Confidence, 0, 1);
         Assert.All(result.Segments, s => Assert.True(s.EndSeconds >= s.StartSeconds));
@@ -57,7 +57,7 @@ public sealed class SttTests(ITestOutputHelper output)
         // The talkative tiny model decodes to the cap: 10 s of audio (a short encode) plus 200 tokens takes
         // about a second, most of it in the decoder, where the abort callback is polled at every step.
         string path = RandomWhisperModel.GetOrCreate(TestAudio.ModelDirectory, WhisperDimensions.TinyEn with { Talkative = true });
-        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = path, WarmUpContexts = [] });
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = path });
         float[] audio = TestAudio.WhiteNoise(10, 0.2f);
         var options = new SttOptions { MaxTokens = 200 };
         var sw = Stopwatch.StartNew();
@@ -92,7 +92,7 @@ public sealed class SttTests(ITestOutputHelper output)
     public async Task A_talkative_model_decodes_exactly_to_the_token_cap_the_worst_case_a_command_costs(int cap)
     {
         string path = RandomWhisperModel.GetOrCreate(TestAudio.ModelDirectory, WhisperDimensions.Micro with { Talkative = true });
-        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = path, WarmUpContexts = [] });
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = path });
         SttResult result = await stt.TranscribeAsync(TestAudio.Speech("set a timer for ten minutes").ToMono16k(), new SttOptions { MaxTokens = cap }, CancellationToken.None);
         output.WriteLine($"{result.Tokens} tokens: {result.Text}");
         Assert.Equal(cap, result.Tokens);
@@ -101,35 +101,35 @@ public sealed class SttTests(ITestOutputHelper output)
     [Fact]
     public async Task A_token_cap_below_two_is_refused()
     {
-        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel, WarmUpContexts = [] });
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel });
         var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => stt.TranscribeAsync(TestAudio.Silence(1), new SttOptions { MaxTokens = 1 }, CancellationToken.None));
         Assert.Contains("at least 2", e.Message);
     }
 
     [Fact]
-    public async Task Warm_up_builds_the_states_real_calls_use()
+    public async Task Warm_up_builds_the_one_state_every_utterance_length_shares()
     {
-        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel, WarmUpContexts = [128, 256] });
-        var command = new SttOptions { MaxTokens = 32 };
-        await stt.WarmUpAsync(command);
-        Assert.Equal(2, stt.StatesBuilt);
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel });
+        await stt.WarmUpAsync();
+        Assert.Equal(1, stt.StatesBuilt);
 
-        // A 1 s and a 3 s command land in the warmed buckets: nothing is built on the hot path.
-        await stt.TranscribeAsync(TestAudio.Tone(1, 300), command, CancellationToken.None);
-        await stt.TranscribeAsync(TestAudio.Tone(3, 300), command, CancellationToken.None);
-        Assert.Equal(2, stt.StatesBuilt);
+        // audio_ctx is a per-call parameter: a 1 s, a 3 s and a 10 s utterance run on the warm state.
+        var command = new SttOptions { MaxTokens = 32 };
+        foreach (double seconds in new[] { 1.0, 3.0, 10.0 })
+            Assert.Equal(AudioContext.ForSamples((int)(seconds * 16000)), (await stt.TranscribeAsync(TestAudio.Tone(seconds, 300), command, CancellationToken.None)).AudioContext);
+        Assert.Equal(1, stt.StatesBuilt);
 
         // A state serves any token cap and language: dictation reuses it too.
         await stt.TranscribeAsync(TestAudio.Tone(1, 300), new SttOptions { MaxTokens = 128 }, CancellationToken.None);
-        Assert.Equal(2, stt.StatesBuilt);
+        Assert.Equal(1, stt.StatesBuilt);
     }
 
     [Fact]
     public async Task With_two_transcriptions_at_once_warm_up_builds_a_state_for_each()
     {
-        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel, Threads = 1, Concurrency = 2, WarmUpContexts = [128] });
+        await using var stt = new WhisperSpeechToText(new WhisperOptions { ModelPath = TestAudio.MicroModel, Threads = 1, Concurrency = 2 });
         var command = new SttOptions { MaxTokens = 32 };
-        await stt.WarmUpAsync(command);
+        await stt.WarmUpAsync();
         Assert.Equal(2, stt.StatesBuilt);
 
         SttResult[] both = await Task.WhenAll(

@@ -38,7 +38,6 @@ internal sealed class VoiceEngineHarness : IAsyncDisposable
             WhisperModelPath = TestAudio.MicroModel,
             Quality = new QualityOptions { MinConfidence = 0, MaxNoSpeechProbability = 1 }, // random weights: let everything through
             MqttIdleTimeout = TimeSpan.FromSeconds(30),
-            WhisperWarmUpContexts = [128], // the test commands are 1-2 s
         };
         var voice = new VoiceService(adjust is null ? options : adjust(options));
         engine.AddService(voice);

@@ -29,8 +29,6 @@ public sealed record VoiceOptions
 
     internal int EffectiveWhisperThreads => WhisperThreads ?? Math.Max(1, Environment.ProcessorCount / EffectiveWhisperConcurrency);
 
-    /// <summary>Audio-context buckets to prepare at start (empty: none, e.g. in tests).</summary>
-    public IReadOnlyList<int> WhisperWarmUpContexts { get; init; } = [128, 256, 384, 512];
 
     /// <summary>Address the audio stream listener binds (loopback by default).</summary>
     public string ListenAddress { get; init; } = "127.0.0.1";

@@ -100,9 +100,9 @@ public sealed class VoiceService : IEngineService
         {
             try
             {
-                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = model!, Threads = _options.EffectiveWhisperThreads, Concurrency = _options.EffectiveWhisperConcurrency, WarmUpContexts = _options.WhisperWarmUpContexts });
+                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = model!, Threads = _options.EffectiveWhisperThreads, Concurrency = _options.EffectiveWhisperConcurrency });
                 _owned.Add(whisper);
-                await whisper.WarmUpAsync(new SttOptions { MaxTokens = _options.CommandMaxTokens }, cancellationToken).ConfigureAwait(false);
+                await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);
                 AddEngine(whisper, engine);
             }
             catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or InvalidDataException)

@@ -70,11 +70,4 @@ public static class AudioContext
         ctx = (ctx + 31) / 32 * 32;
         return Math.Clamp(ctx, 64, Full);
     }
-
-    /// <summary>
-    /// Rounds a context up to a multiple of 128 (at most 1500). A whisper state (~100 MB, ~1 s to set up
-    /// on first use) is cached per context, so contexts are
-    /// bucketed and the common buckets built ahead of time instead of one state per exact length.
-    /// </summary>
-    public static int Bucket(int ctx) => Math.Min(Full, (ctx + 127) / 128 * 128);
 }

@@ -25,17 +25,13 @@ public sealed record WhisperOptions
     /// </summary>
     public float TemperatureIncrement { get; init; }
 
-    /// <summary>Audio-context buckets whose states are built and run once by <see cref="WhisperSpeechToText.WarmUpAsync"/> (128..512: utterances up to ~9 s).</summary>
-    public IReadOnlyList<int> WarmUpContexts { get; init; } = [128, 256, 384, 512];
-
-    /// <summary>Whisper states kept per audio-context bucket (a state holds tens of MB of buffers); null: one per concurrent transcription.</summary>
-    public int? CachedStatesPerContext { get; init; }
 }
 
 /// <summary>
 /// Whisper through whisper.cpp in-process (our own source-generated binding, so the Native-AOT binary runs it
 /// too): the model is loaded once; each call runs greedy, single segment, no context carried between
-/// utterances, token cap, probabilities read back, on a whisper state cached per audio-context bucket.
+/// utterances, token cap, probabilities read back. A whisper state (tens of MB of buffers) is sized for the full
+/// 30 s context and serves any <c>audio_ctx</c>, which is a per-call parameter: one state per concurrent slot.
 /// </summary>
 public sealed class WhisperSpeechToText : ISpeechToText
 {
@@ -43,7 +39,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
     private readonly nint _context;
     private readonly int _endOfText;
     private readonly WhisperFullParams _baseParams;
-    private readonly ConcurrentDictionary<int, ConcurrentBag<nint>> _states = new();
+    private readonly ConcurrentBag<nint> _states = [];
     private readonly SemaphoreSlim _slots;
     private int _disposed;
 
@@ -93,12 +89,12 @@ public sealed class WhisperSpeechToText : ISpeechToText
     {
         if (audio.Length > 30 * 16000) throw new ArgumentException("an utterance is at most 30 s (Whisper's window)", nameof(audio));
         if (options.MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(options), options.MaxTokens, "the token cap must be at least 2 (whisper.cpp decodes one token past its max_tokens, and 0 would mean no cap)");
-        int ctx = options.AudioContext ?? AudioContext.Bucket(AudioContext.ForSamples(audio.Length));
+        int ctx = options.AudioContext ?? AudioContext.ForSamples(audio.Length);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         nint state = 0;
         try
         {
-            state = TakeState(ctx);
+            state = TakeState();
             // whisper_full holds its thread for the whole utterance: a thread of its own, not a pool thread.
             nint taken = state;
             return await Task.Factory.StartNew(() => Run(taken, audio, ctx, options, cancellationToken), cancellationToken,
@@ -106,23 +102,18 @@ public sealed class WhisperSpeechToText : ISpeechToText
         }
         finally
         {
-            if (state != 0) ReturnState(ctx, state, keep: !cancellationToken.IsCancellationRequested);
+            if (state != 0) ReturnState(state, keep: !cancellationToken.IsCancellationRequested);
             _slots.Release();
         }
     }
 
     /// <summary>
-    /// Builds and runs a state for each of <see cref="WhisperOptions.WarmUpContexts"/> once, so the first
-    /// utterance of a length does not pay whisper.cpp's state setup (~1 s on first use here). Run with the
-    /// options real calls use (the command token cap), so the first real call also finds its code warm.
+    /// Builds a state for every concurrent slot and runs each once (as many at once as may run at once), so
+    /// the first utterances do not pay whisper.cpp's state setup and first-run costs.
     /// </summary>
-    public async Task WarmUpAsync(SttOptions options, CancellationToken cancellationToken = default)
-    {
-        // As many at once as may run at once, so each concurrent slot finds a state of its own.
-        foreach (int ctx in _options.WarmUpContexts)
-            await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(_ =>
-                TranscribeAsync(new float[16000], options with { AudioContext = ctx }, cancellationToken))).ConfigureAwait(false);
-    }
+    public async Task WarmUpAsync(CancellationToken cancellationToken = default) =>
+        await Task.WhenAll(Enumerable.Range(0, _options.Concurrency).Select(_ =>
+            TranscribeAsync(new float[16000], new SttOptions { MaxTokens = 2 }, cancellationToken))).ConfigureAwait(false);
 
     private static WhisperFullParams BaseParams(WhisperOptions options)
     {
@@ -216,19 +207,18 @@ public sealed class WhisperSpeechToText : ISpeechToText
     private static byte ShouldAbort(nint userData) =>
         GCHandle.FromIntPtr(userData).Target is CancellationToken { IsCancellationRequested: true } ? (byte)1 : (byte)0;
 
-    private nint TakeState(int ctx)
+    private nint TakeState()
     {
-        if (_states.GetOrAdd(ctx, _ => []).TryTake(out nint state)) return state;
+        if (_states.TryTake(out nint state)) return state;
         Interlocked.Increment(ref _built);
         state = WhisperNative.InitState(_context);
         return state != 0 ? state : throw new InvalidOperationException("whisper.cpp could not allocate a state");
     }
 
     // A state whose run was cancelled is dropped rather than trusted again.
-    private void ReturnState(int ctx, nint state, bool keep)
+    private void ReturnState(nint state, bool keep)
     {
-        ConcurrentBag<nint> bag = _states.GetOrAdd(ctx, _ => []);
-        if (keep && bag.Count < (_options.CachedStatesPerContext ?? _options.Concurrency)) bag.Add(state);
+        if (keep && _states.Count < _options.Concurrency) _states.Add(state);
         else WhisperNative.FreeState(state);
     }
 
@@ -237,8 +227,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         // Taking every slot waits for the transcriptions in flight: their states must not be freed under them.
         for (int i = 0; i < _options.Concurrency; i++) await _slots.WaitAsync().ConfigureAwait(false);
-        foreach (ConcurrentBag<nint> bag in _states.Values)
-            while (bag.TryTake(out nint state)) WhisperNative.FreeState(state);
+        while (_states.TryTake(out nint state)) WhisperNative.FreeState(state);
         WhisperNative.Free(_context);
         _slots.Dispose();
     }

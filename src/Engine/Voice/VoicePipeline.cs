@@ -203,8 +203,7 @@ public sealed class VoicePipeline : IDisposable
             {
                 long start = _endpointer.StartSample, end = _endpointer.EndSample;
                 int length = (int)Math.Min(end - start, _utteranceLength);
-                long silenceFrame = _endpointer.SilenceStartSample / Frame;
-                long arrived = _frames - silenceFrame <= ArrivalSlots && silenceFrame < _frames ? _arrivals[silenceFrame % ArrivalSlots] : now;
+                long arrived = ArrivalOf(_endpointer.SilenceStartSample, now);
                 var utterance = new Utterance
                 {
                     Index = _index++,
@@ -238,10 +237,16 @@ public sealed class VoicePipeline : IDisposable
 
         long start = _endpointer.StartSample;
         int length = (int)Math.Min(_endpointer.PaddedEnd(end) - start, _utteranceLength);
-        long silenceFrame = end / Frame;
-        long arrived = _frames - silenceFrame <= ArrivalSlots && silenceFrame < _frames ? _arrivals[silenceFrame % ArrivalSlots] : now;
+        long arrived = ArrivalOf(end, now);
         _speculatedEnd = end;
         _sink.OnTentativeEnd(new TentativeUtterance(_index, start, start + length, _utterance.AsSpan(0, length).ToArray(), arrived));
+    }
+
+    /// <summary>When the frame holding <paramref name="sample"/> arrived; <paramref name="now"/> once it is older than the stamps kept.</summary>
+    private long ArrivalOf(long sample, long now)
+    {
+        long frame = sample / Frame;
+        return _frames - frame <= ArrivalSlots && frame < _frames ? _arrivals[frame % ArrivalSlots] : now;
     }
 
     private void EnsureUtteranceCapacity(int needed)

@@ -139,8 +139,7 @@ public sealed class VoiceService : IEngineService
         VoiceSessionRequest request = message.Data;
         if (request.SampleRate is < 8000 or > 48000) return Refuse($"sample rate {request.SampleRate} Hz is not supported (8000..48000)");
         if (request.Channels is not (1 or 2)) return Refuse($"{request.Channels} channels: only mono or interleaved stereo");
-        SweepTokens(); // tokens nobody claimed (a client whose TLS handshake failed ...) must not hold places
-        if (_sessions.Count + _tokens.Count >= _options.MaxSessions) return Refuse($"busy: {_options.MaxSessions} voice sessions already open");
+        if (AtCapacity()) return Refuse($"busy: {_options.MaxSessions} voice sessions already open");
 
         if (request.LatencyBudgetMs < 0) return Refuse($"latency budget {request.LatencyBudgetMs} ms is negative");
         string language = string.IsNullOrEmpty(request.Language) ? "en" : request.Language.ToLowerInvariant();
@@ -191,6 +190,13 @@ public sealed class VoiceService : IEngineService
         return (pending.Session, null);
     }
 
+    /// <summary>Whether open sessions and live tokens fill <see cref="VoiceOptions.MaxSessions"/>; tokens nobody claimed (a client whose TLS handshake failed ...) hold a place only until they expire.</summary>
+    private bool AtCapacity()
+    {
+        SweepTokens();
+        return _sessions.Count + _tokens.Count >= _options.MaxSessions;
+    }
+
     private void SweepTokens()
     {
         DateTimeOffset now = _engine!.Clock.GetUtcNow();
@@ -222,8 +228,7 @@ public sealed class VoiceService : IEngineService
         if (!_mqttSessions.TryGetValue(key, out MqttAudioSession? state))
         {
             if (chunk.Pcm.Length == 0) return;
-            SweepTokens();
-            if (_sessions.Count + _tokens.Count >= _options.MaxSessions)
+            if (AtCapacity())
             {
                 _logger.LogInformation("Voice: MQTT audio from {Device} refused: too many sessions", device);
                 await _engine!.Bus.PublishAsync(new VoiceSessionStatus { SessionId = chunk.SessionId, DeviceId = device, State = VoiceSessionState.Busy, Reason = $"busy: {_options.MaxSessions} voice sessions already open" },

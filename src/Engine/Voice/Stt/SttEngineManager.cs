@@ -43,18 +43,16 @@ public sealed class SttEngineManager : IAsyncDisposable
         {
             SpeechToTextPool? named = _pools.FirstOrDefault(p => p.Engine.Name == requirement.Engine);
             if (named is null) return new SttChoice(null, $"no speech-to-text engine named '{requirement.Engine}' (engines: {Describe()})");
-            return Serves(named, requirement.Language) ? new SttChoice(named, null)
+            return named.Engine.Serves(requirement.Language) ? new SttChoice(named, null)
                 : new SttChoice(null, $"speech-to-text engine '{named.Engine.Name}' does not serve language '{requirement.Language}'");
         }
 
-        List<SpeechToTextPool> candidates = _pools.Where(p => Serves(p, requirement.Language)).ToList();
+        List<SpeechToTextPool> candidates = _pools.Where(p => p.Engine.Serves(requirement.Language)).ToList();
         if (candidates.Count == 0) return new SttChoice(null, $"no speech-to-text engine serves language '{requirement.Language}' (engines: {Describe()})");
         if (requirement.LatencyBudget is not { } budget) return new SttChoice(candidates[0], null);
         SpeechToTextPool? fits = candidates.FirstOrDefault(p => p.ExpectedResultMs <= budget.TotalMilliseconds);
         return fits is not null ? new SttChoice(fits, null) : new SttChoice(candidates.MinBy(p => p.ExpectedResultMs), null, OverBudget: true);
     }
-
-    private static bool Serves(SpeechToTextPool pool, string language) => pool.Engine.Serves(language);
 
     private string Describe() => string.Join(", ", _pools.Select(p => p.Engine.Languages.Count == 0 ? p.Engine.Name : $"{p.Engine.Name} [{string.Join(' ', p.Engine.Languages)}]"));
 

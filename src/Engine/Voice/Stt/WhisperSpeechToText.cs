@@ -58,7 +58,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
         _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
         string model = Path.GetFileNameWithoutExtension(options.ModelPath);
         Name = "whisper:" + (model.StartsWith("ggml-", StringComparison.Ordinal) ? model[5..] : model);
-        Languages = IsEnglishOnly(options.ModelPath) ? ["en"] : [];
+        Languages = WhisperNative.IsMultilingual(_context) != 0 ? [] : ["en"];
     }
 
     public string Name { get; }
@@ -69,15 +69,6 @@ public sealed class WhisperSpeechToText : ISpeechToText
     /// <summary>English-only models serve "en"; multilingual ones the languages whisper.cpp knows (an unknown code would decode garbage).</summary>
     public bool Serves(string language) =>
         Languages.Count > 0 ? Languages.Contains(language, StringComparer.OrdinalIgnoreCase) : language.Length is > 0 and <= 16 && WhisperNative.LanguageId(language) >= 0;
-
-    /// <summary>whisper.cpp tells the two apart by the vocabulary: English-only models have 51864 tokens, multilingual ones more.</summary>
-    private static bool IsEnglishOnly(string path)
-    {
-        Span<byte> header = stackalloc byte[8];
-        using FileStream file = File.OpenRead(path);
-        file.ReadExactly(header);
-        return System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(header[4..]) < 51865;
-    }
 
     /// <summary>Whisper states built so far (a build on the hot path costs ~1 s).</summary>
     public int StatesBuilt => Volatile.Read(ref _built);

@@ -77,6 +77,10 @@ internal static unsafe partial class WhisperNative
     [LibraryImport(Library, EntryPoint = "whisper_token_eot")]
     public static partial int EndOfTextToken(nint context);
 
+    /// <summary>1 for a multilingual model, 0 for an English-only one (told apart by the vocabulary size).</summary>
+    [LibraryImport(Library, EntryPoint = "whisper_is_multilingual")]
+    public static partial int IsMultilingual(nint context);
+
     /// <summary>whisper.cpp's id of a language code or name ("de", "german"); -1 when it does not know it.</summary>
     [LibraryImport(Library, EntryPoint = "whisper_lang_id", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int LanguageId(string language);

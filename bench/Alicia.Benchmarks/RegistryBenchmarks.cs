@@ -1,6 +1,6 @@
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Registry;
-using Alicia.Engine.Simulation;
+using Alicia.Tools.Simulation;
 using BenchmarkDotNet.Attributes;
 
 namespace Alicia.Benchmarks;

@@ -1,4 +1,4 @@
-using Alicia.Engine.Voice.Vad;
+using Alicia.Voice.Vad;
 using BenchmarkDotNet.Attributes;
 using Microsoft.ML.OnnxRuntime;
 

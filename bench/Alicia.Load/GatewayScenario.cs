@@ -1,4 +1,4 @@
-using Alicia.Engine;
+using Alicia.Engine.Security.Gateway;
 using System.Buffers;
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
@@ -8,7 +8,6 @@ using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
-using Alicia.Engine.Security.Gateway;
 using HdrHistogram;
 using MQTTnet;
 using MQTTnet.Protocol;

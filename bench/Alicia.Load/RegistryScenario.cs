@@ -5,7 +5,7 @@ using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Registry;
 using Alicia.Engine.Security;
-using Alicia.Engine.Simulation;
+using Alicia.Tools.Simulation;
 using HdrHistogram;
 
 namespace Alicia.Load;

@@ -1,13 +1,15 @@
+using Alicia.Tools.Voice;
+using Alicia.Tools.Models;
 using System.Diagnostics;
 using System.Globalization;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Stt;
-using Alicia.Engine.Voice.Vad;
+using Alicia.Voice;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Stt;
+using Alicia.Voice.Vad;
 
 namespace Alicia.Load;
 

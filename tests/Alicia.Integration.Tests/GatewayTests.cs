@@ -222,7 +222,7 @@ public sealed class GatewayTests : IAsyncLifetime
     {
         // What the registry knows of the device (its registration) feeds the gateway.
         _gateway.CapabilityTopicsOf = id => id == "speaker-5" ? ["alicia/voice/tts/response"] : [];
-        _gateway.RateLimitOf = id => id == "speaker-5" ? new Alicia.Engine.RateLimit(2, TimeSpan.FromMinutes(1)) : null;
+        _gateway.RateLimitOf = id => id == "speaker-5" ? new Alicia.Engine.Security.Gateway.RateLimit(2, TimeSpan.FromMinutes(1)) : null;
         using SigningIdentity speaker = Device("speaker-5", IdentityKind.Speaker);
         IMqttClient client = await Connect("speaker-5", "speaker-5", "pw-speaker-5");
 

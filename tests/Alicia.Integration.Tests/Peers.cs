@@ -77,12 +77,3 @@ internal sealed class Peers : IAsyncDisposable
         public ValueTask DisposeAsync() => action();
     }
 }
-
-internal static class Waits
-{
-    public static readonly TimeSpan Long = TimeSpan.FromSeconds(15);
-
-    public static Task<T> Within<T>(this TaskCompletionSource<T> tcs, TimeSpan? timeout = null) => tcs.Task.WaitAsync(timeout ?? Long);
-
-    public static Task Within(this TaskCompletionSource tcs, TimeSpan? timeout = null) => tcs.Task.WaitAsync(timeout ?? Long);
-}

@@ -6,7 +6,7 @@ using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Registry;
 using Alicia.Engine.Security;
-using Alicia.Engine.Simulation;
+using Alicia.Tools.Simulation;
 using Alicia.Host.Commands;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -68,7 +68,7 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_device_nobody_configured_registers_is_listed_gets_a_routed_command_goes_offline_when_killed_and_back_when_it_returns()
     {
-        Task<RegistryChange> registered = Waits.Change(_registry.Registry, c => c.Kind == RegistryChangeKind.Registered && c.Device.DeviceId == "kitchen-bulb");
+        Task<RegistryChange> registered = RegistryWaits.Change(_registry.Registry, c => c.Kind == RegistryChangeKind.Registered && c.Device.DeviceId == "kitchen-bulb");
         SimulatedDevice bulb = await DeviceAsync("kitchen-bulb", SimulatedKind.Bulb, "kitchen");
         Assert.Equal(DeviceState.Online, (await registered).Device.State);
 
@@ -96,7 +96,7 @@ public sealed class EndToEndTests : IAsyncLifetime
 
         // killed: the broker sends its will, the registry marks it offline
         long firstBirth = bulb.BirthSequence;
-        Task<RegistryChange> offline = Waits.State(_registry.Registry, "kitchen-bulb", DeviceState.Offline);
+        Task<RegistryChange> offline = RegistryWaits.State(_registry.Registry, "kitchen-bulb", DeviceState.Offline);
         await bulb.KillAsync();
         Assert.Equal("will", (await offline).Cause);
         BusMessage<RoutingResult> nowhere = await client.RequestAsync<CapabilityCommand, RoutingResult>(
@@ -104,7 +104,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Equal(503, nowhere.Data.Status);
 
         // back: a new connection, a new birth sequence
-        Task<RegistryChange> online = Waits.State(_registry.Registry, "kitchen-bulb", DeviceState.Online);
+        Task<RegistryChange> online = RegistryWaits.State(_registry.Registry, "kitchen-bulb", DeviceState.Online);
         SimulatedDevice again = await DeviceAsync("kitchen-bulb", SimulatedKind.Bulb, "kitchen");
         await online;
         Assert.True(again.BirthSequence > firstBirth);
@@ -121,7 +121,7 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task A_device_that_stops_heartbeating_goes_offline_within_two_intervals()
     {
-        Task<RegistryChange> registered = Waits.Change(_registry.Registry, c => c.Device.DeviceId == "hall-sensor" && c.Kind == RegistryChangeKind.Registered);
+        Task<RegistryChange> registered = RegistryWaits.Change(_registry.Registry, c => c.Device.DeviceId == "hall-sensor" && c.Kind == RegistryChangeKind.Registered);
         // Two heartbeats after the registration: by then the registry knows the device's 200 ms interval
         // (a heartbeat that raced ahead of the registration is ignored, and the interval stays the default).
         int beatsAfterRegistration = 0;
@@ -197,14 +197,14 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task An_unsigned_stale_death_notice_or_forged_birth_changes_nothing_and_the_current_will_does()
     {
-        Task<RegistryChange> registered = Waits.Change(_registry.Registry, c => c.Device.DeviceId == "porch-switch" && c.Kind == RegistryChangeKind.Registered);
+        Task<RegistryChange> registered = RegistryWaits.Change(_registry.Registry, c => c.Device.DeviceId == "porch-switch" && c.Kind == RegistryChangeKind.Registered);
         SimulatedDevice device = await DeviceAsync("porch-switch", SimulatedKind.Switch, "porch", TimeSpan.FromSeconds(30));
         await registered;
-        Task<RegistryChange> born = Waits.Change(_registry.Registry, c => c.Device.DeviceId == "porch-switch" && c.Device.BirthSequence == device.BirthSequence);
+        Task<RegistryChange> born = RegistryWaits.Change(_registry.Registry, c => c.Device.DeviceId == "porch-switch" && c.Device.BirthSequence == device.BirthSequence);
         if (_registry.Registry.Get("porch-switch")!.BirthSequence != device.BirthSequence) await born.WaitAsync(Waits.Long).ContinueWith(_ => { });
         var transitions = new List<string>();
         _registry.Registry.Changed += c => { if (c.Device.DeviceId == "porch-switch") lock (transitions) transitions.Add($"{c.Device.State}:{c.Cause}"); };
-        Task<RegistryChange> offline = Waits.State(_registry.Registry, "porch-switch", DeviceState.Offline);
+        Task<RegistryChange> offline = RegistryWaits.State(_registry.Registry, "porch-switch", DeviceState.Offline);
 
         IMqttClient raw = new MqttClientFactory().CreateMqttClient();
         await raw.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _engine.ClientEndpoint!.Port).WithClientId("forger").Build());

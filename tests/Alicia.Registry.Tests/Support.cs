@@ -1,16 +1,12 @@
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Registry;
-using Alicia.Engine.Simulation;
+using Alicia.Tools.Simulation;
 
 namespace Alicia.Registry.Tests;
 
-internal static class Waits
+internal static class RegistryWaits
 {
-    public static readonly TimeSpan Long = TimeSpan.FromSeconds(15);
-
-    public static Task<T> Within<T>(this TaskCompletionSource<T> tcs, TimeSpan? timeout = null) => tcs.Task.WaitAsync(timeout ?? Long);
-
-    public static Task Within(this TaskCompletionSource tcs, TimeSpan? timeout = null) => tcs.Task.WaitAsync(timeout ?? Long);
+    private static TimeSpan Long => Waits.Long;
 
     /// <summary>Completes when the registry reports the change <paramref name="match"/> describes.</summary>
     public static Task<RegistryChange> Change(DeviceRegistry registry, Func<RegistryChange, bool> match)

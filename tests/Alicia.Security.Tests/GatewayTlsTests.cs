@@ -1,3 +1,4 @@
+using Alicia.Tools;
 using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Alicia.Contracts;

@@ -31,16 +31,6 @@ public sealed class TempDir : IDisposable
     }
 }
 
-internal static class FreePort
-{
-    public static int Next()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-}
-
 internal static class UnixModes
 {
     public static UnixFileMode Of(string path) =>

@@ -1,6 +1,6 @@
 using System.Buffers;
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Transport;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Transport;
 
 namespace Alicia.Voice.Tests;
 

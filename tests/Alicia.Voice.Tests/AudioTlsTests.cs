@@ -1,3 +1,5 @@
+using Alicia.Tools.Voice;
+using Alicia.Tools.Models;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Authentication;
@@ -5,8 +7,8 @@ using System.Text;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Security.Identity;
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Transport;
+using Alicia.Voice;
+using Alicia.Voice.Transport;
 
 namespace Alicia.Voice.Tests;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
-using Alicia.Engine.Voice.Audio;
+using Alicia.Voice.Audio;
 using Xunit.Abstractions;
 
 namespace Alicia.Voice.Tests;

@@ -1,3 +1,5 @@
+using Alicia.Tools.Voice;
+using Alicia.Tools.Models;
 using System.Net.Sockets;
 using System.Text;
 using Alicia.Contracts.Messages;
@@ -5,10 +7,10 @@ using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Stt;
-using Alicia.Engine.Voice.Transport;
+using Alicia.Voice;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Stt;
+using Alicia.Voice.Transport;
 using Xunit.Abstractions;
 
 namespace Alicia.Voice.Tests;

@@ -1,10 +1,12 @@
+using Alicia.Tools.Voice;
+using Alicia.Tools.Models;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Stt;
+using Alicia.Voice;
+using Alicia.Voice.Stt;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Alicia.Voice.Tests;

@@ -3,7 +3,7 @@ using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
-using Alicia.Engine.Voice;
+using Alicia.Voice;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Alicia.Voice.Tests;

@@ -1,7 +1,7 @@
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Stt;
-using Alicia.Engine.Voice.Vad;
+using Alicia.Voice;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Stt;
+using Alicia.Voice.Vad;
 
 namespace Alicia.Voice.Tests;
 

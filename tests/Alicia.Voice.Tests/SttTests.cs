@@ -1,8 +1,10 @@
+using Alicia.Tools.Voice;
+using Alicia.Tools.Models;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Alicia.Engine.Voice.Stt;
-using Alicia.Engine.Voice.Stt.Whisper;
+using Alicia.Voice.Stt;
+using Alicia.Voice.Stt.Whisper;
 using Xunit.Abstractions;
 
 namespace Alicia.Voice.Tests;

@@ -1,7 +1,9 @@
+using Alicia.Tools.Voice;
+using Alicia.Tools.Models;
 using System.Diagnostics;
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Stt;
-using Alicia.Engine.Voice.Vad;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Stt;
+using Alicia.Voice.Vad;
 
 namespace Alicia.Voice.Tests;
 

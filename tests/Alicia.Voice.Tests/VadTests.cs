@@ -1,5 +1,5 @@
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Vad;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Vad;
 using Xunit.Abstractions;
 
 namespace Alicia.Voice.Tests;

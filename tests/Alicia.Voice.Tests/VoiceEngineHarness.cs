@@ -2,9 +2,9 @@ using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Stt;
+using Alicia.Voice;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Stt;
 
 namespace Alicia.Voice.Tests;
 

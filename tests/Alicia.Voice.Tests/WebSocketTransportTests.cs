@@ -1,12 +1,14 @@
+using Alicia.Tools.Voice;
+using Alicia.Tools.Models;
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Audio;
-using Alicia.Engine.Voice.Transport;
+using Alicia.Voice;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Transport;
 using Xunit.Abstractions;
 
 namespace Alicia.Voice.Tests;

@@ -56,6 +56,9 @@ public sealed partial class AliciaBus : IAsyncDisposable
     public int Reconnects => _connection.Reconnects;
     public BusMetrics Metrics => _verifier.Metrics;
 
+    /// <summary>The message types this client understands: Alicia's, and an embedder's (<see cref="MessageSet.Combine"/>).</summary>
+    public MessageSet Messages { get; private init; } = MessageSet.Alicia;
+
     /// <summary>Raised after a lost broker connection is back and every subscription is restored.</summary>
     public event Action? Reconnected
     {
@@ -67,13 +70,14 @@ public sealed partial class AliciaBus : IAsyncDisposable
     public event Action<string, Verdict>? Rejected;
 
     public static async Task<AliciaBus> ConnectAsync(BrokerEndpoint endpoint, SigningIdentity identity, EnvelopeVerifier verifier,
-        BusOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null, CancellationToken cancellationToken = default)
+        BusOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null, CancellationToken cancellationToken = default,
+        MessageSet? messages = null)
     {
         options ??= new BusOptions();
         ILogger logger = loggerFactory?.CreateLogger<AliciaBus>() ?? (ILogger)NullLogger.Instance;
         string clientId = options.ClientId ?? $"{identity.Name}-{Random.Shared.Next(0x100000):x5}";
         var connection = new MqttConnection(endpoint, clientId, logger, options.ReconnectMinDelay, options.ReconnectMaxDelay, username: options.Username, password: options.Password, tls: options);
-        var bus = new AliciaBus(connection, identity, verifier, options, logger, clock ?? TimeProvider.System);
+        var bus = new AliciaBus(connection, identity, verifier, options, logger, clock ?? TimeProvider.System) { Messages = messages ?? MessageSet.Alicia };
         try
         {
             await connection.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -244,7 +248,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
             topicUtf8 = topicUtf8[..Encoding.UTF8.GetBytes(topic, topicUtf8)];
 
             var visitor = new ReceiveVisitor(this, message, string.Equals(message.ContentType, EnvelopeJson.ContentType, StringComparison.OrdinalIgnoreCase));
-            if (!Alicia.Contracts.AliciaDispatcher.TryDispatch(topicUtf8, bytes, ref visitor))
+            if (!Messages.TryDispatch(topicUtf8, bytes, ref visitor))
             {
                 RejectBeforeVerification(topic, RejectReason.UnknownTopic, $"'{topic}' is not a topic of the Alicia tree");
                 return Task.CompletedTask;

@@ -3,6 +3,8 @@ using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -10,10 +12,12 @@ namespace Alicia.Engine.Hosting;
 
 /// <summary>
 /// The engine as a library: the broker (embedded, or a connection to an external one), the trust store,
-/// the engine's own signed bus client, and its core services (heartbeat, the API responder). Hosts embed
-/// it with <see cref="StartAsync"/> / <see cref="DisposeAsync"/>; the <c>alicia</c> CLI is one such host.
+/// the engine's own signed bus client, its core services (heartbeat, the API responder) and the
+/// capabilities added to it (<see cref="IEngineService"/>). Hosts compose it with
+/// <c>services.AddAlicia(...)</c>, where it runs as an <see cref="IHostedService"/>; it can also be
+/// used on its own with <see cref="StartAsync"/> / <see cref="StopAsync"/> / <see cref="DisposeAsync"/>.
 /// </summary>
-public sealed class AliciaEngine : IAsyncDisposable
+public sealed class AliciaEngine : IHostedService, IAsyncDisposable
 {
     private readonly AliciaEngineOptions _options;
     private readonly ILoggerFactory _loggerFactory;
@@ -27,18 +31,37 @@ public sealed class AliciaEngine : IAsyncDisposable
     private SigningIdentity? _identity;
     private Task? _heartbeat;
     private long _heartbeatSequence;
+    private bool _started;
 
     public AliciaEngine(AliciaEngineOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null)
+        : this(options, [], loggerFactory, null, clock)
     {
+    }
+
+    /// <summary>The engine with its capabilities, as <c>AddAlicia</c> composes it; they start in dependency order.</summary>
+    public AliciaEngine(AliciaEngineOptions options, IEnumerable<IEngineService> services, ILoggerFactory? loggerFactory = null,
+        IMeterFactory? meterFactory = null, TimeProvider? clock = null, IEnumerable<MessageSet>? messages = null)
+    {
+        Messages = MessageSet.Combine(messages ?? []);
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<AliciaEngine>();
         _clock = clock ?? TimeProvider.System;
         Keys = new KeyDirectory(options.KeyDirectory);
-        Metrics = new BusMetrics();
+        Metrics = new BusMetrics(meterFactory);
         Trust = new TrustStore(Keys, _clock);
-        Verifier = new EnvelopeVerifier(Trust, options.Security, Metrics, _clock);
+        // The engine countersigns for devices that cannot sign: its own attestations are trusted, without
+        // writing into the caller's options.
+        VerifierOptions = options.Security.WithAttester(options.Name);
+        Verifier = new EnvelopeVerifier(Trust, VerifierOptions, Metrics, _clock);
+        _engineServices.AddRange(services);
     }
+
+    /// <summary>The message types the engine's bus and gateway understand: Alicia's and those added with <c>AddMessages</c>.</summary>
+    public MessageSet Messages { get; }
+
+    /// <summary>The verification settings in force: <see cref="AliciaEngineOptions.Security"/> with the engine as a trusted attester.</summary>
+    public VerifierOptions VerifierOptions { get; }
 
     public KeyDirectory Keys { get; }
     public TrustStore Trust { get; }
@@ -60,19 +83,24 @@ public sealed class AliciaEngine : IAsyncDisposable
     /// <summary>The engine's own signing identity (after start).</summary>
     public SigningIdentity Identity => _identity ?? throw new InvalidOperationException("the engine is not started");
 
-    /// <summary>The services added to this engine, in start order.</summary>
+    /// <summary>The services added to this engine (in start order once started).</summary>
     public IReadOnlyList<IEngineService> Services => _engineServices;
 
     /// <summary>Adds a service to start with the engine (before <see cref="StartAsync"/>).</summary>
     public AliciaEngine AddService(IEngineService service)
     {
-        if (_bus is not null) throw new InvalidOperationException("add services before the engine starts");
+        if (_started) throw new InvalidOperationException("add services before the engine starts");
         _engineServices.Add(service);
         return this;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (_started) throw new InvalidOperationException("the engine is already started");
+        _started = true;
+        IReadOnlyList<IEngineService> ordered = EngineServiceOrder.Sort(_engineServices);
+        _engineServices.Clear();
+        _engineServices.AddRange(ordered);
         StartedAt = _clock.GetUtcNow();
         _identity = Keys.Load(_options.Name, createIfMissing: true);
         Trust.Trust(_identity.Name, _identity.PublicKey);
@@ -101,14 +129,15 @@ public sealed class AliciaEngine : IAsyncDisposable
             RequestTimeout = _options.Bus.RequestTimeout,
             ReconnectMinDelay = _options.Bus.ReconnectMinDelay,
             ReconnectMaxDelay = _options.Bus.ReconnectMaxDelay,
-            Username = _options.Bus.Username,
-            Password = _options.Bus.Password,
+            // In process, the engine proves itself to its own broker (and its gateway) with the broker's secret.
+            Username = _broker is not null ? _options.Name : _options.Bus.Username,
+            Password = _broker is not null ? _broker.InProcessSecret : _options.Bus.Password,
             EncryptedTopics = _options.Bus.EncryptedTopics,
             ClientCertificatePath = _options.Bus.ClientCertificatePath,
             ClientKeyPath = _options.Bus.ClientKeyPath,
             CaCertificatePath = _options.Bus.CaCertificatePath,
         };
-        _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken).ConfigureAwait(false);
+        _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken, Messages).ConfigureAwait(false);
         // The engine can open payloads sealed for it (X25519 key beside its signing key).
         _bus.PayloadCipher = new Security.Encryption.PayloadCipher(Keys.LoadAgreementKey(_options.Name), _options.Name, Keys.TryReadAgreementKey);
 
@@ -127,7 +156,7 @@ public sealed class AliciaEngine : IAsyncDisposable
         _logger.LogInformation("Alicia engine '{Name}' started; bus on {Endpoint}", _options.Name, ClientEndpoint?.ToString() ?? "in-memory");
     }
 
-    /// <summary>The engine's health in the service health schema (also what the heartbeat carries).</summary>
+    /// <summary>The engine's health in the service health schema now; the heartbeat adds its sequence number.</summary>
     public ServiceHealth Health()
     {
         bool connected = _bus?.IsConnected == true;
@@ -137,7 +166,7 @@ public sealed class AliciaEngine : IAsyncDisposable
             Status = connected ? HealthStatus.Healthy : HealthStatus.Degraded,
             LastHeartbeat = _clock.GetUtcNow(),
             IntervalMs = (int)_options.HeartbeatInterval.TotalMilliseconds,
-            Sequence = Interlocked.Increment(ref _heartbeatSequence),
+            Sequence = Interlocked.Read(ref _heartbeatSequence),
             Metrics = new Dictionary<string, double>
             {
                 ["uptime_s"] = (_clock.GetUtcNow() - StartedAt).TotalSeconds,
@@ -158,7 +187,9 @@ public sealed class AliciaEngine : IAsyncDisposable
         {
             try
             {
-                await Bus.PublishAsync(Health(), PublishOptions.Default, cancellationToken).ConfigureAwait(false);
+                ServiceHealth health = Health();
+                health.Sequence = Interlocked.Increment(ref _heartbeatSequence);
+                await Bus.PublishAsync(health, PublishOptions.Default, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -171,6 +202,9 @@ public sealed class AliciaEngine : IAsyncDisposable
         }
         while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
     }
+
+    /// <summary>Stops the heartbeat, every service in reverse start order, the bus and the broker.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default) => await DisposeAsync().ConfigureAwait(false);
 
     public async ValueTask DisposeAsync()
     {

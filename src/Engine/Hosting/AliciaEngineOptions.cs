@@ -27,9 +27,6 @@ public sealed class AliciaEngineOptions
     /// <summary>The device registry: discovery, liveness, capability routing.</summary>
     public Registry.RegistryOptions Registry { get; set; } = new();
 
-    /// <summary>The voice pipeline (listening half).</summary>
-    public VoiceSettings Voice { get; set; } = new();
-
     /// <summary>The security gateway of the embedded broker.</summary>
     public Security.Gateway.GatewayOptions Gateway { get; set; } = new();
 

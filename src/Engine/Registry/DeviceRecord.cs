@@ -1,3 +1,4 @@
+using Alicia.Engine.Security.Gateway;
 using Alicia.Contracts.Messages;
 
 namespace Alicia.Engine.Registry;
@@ -19,7 +20,7 @@ public sealed class DeviceRecord
         Owner = owner;
         RegisteredAt = registeredAt;
         CapabilityNames = [.. registration.Capabilities.Capabilities.Select(c => c.Name)];
-        RateLimit = Engine.RateLimit.TryParse(registration.Capabilities.Constraints?.RateLimit, out RateLimit limit) ? limit : null;
+        RateLimit = Security.Gateway.RateLimit.TryParse(registration.Capabilities.Constraints?.RateLimit, out RateLimit limit) ? limit : null;
         MaxConnections = registration.Capabilities.Constraints?.MaxConnections ?? 0;
     }
 

@@ -1,3 +1,4 @@
+using Alicia.Engine.Security.Gateway;
 using System.Globalization;
 using Alicia.Contracts.Messages;
 

@@ -7,6 +7,7 @@ using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
+using Alicia.Engine.Security.Gateway;
 using Microsoft.Extensions.Logging;
 using MQTTnet;
 
@@ -25,7 +26,7 @@ namespace Alicia.Engine.Registry;
 /// holds, and a will only as a death notice for the current birth sequence.
 /// </para>
 /// </summary>
-public sealed class RegistryService : IEngineService
+public sealed class RegistryService : IEngineService, IDevicePolicy
 {
     public const string InvalidIdTopicSegment = "_invalid";
 
@@ -39,8 +40,20 @@ public sealed class RegistryService : IEngineService
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RegistryStore? _store;
     private RawMqttLink? _link;
+    private bool _registryStarted;
 
     public RegistryService(RegistryOptions? options = null) => _options = options ?? new RegistryOptions();
+
+    public IReadOnlyList<Type> StartsAfter { get; } = [typeof(SecurityGateway)];
+
+    RateLimit? IDevicePolicy.RateLimitOf(string identity) =>
+        _registryStarted && Registry.Get(identity)?.Registration.Capabilities.Constraints?.RateLimit is { Length: > 0 } text
+        && RateLimit.TryParse(text, out RateLimit limit) ? limit : null;
+
+    IReadOnlyList<string> IDevicePolicy.CapabilityTopicsOf(string identity) =>
+        _registryStarted && Registry.Get(identity) is { } device
+            ? device.Registration.Capabilities.Capabilities.SelectMany(c => c.Endpoints.Input).Where(t => !string.IsNullOrEmpty(t)).ToArray()
+            : [];
 
     public string Name => "registry";
 
@@ -51,16 +64,19 @@ public sealed class RegistryService : IEngineService
     public event Func<RegistryChange, CancellationToken, Task>? Announced;
 
     private AliciaEngine Engine => _engine ?? throw new InvalidOperationException("the registry is not started");
+
+    /// <summary>The engine itself administers the registry (null requester); anyone else is checked against its owner and the administrators.</summary>
+    private string? AsRequester(string source) => string.Equals(source, Engine.Name, StringComparison.Ordinal) ? null : source;
     private AliciaBus Bus => Engine.Bus;
 
     public async Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
     {
         _engine = engine;
         _logger = engine.LoggerFactory.CreateLogger<RegistryService>();
-        if (!_options.Administrators.Contains(engine.Name)) _options.Administrators.Add(engine.Name);
         string path = string.IsNullOrEmpty(_options.DatabasePath) ? Path.Combine(engine.Options.DataDirectory, "registry.db") : _options.DatabasePath;
         _store = new RegistryStore(path);
         Registry = new DeviceRegistry(_store, _options, engine.Clock, engine.LoggerFactory.CreateLogger<DeviceRegistry>());
+        Volatile.Write(ref _registryStarted, true);
         Router = new CapabilityRouter(Registry, engine.Clock, engine.LoggerFactory.CreateLogger<CapabilityRouter>());
         Registry.Changed += change => _changes.Writer.TryWrite(change);
         _logger.LogInformation("Registry: {Count} devices loaded from {Path} (journal {Journal}, synchronous {Sync})",
@@ -264,7 +280,7 @@ public sealed class RegistryService : IEngineService
         }
         RegistrationOutcome outcome = RegistrationValidator.CheckId(request.DeviceId) is { } idError
             ? new RegistrationOutcome("refused", new ValidationError("device_id", idError), null)
-            : Registry.Unregister(request.DeviceId, requester, string.IsNullOrEmpty(request.Reason) ? "unregistered by the device" : request.Reason);
+            : Registry.Unregister(request.DeviceId, AsRequester(requester), string.IsNullOrEmpty(request.Reason) ? "unregistered by the device" : request.Reason);
         await PublishResultAsync(request.DeviceId, outcome.Error, requestId, outcome.Outcome, plain, cancellationToken).ConfigureAwait(false);
     }
 
@@ -415,7 +431,7 @@ public sealed class RegistryService : IEngineService
                     ? new RegistryResponse { Status = 200, Devices = [device.ToSummary(full: true)] }
                     : new RegistryResponse { Status = 404, Error = $"no device '{r.DeviceId}' is registered" };
             case "remove":
-                RegistrationOutcome outcome = Registry.Unregister(r.DeviceId, message.Source, $"removed by '{message.Source}'");
+                RegistrationOutcome outcome = Registry.Unregister(r.DeviceId, AsRequester(message.Source), $"removed by '{message.Source}'");
                 if (outcome.Accepted) return new RegistryResponse { Status = 200, Devices = [outcome.Device!.ToSummary(full: false)] };
                 return new RegistryResponse { Status = Registry.Get(r.DeviceId) is null ? 404 : 403, Error = outcome.Error!.Value.Reason };
             case "lookup":

@@ -13,4 +13,13 @@ public sealed class VerifierOptions
 
     /// <summary>Gateways whose countersignature (<c>attested_by</c>) is accepted for devices that cannot sign.</summary>
     public List<string> TrustedAttesters { get; set; } = [];
+
+    /// <summary>A copy that also trusts <paramref name="attester"/>'s countersignatures.</summary>
+    public VerifierOptions WithAttester(string attester) => new()
+    {
+        MaxClockSkew = MaxClockSkew,
+        MaxMessageBytes = MaxMessageBytes,
+        ReplayCapacity = ReplayCapacity,
+        TrustedAttesters = TrustedAttesters.Contains(attester) ? [.. TrustedAttesters] : [.. TrustedAttesters, attester],
+    };
 }

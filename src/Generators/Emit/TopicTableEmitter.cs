@@ -107,6 +107,22 @@ namespace Alicia.Generators.Emit
             w.Close();
             w.Close();
             w.Close();
+            w.Line();
+
+            // AliciaMessageSet: this assembly's types as one composable set for the bus.
+            w.Line("/// <summary>This assembly's message types as a <see cref=\"global::Alicia.Contracts.MessageSet\"/>, to combine with Alicia's on the bus.</summary>");
+            w.Open("public sealed class AliciaMessageSet : global::Alicia.Contracts.MessageSet");
+            w.Line("/// <summary>The one instance.</summary>");
+            w.Line("public static readonly AliciaMessageSet Instance = new AliciaMessageSet();");
+            w.Line();
+            w.Line("private AliciaMessageSet() { }");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line("public override global::System.Collections.Generic.IReadOnlyList<(string Name, string Pattern, string Filter)> Topics => global::" + ns + ".AliciaTopics.All;");
+            w.Line();
+            w.Line("/// <inheritdoc/>");
+            w.Line($"public override bool TryDispatch<TVisitor>({Names.ReadOnlySpan}<byte> topic, {Names.ReadOnlySpan}<byte> payload, ref TVisitor visitor) => global::" + ns + ".AliciaDispatcher.TryDispatch(topic, payload, ref visitor);");
+            w.Close();
             return w.ToString();
         }
 

@@ -1,3 +1,4 @@
+using Alicia.Tools.Mosquitto;
 using System.Globalization;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security.Identity;

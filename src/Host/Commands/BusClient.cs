@@ -45,7 +45,7 @@ internal sealed class BusClient : IAsyncDisposable
     /// when this user can read the engine's data directory: the security gateway accepts it on loopback.
     /// </summary>
     public static (string User, byte[] Password)? LocalCredentials(AliciaEngineOptions options, string identityName) =>
-        Alicia.Engine.Security.Gateway.LocalTools.TryReadPassword(options.DataDirectory, identityName) is { } password
+        Alicia.Tools.LocalTools.TryReadPassword(options.DataDirectory, identityName) is { } password
             ? (identityName, System.Text.Encoding.UTF8.GetBytes(password))
             : null;
 

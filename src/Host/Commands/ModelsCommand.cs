@@ -1,9 +1,10 @@
+using Alicia.Tools.Models;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Alicia.Engine.Voice.Stt;
+using Alicia.Voice.Stt;
 using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;

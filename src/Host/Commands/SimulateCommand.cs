@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
-using Alicia.Engine.Simulation;
+using Alicia.Tools.Simulation;
 using Alicia.Host.Configuration;
 using Alicia.Host.Logging;
 using Microsoft.Extensions.Logging;
@@ -39,7 +39,7 @@ public static class SimulateCommand
         AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
         BrokerEndpoint endpoint = BusClient.EndpointOf(options);
         LogLevel level = verbose ? LogLevel.Information : LogLevel.Warning;
-        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(level).AddProvider(new ConsoleLoggerProvider(level)));
+        using ILoggerFactory loggerFactory = ConsoleLogging.Create(level);
         var keys = new KeyDirectory(options.KeyDirectory);
         using SigningIdentity identity = keys.Load(identityName, createIfMissing: true); // the engine trusts the key directory
         var verifier = new EnvelopeVerifier(new TrustStore(keys), options.Security);

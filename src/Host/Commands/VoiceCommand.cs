@@ -1,10 +1,11 @@
+using Alicia.Tools.Voice;
 using System.Globalization;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
-using Alicia.Engine.Voice;
-using Alicia.Engine.Voice.Audio;
+using Alicia.Voice;
+using Alicia.Voice.Audio;
 using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;

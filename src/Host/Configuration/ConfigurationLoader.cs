@@ -1,9 +1,12 @@
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
-using Alicia.Engine.Security;
+using Alicia.Voice;
 using Microsoft.Extensions.Configuration;
 
 namespace Alicia.Host.Configuration;
+
+/// <summary>The configuration as read, and the options bound from it (already validated).</summary>
+internal sealed record LoadedConfiguration(IConfiguration Source, AliciaEngineOptions Engine, VoiceSettings Voice);
 
 /// <summary>A configuration problem, naming the key at fault.</summary>
 internal sealed class ConfigurationError(string message) : Exception(message);
@@ -30,7 +33,8 @@ internal static class ConfigurationLoader
         ["--name"] = "Name",
     };
 
-    public static AliciaEngineOptions Load(IReadOnlyList<string> optionTokens, IDictionary<string, string?>? environment = null)
+    /// <summary>The configuration from the file, the environment and the command line, in rising precedence.</summary>
+    public static IConfiguration Build(IReadOnlyList<string> optionTokens, IDictionary<string, string?>? environment = null)
     {
         (string? configFile, List<string> tokens) = ExtractConfigFile(optionTokens);
         var builder = new ConfigurationBuilder();
@@ -56,17 +60,73 @@ internal static class ConfigurationLoader
             throw new ConfigurationError($"cannot read configuration: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
         }
 
-        var options = new AliciaEngineOptions();
+        return config;
+    }
+
+    /// <summary>The engine's options and the sections of the capabilities (<c>Voice</c>), bound and validated.</summary>
+    public static LoadedConfiguration LoadAll(IReadOnlyList<string> optionTokens, IDictionary<string, string?>? environment = null)
+    {
+        IConfiguration config = Build(optionTokens, environment);
+        var engine = new AliciaEngineOptions();
+        BindEngine(config, engine);
+        var voice = new VoiceSettings();
+        BindVoice(config, voice);
+        List<string> failures = [.. AliciaEngineOptionsValidator.Failures(engine), .. VoiceSettingsValidator.Failures(voice)];
+        if (failures.Count > 0) throw new ConfigurationError(string.Join("; ", failures));
+        return new LoadedConfiguration(config, engine, voice);
+    }
+
+    public static AliciaEngineOptions Load(IReadOnlyList<string> optionTokens, IDictionary<string, string?>? environment = null) =>
+        LoadAll(optionTokens, environment).Engine;
+
+    /// <summary>The capability sections, each bound on its own: the engine's binding must not see them as unknown keys.</summary>
+    private static readonly string[] CapabilitySections = ["Voice"];
+
+    /// <summary>Binds everything but the capability sections into <paramref name="options"/>; an unknown key is an error naming it.</summary>
+    public static void BindEngine(IConfiguration config, AliciaEngineOptions options)
+    {
+        var engineOnly = new ConfigurationBuilder().AddInMemoryCollection(config.AsEnumerable()
+            .Where(kv => !CapabilitySections.Any(c => kv.Key.Equals(c, StringComparison.OrdinalIgnoreCase) || kv.Key.StartsWith(c + ":", StringComparison.OrdinalIgnoreCase)))).Build();
         try
         {
-            config.Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+            engineOnly.Bind(options, o => o.ErrorOnUnknownConfiguration = true);
         }
         catch (InvalidOperationException e)
         {
-            throw new ConfigurationError(e.Message);
+            throw new ConfigurationError(Explain(e, engineOnly, ""));
         }
-        Validate(options);
-        return options;
+    }
+
+    public static void BindVoice(IConfiguration config, VoiceSettings voice)
+    {
+        IConfigurationSection section = config.GetSection("Voice");
+        try
+        {
+            section.Bind(voice, o => o.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigurationError(Explain(e, section, "Voice:"));
+        }
+    }
+
+    /// <summary>
+    /// The binder says which property names it did not find ("... on the instance of T: 'Nope'"); name the
+    /// full keys instead (<c>Bus:Nope</c>), as the user wrote them.
+    /// </summary>
+    internal static string Explain(InvalidOperationException e, IConfiguration config, string prefix)
+    {
+        int colon = e.Message.LastIndexOf(": ", StringComparison.Ordinal);
+        if (!e.Message.Contains("ErrorOnUnknownConfiguration", StringComparison.Ordinal) || colon < 0) return e.Message;
+        string[] names = [.. e.Message[(colon + 2)..].Split(',').Select(n => n.Trim().Trim('\'', '.'))];
+        string[] keys = [.. config.AsEnumerable(makePathsRelative: true)
+            .Select(kv => kv.Key)
+            .Where(k => names.Any(n => k.Equals(n, StringComparison.OrdinalIgnoreCase) || k.EndsWith(":" + n, StringComparison.OrdinalIgnoreCase)))
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .Select(k => prefix + k)];
+        return keys.Length == 0
+            ? $"unknown configuration key{(names.Length > 1 ? "s" : "")} {string.Join(", ", names)}"
+            : $"unknown configuration key{(keys.Length > 1 ? "s" : "")} {string.Join(", ", keys)} (no such setting; check the spelling against the README's configuration)";
     }
 
     private static (string? File, List<string> Remaining) ExtractConfigFile(IReadOnlyList<string> tokens)
@@ -99,41 +159,5 @@ internal static class ConfigurationLoader
             result.Add(t);
         }
         return [.. result];
-    }
-
-    public static void Validate(AliciaEngineOptions o)
-    {
-        if (!IdentityNames.IsValid(o.Name)) throw new ConfigurationError($"Name: '{o.Name}' is not a valid identity name (1-{IdentityNames.MaxLength} of a-z A-Z 0-9 - _ .)");
-        if (string.IsNullOrWhiteSpace(o.KeyDirectory)) throw new ConfigurationError("KeyDirectory: must not be empty");
-        if (string.IsNullOrWhiteSpace(o.DataDirectory)) throw new ConfigurationError("DataDirectory: must not be empty");
-        if (!string.IsNullOrWhiteSpace(o.BrokerUrl))
-        {
-            try { BrokerEndpoint.Parse(o.BrokerUrl); }
-            catch (FormatException e) { throw new ConfigurationError($"BrokerUrl: {e.Message}"); }
-        }
-        if (o.Broker.Port is < 0 or > 65535) throw new ConfigurationError($"Broker:Port: {o.Broker.Port} is not a TCP port (0-65535)");
-        if (!System.Net.IPAddress.TryParse(o.Broker.ListenAddress, out _) && o.Broker.ListenAddress != "localhost")
-            throw new ConfigurationError($"Broker:ListenAddress: '{o.Broker.ListenAddress}' is not an IP address");
-        if (o.Broker.MaxPendingMessagesPerClient < 1) throw new ConfigurationError("Broker:MaxPendingMessagesPerClient: must be at least 1");
-        if (o.Broker.BackpressureWatermark < 1 || o.Broker.BackpressureWatermark > o.Broker.MaxPendingMessagesPerClient)
-            throw new ConfigurationError($"Broker:BackpressureWatermark: must be between 1 and Broker:MaxPendingMessagesPerClient ({o.Broker.MaxPendingMessagesPerClient})");
-        if (o.Security.MaxClockSkew <= TimeSpan.Zero) throw new ConfigurationError("Security:MaxClockSkew: must be positive (e.g. 00:00:30)");
-        if (o.Security.MaxMessageBytes < 1024) throw new ConfigurationError("Security:MaxMessageBytes: must be at least 1024");
-        if (o.Security.ReplayCapacity < 1024) throw new ConfigurationError("Security:ReplayCapacity: must be at least 1024");
-        if (o.HeartbeatInterval < TimeSpan.FromMilliseconds(100)) throw new ConfigurationError("HeartbeatInterval: must be at least 00:00:00.1");
-        if (o.Bus.RequestTimeout <= TimeSpan.Zero) throw new ConfigurationError("Bus:RequestTimeout: must be positive");
-        if (o.Voice.WhisperConcurrency is < 0 or > 16) throw new ConfigurationError($"Voice:WhisperConcurrency: {o.Voice.WhisperConcurrency} is not between 0 (default) and 16");
-        if (o.Voice.WhisperThreads is < 0 or > 64) throw new ConfigurationError($"Voice:WhisperThreads: {o.Voice.WhisperThreads} is not between 0 (default) and 64");
-        if ((o.Voice.TlsCertificatePath.Length > 0) != (o.Voice.TlsKeyPath.Length > 0))
-            throw new ConfigurationError("Voice:TlsCertificatePath and Voice:TlsKeyPath go together (PEM certificate and its key)");
-        foreach ((string key, string path) in new[] { ("Voice:TlsCertificatePath", o.Voice.TlsCertificatePath), ("Voice:TlsKeyPath", o.Voice.TlsKeyPath) })
-            if (path.Length > 0 && !File.Exists(path)) throw new ConfigurationError($"{key}: '{path}' does not exist");
-        if (System.Net.IPAddress.TryParse(o.Voice.ListenAddress, out System.Net.IPAddress? listen) && (listen.Equals(System.Net.IPAddress.Any) || listen.Equals(System.Net.IPAddress.IPv6Any))
-            && string.IsNullOrWhiteSpace(o.Voice.AdvertisedHost))
-            throw new ConfigurationError($"Voice:AdvertisedHost: needed when Voice:ListenAddress is {o.Voice.ListenAddress} (sessions must name an address satellites can reach)");
-        // The hangover must cover the speech padding on both sides (2 x 30 ms); beyond 2 s a command feels dead.
-        if (o.Voice.HangoverMs is < 60 or > 2000) throw new ConfigurationError($"Voice:HangoverMs: {o.Voice.HangoverMs} is not between 60 and 2000");
-        if (o.Voice.SpeculateAfterMs < -1 || o.Voice.SpeculateAfterMs >= o.Voice.HangoverMs)
-            throw new ConfigurationError($"Voice:SpeculateAfterMs: {o.Voice.SpeculateAfterMs} must be -1 (off) or from 0 to below Voice:HangoverMs ({o.Voice.HangoverMs})");
     }
 }

@@ -1,7 +1,7 @@
 // Registers devices in a registry database, says so on stdout once each transaction committed, then
 // waits to be killed with SIGKILL: no dispose, no checkpoint, no clean close of SQLite.
 using Alicia.Engine.Registry;
-using Alicia.Engine.Simulation;
+using Alicia.Tools.Simulation;
 
 string path = args[0];
 var store = new RegistryStore(path);

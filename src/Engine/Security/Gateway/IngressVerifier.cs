@@ -11,7 +11,7 @@ namespace Alicia.Engine.Security.Gateway;
 /// device is accepted only when its source is the connection's identity, and is then countersigned by
 /// the gateway (<c>attested_by</c>) and re-encoded as MessagePack.
 /// </summary>
-internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner gatewaySigner, TimeProvider clock, TimeSpan maxSkew)
+internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner gatewaySigner, TimeProvider clock, TimeSpan maxSkew, MessageSet messages)
 {
     public readonly record struct Outcome(Verdict Verdict, byte[]? Replacement);
 
@@ -22,7 +22,7 @@ internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner 
         if (n > topicUtf8.Length) return new(new Verdict(RejectReason.Malformed, "topic too long"), null);
         Encoding.UTF8.GetBytes(topic, topicUtf8);
         var visitor = new Visitor(this, topic, json, identity);
-        if (!AliciaDispatcher.TryDispatch(topicUtf8[..n], payload, ref visitor))
+        if (!messages.TryDispatch(topicUtf8[..n], payload, ref visitor))
             return new(new Verdict(RejectReason.UnknownTopic, $"'{topic}' is not a topic of the Alicia tree"), null);
         return visitor.Result;
     }

@@ -32,6 +32,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
     private TimeProvider _clock = TimeProvider.System;
     private byte[] _inProcessSecret = [];
     private EnvelopeSigner? _signer;
+    private int _disposed;
 
     public SecurityGateway(GatewayOptions options, IIdentityDirectory? directory = null, AuditLog? audit = null)
     {
@@ -55,15 +56,13 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     public void ConfigureBroker(EmbeddedBroker broker, AliciaEngine engine)
     {
+        if (!_options.Enabled) return;
         _engine = engine;
         _clock = engine.Clock;
         _logger = engine.LoggerFactory.CreateLogger<SecurityGateway>();
         _logThrottle = new LogThrottle(_logger, "gateway refusals");
         _flaps = new ConnectionFlapGuard(_options, _clock);
         _inProcessSecret = broker.InProcessSecret;
-        engine.Options.Bus.Username = engine.Name;
-        engine.Options.Bus.Password = broker.InProcessSecret;
-        if (!engine.Options.Security.TrustedAttesters.Contains(engine.Name)) engine.Options.Security.TrustedAttesters.Add(engine.Name);
         broker.Configuring += server =>
         {
             _server = server;
@@ -76,11 +75,12 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     public Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
     {
+        if (!_options.Enabled || engine.Broker is null) return Task.CompletedTask;
         // The gateway verifies with its own replay filter (the engine's bus client has another) and
         // countersigns with the engine's identity, which every Alicia verifier trusts as an attester.
         _signer = new EnvelopeSigner(engine.Identity);
-        var verifier = new EnvelopeVerifier(engine.Trust, engine.Options.Security, new BusMetrics(), _clock);
-        _ingress = new IngressVerifier(verifier, _signer, _clock, engine.Options.Security.MaxClockSkew);
+        var verifier = new EnvelopeVerifier(engine.Trust, engine.VerifierOptions, engine.Metrics, _clock);
+        _ingress = new IngressVerifier(verifier, _signer, _clock, engine.Options.Security.MaxClockSkew, engine.Messages);
         return Task.CompletedTask;
     }
 
@@ -287,6 +287,8 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     public ValueTask DisposeAsync()
     {
+        // Stopped by the engine, then disposed by the container that created it.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
         if (_directory is not null) _directory.Changed -= OnIdentityChanged;
         Metrics.Dispose();
         return ValueTask.CompletedTask;

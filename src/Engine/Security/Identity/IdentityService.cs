@@ -20,6 +20,7 @@ public sealed class IdentityService : IEngineService, IBrokerExtension
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
     private IdentityTrustSync? _sync;
+    private int _disposed;
 
     public IdentityService(AliciaEngineOptions options, TimeSpan? pollInterval = null, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null)
     {
@@ -58,6 +59,7 @@ public sealed class IdentityService : IEngineService, IBrokerExtension
 
     public ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
         _sync?.Dispose();
         Store.Dispose();
         return ValueTask.CompletedTask;

@@ -1,0 +1,105 @@
+using System.Diagnostics.Metrics;
+using Alicia.Contracts;
+using Alicia.Engine.Registry;
+using Alicia.Engine.Security.Audit;
+using Alicia.Engine.Security.Gateway;
+using Alicia.Engine.Security.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Alicia.Engine.Hosting;
+
+/// <summary>The engine in a Microsoft.Extensions host: <c>services.AddAlicia(o => ...).AddGateway().AddRegistry()</c>.</summary>
+public static class AliciaServiceCollectionExtensions
+{
+    /// <summary>
+    /// The engine (broker, trust, signed bus, heartbeat, API) as a singleton <see cref="AliciaEngine"/> that
+    /// the host starts and stops (<see cref="Microsoft.Extensions.Hosting.IHostedService"/>); its options
+    /// are validated when the host starts. Add capabilities to the returned builder.
+    /// </summary>
+    public static IAliciaBuilder AddAlicia(this IServiceCollection services, Action<AliciaEngineOptions>? configure = null)
+    {
+        bool first = !services.Any(d => d.ServiceType == typeof(AliciaEngine));
+        OptionsBuilder<AliciaEngineOptions> options = services.AddOptions<AliciaEngineOptions>();
+        if (configure is not null) options.Configure(configure);
+        if (!first) return new AliciaBuilder(services);
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AliciaEngineOptions>, AliciaEngineOptionsValidator>());
+        services.AddSingleton(sp => new AliciaEngine(
+            sp.GetRequiredService<IOptions<AliciaEngineOptions>>().Value,
+            sp.GetServices<IEngineService>(),
+            sp.GetService<ILoggerFactory>(),
+            sp.GetService<IMeterFactory>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetServices<MessageSet>()));
+        services.AddHostedService(StartEngine);
+        return new AliciaBuilder(services);
+    }
+
+    private static AliciaEngine StartEngine(IServiceProvider services) => services.GetRequiredService<AliciaEngine>();
+
+    /// <summary>Message types of the embedder's own assembly (its generated <c>AliciaMessageSet.Instance</c>), dispatched beside Alicia's.</summary>
+    public static IAliciaBuilder AddMessages(this IAliciaBuilder builder, MessageSet messages)
+    {
+        builder.Services.AddSingleton(messages);
+        return builder;
+    }
+
+    /// <summary>A capability of the embedder's own, started with the engine after the services it names in <see cref="IEngineService.StartsAfter"/>.</summary>
+    public static IAliciaBuilder AddService<TService>(this IAliciaBuilder builder, Func<IServiceProvider, TService> factory)
+        where TService : class, IEngineService
+    {
+        builder.Services.TryAddSingleton(factory);
+        builder.Services.AddSingleton<IEngineService>(sp => sp.GetRequiredService<TService>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Provisioned identities (<c>alicia ca init</c>, <c>alicia device provision</c>): the embedded broker's
+    /// TLS listener when <c>Broker:TlsPort</c> is set, and the trust store kept in step with provisioning,
+    /// renewal and revocation. The gateway authenticates against them.
+    /// </summary>
+    public static IAliciaBuilder AddIdentities(this IAliciaBuilder builder)
+    {
+        builder.AddService(sp => new IdentityService(Engine(sp), loggerFactory: sp.GetService<ILoggerFactory>(), clock: sp.GetService<TimeProvider>()));
+        builder.Services.AddSingleton<IIdentityDirectory>(sp => sp.GetRequiredService<IdentityService>().Store);
+        return builder;
+    }
+
+    /// <summary>
+    /// The security gateway in the embedded broker (<c>Gateway</c> options; off with <c>Gateway:Enabled=false</c>
+    /// or an external broker): authentication against every registered <see cref="IIdentityDirectory"/>,
+    /// ACLs, ingress verification, rate limits and the audit log (<c>{DataDirectory}/audit.db</c>).
+    /// </summary>
+    public static IAliciaBuilder AddGateway(this IAliciaBuilder builder)
+    {
+        builder.Services.TryAddSingleton(sp => new AuditLog(Path.Combine(Engine(sp).DataDirectory, "audit.db")));
+        builder.AddService(sp =>
+        {
+            AliciaEngineOptions options = Engine(sp);
+            bool active = options.Gateway.Enabled && string.IsNullOrWhiteSpace(options.BrokerUrl);
+            IIdentityDirectory[] directories = [.. sp.GetServices<IIdentityDirectory>()];
+            var gateway = new SecurityGateway(options.Gateway, directories.Length switch { 0 => null, 1 => directories[0], _ => new IdentityDirectories(directories) },
+                active ? sp.GetRequiredService<AuditLog>() : null);
+            if (sp.GetService<IDevicePolicy>() is { } policy)
+            {
+                gateway.RateLimitOf = policy.RateLimitOf;
+                gateway.CapabilityTopicsOf = policy.CapabilityTopicsOf;
+            }
+            return gateway;
+        });
+        return builder;
+    }
+
+    /// <summary>The device registry (<c>Registry</c> options): discovery, persistence, liveness, capability routing.</summary>
+    public static IAliciaBuilder AddRegistry(this IAliciaBuilder builder)
+    {
+        builder.AddService(sp => new RegistryService(Engine(sp).Registry));
+        builder.Services.TryAddSingleton<IDevicePolicy>(sp => sp.GetRequiredService<RegistryService>());
+        return builder;
+    }
+
+    private static AliciaEngineOptions Engine(IServiceProvider services) => services.GetRequiredService<IOptions<AliciaEngineOptions>>().Value;
+}

@@ -1,0 +1,261 @@
+namespace Alicia.Voice.Stt;
+
+public enum SttPriority
+{
+    /// <summary>Device commands: served first.</summary>
+    Command = 0,
+    Normal = 1,
+
+    /// <summary>
+    /// Transcription started during the silence hangover, before the end is certain: served only after
+    /// everything else, and (once started) run to the end rather than aborted, because aborting whisper
+    /// mid-run costs its state (rebuilding it takes far longer than finishing).
+    /// </summary>
+    Speculative = 2,
+}
+
+public enum SttOutcomeKind
+{
+    Transcribed,
+
+    /// <summary>The queue was full, or the utterance waited longer than the limit: the CPU is saturated.</summary>
+    Busy,
+
+    Failed,
+    Cancelled,
+}
+
+public sealed record SttOutcome(SttOutcomeKind Kind, SttResult? Result, string Reason, double QueueMs, double SttMs);
+
+public sealed record SttPoolOptions
+{
+    /// <summary>Utterances waiting at most (beyond those being transcribed); more get "busy" at once.</summary>
+    public int QueueCapacity { get; init; } = 16;
+
+    /// <summary>An utterance not started within this gets "busy" instead of a silent stall.</summary>
+    public TimeSpan MaxWait { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>What one transcription is expected to take before any has been measured (engine selection by latency budget).</summary>
+    public TimeSpan ExpectedLatency { get; init; } = TimeSpan.FromMilliseconds(300);
+}
+
+/// <summary>
+/// The engine manager's scheduler: utterances from every session share the loaded engine's
+/// <see cref="ISpeechToText.MaxConcurrency"/> slots through one bounded priority queue. Device commands
+/// go before other work; a full queue or a wait beyond <see cref="SttPoolOptions.MaxWait"/> answers
+/// <see cref="SttOutcomeKind.Busy"/> with the reason, so the satellite can say so.
+/// </summary>
+public sealed class SpeechToTextPool : IAsyncDisposable
+{
+    private readonly ISpeechToText _engine;
+    private readonly SttPoolOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly object _gate = new();
+    private readonly LinkedList<Job>[] _queues = [new(), new(), new()];
+    private readonly SemaphoreSlim _available = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task[] _workers;
+    private int _queued;
+
+    public SpeechToTextPool(ISpeechToText engine, SttPoolOptions? options = null, TimeProvider? clock = null)
+    {
+        _engine = engine;
+        _options = options ?? new SttPoolOptions();
+        _clock = clock ?? TimeProvider.System;
+        _workers = new Task[Math.Max(1, engine.MaxConcurrency)];
+        for (int i = 0; i < _workers.Length; i++) _workers[i] = Task.Run(WorkAsync);
+    }
+
+    public ISpeechToText Engine => _engine;
+
+    /// <summary>Utterances waiting now.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    private int _running;
+
+    /// <summary>Transcriptions under way now.</summary>
+    public int Running => Volatile.Read(ref _running);
+
+    /// <summary>Transcriptions that can run at once.</summary>
+    public int Slots => _workers.Length;
+
+
+    public long BusyCount;
+    public long TranscribedCount;
+
+    private double _latencyMs = double.NaN;
+
+    /// <summary>Moving average of the transcription time (ms), or the configured expectation before the first.</summary>
+    public double LatencyEstimateMs => double.IsNaN(Volatile.Read(ref _latencyMs)) ? _options.ExpectedLatency.TotalMilliseconds : Volatile.Read(ref _latencyMs);
+
+    /// <summary>
+    /// When a new utterance would be answered: its own transcription, after the work ahead of it (waiting, and
+    /// running beyond the free slots) has been shared over the slots.
+    /// </summary>
+    public double ExpectedResultMs => LatencyEstimateMs * (1 + Math.Max(0, Queued + Running - Slots + 1) / (double)Slots);
+
+    private void Observe(double sttMs)
+    {
+        // EWMA over about the last 8 utterances; one writer per slot, a lost update only delays the estimate.
+        double previous = Volatile.Read(ref _latencyMs);
+        Volatile.Write(ref _latencyMs, double.IsNaN(previous) ? sttMs : previous + (sttMs - previous) / 8);
+    }
+
+    public Task<SttOutcome> SubmitAsync(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, CancellationToken cancellationToken = default) =>
+        Submit(audio, options, priority, cancellationToken).Outcome;
+
+    /// <summary>Queues an utterance; the ticket can raise its priority while it waits (a speculation that became real).</summary>
+    public SttTicket Submit(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, CancellationToken cancellationToken = default)
+    {
+        var job = new Job(audio, options, priority, _clock.GetTimestamp(), cancellationToken);
+        lock (_gate)
+        {
+            if (_queued >= _options.QueueCapacity)
+            {
+                if (priority != SttPriority.Speculative) Interlocked.Increment(ref BusyCount);
+                job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Busy, null, $"speech-to-text busy: {_queued} utterances already waiting", 0, 0));
+                return new SttTicket(this, job);
+            }
+            job.Node = _queues[(int)priority].AddLast(job);
+            _queued++;
+        }
+        job.Timer = _clock.CreateTimer(static s => ((SpeechToTextPool)((object[])s!)[0]).Expire((Job)((object[])s!)[1]), new object[] { this, job }, _options.MaxWait, Timeout.InfiniteTimeSpan);
+        job.Registration = cancellationToken.Register(() => Remove(job, new SttOutcome(SttOutcomeKind.Cancelled, null, "cancelled", 0, 0)));
+        _available.Release();
+        return new SttTicket(this, job);
+    }
+
+    /// <summary>Moves a waiting job to the back of a higher-priority queue; false once it has started or ended.</summary>
+    internal bool Promote(Job job, SttPriority priority)
+    {
+        lock (_gate)
+        {
+            if (job.Node?.List is null) return false;
+            if (priority >= job.Priority) return true;
+            job.Node.List.Remove(job.Node);
+            job.Priority = priority;
+            job.Node = _queues[(int)priority].AddLast(job);
+            return true;
+        }
+    }
+
+    private void Expire(Job job)
+    {
+        double waited = _clock.GetElapsedTime(job.Enqueued).TotalMilliseconds;
+        if (Remove(job, new SttOutcome(SttOutcomeKind.Busy, null, $"speech-to-text busy: not started within {_options.MaxWait.TotalMilliseconds:0} ms", waited, 0))
+            && job.Priority != SttPriority.Speculative)
+            Interlocked.Increment(ref BusyCount);
+    }
+
+    private bool Remove(Job job, SttOutcome outcome)
+    {
+        lock (_gate)
+        {
+            if (job.Node?.List is null) return false;
+            job.Node.List.Remove(job.Node);
+            _queued--;
+        }
+        job.Timer?.Dispose();
+        job.Registration.Dispose();
+        job.Completion.TrySetResult(outcome);
+        return true;
+    }
+
+    private Job? Take()
+    {
+        lock (_gate)
+        {
+            foreach (LinkedList<Job> queue in _queues)
+            {
+                if (queue.First is { } node)
+                {
+                    queue.RemoveFirst();
+                    _queued--;
+                    return node.Value;
+                }
+            }
+            return null;
+        }
+    }
+
+    private async Task WorkAsync()
+    {
+        CancellationToken stopping = _stopping.Token;
+        while (true)
+        {
+            try { await _available.WaitAsync(stopping).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+            Job? job = Take();
+            if (job is null) continue; // expired or cancelled while waiting
+            job.Timer?.Dispose();
+            job.Registration.Dispose();
+            double queueMs = _clock.GetElapsedTime(job.Enqueued).TotalMilliseconds;
+            long started = _clock.GetTimestamp();
+            Volatile.Write(ref job.Started, true);
+            Interlocked.Increment(ref _running);
+            try
+            {
+                // A started speculation is not aborted (see SttPriority.Speculative): only stopping ends it.
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(job.Priority == SttPriority.Speculative ? CancellationToken.None : job.Cancellation, stopping);
+                SttResult result = await _engine.TranscribeAsync(job.Audio, job.Options, linked.Token).ConfigureAwait(false);
+                Interlocked.Increment(ref TranscribedCount);
+                double sttMs = _clock.GetElapsedTime(started).TotalMilliseconds;
+                Observe(sttMs);
+                job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Transcribed, result, "", queueMs, sttMs));
+            }
+            catch (OperationCanceledException)
+            {
+                job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Cancelled, null, "cancelled", queueMs, _clock.GetElapsedTime(started).TotalMilliseconds));
+            }
+            catch (Exception e)
+            {
+                job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Failed, null, $"{_engine.Name} failed: {e.Message}", queueMs, _clock.GetElapsedTime(started).TotalMilliseconds));
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _running);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested) return;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try { await Task.WhenAll(_workers).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        while (Take() is { } job) job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Cancelled, null, "stopping", 0, 0));
+        _available.Dispose();
+        _stopping.Dispose();
+    }
+
+    internal sealed class Job(ReadOnlyMemory<float> audio, SttOptions options, SttPriority priority, long enqueued, CancellationToken cancellation)
+    {
+        public bool Started;
+        public ReadOnlyMemory<float> Audio { get; } = audio;
+        public SttOptions Options { get; } = options;
+        public SttPriority Priority { get; set; } = priority;
+        public long Enqueued { get; } = enqueued;
+        public CancellationToken Cancellation { get; } = cancellation;
+        public TaskCompletionSource<SttOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public LinkedListNode<Job>? Node { get; set; }
+        public ITimer? Timer { get; set; }
+        public CancellationTokenRegistration Registration { get; set; }
+    }
+}
+
+/// <summary>A queued utterance: its outcome, and a way to raise its priority while it waits.</summary>
+public sealed class SttTicket
+{
+    private readonly SpeechToTextPool _pool;
+    private readonly SpeechToTextPool.Job _job;
+
+    internal SttTicket(SpeechToTextPool pool, SpeechToTextPool.Job job) => (_pool, _job) = (pool, job);
+
+    public Task<SttOutcome> Outcome => _job.Completion.Task;
+
+    /// <summary>Whether transcription has begun (a started job runs to its end).</summary>
+    public bool Started => Volatile.Read(ref _job.Started);
+
+    /// <summary>Raises the priority of a waiting job; false when it has already started or ended.</summary>
+    public bool TryPromote(SttPriority priority) => _pool.Promote(_job, priority);
+}

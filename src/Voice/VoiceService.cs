@@ -1,0 +1,348 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.Voice.Stt;
+using Alicia.Voice.Transport;
+using Alicia.Voice.Vad;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Alicia.Voice;
+
+/// <summary>
+/// The listening half of the voice pipeline, as an engine service: answers voice session requests on the
+/// bus with an audio endpoint and a one-time token, serves the audio streams, accepts MQTT audio chunks
+/// on <c>alicia/devices/+/audio</c>, and runs every stream through VAD, speech to text (one shared pool)
+/// and the quality assessor, publishing segments and transcripts with per-stage timings.
+/// </summary>
+public sealed class VoiceService : IEngineService
+{
+    private readonly VoiceOptions _options;
+    private readonly IReadOnlyList<ISpeechToText> _injectedStt;
+    private readonly ConcurrentDictionary<string, PendingToken> _tokens = new();
+    private readonly ConcurrentDictionary<string, VoiceSession> _sessions = new();
+    private readonly ConcurrentDictionary<string, MqttAudioSession> _mqttSessions = new();
+    private readonly List<IAsyncDisposable> _owned = [];
+    private ILogger _logger = NullLogger.Instance;
+    private AliciaEngine? _engine;
+    private SileroVadModel? _vad;
+    private AudioStreamServer? _server;
+    private ITimer? _sweeper;
+
+    public VoiceService(VoiceOptions? options = null, ISpeechToText? speechToText = null)
+        : this(options, speechToText is null ? [] : [speechToText])
+    {
+    }
+
+    /// <summary>With engines of the host's own (a cloud STT ...), before the configured Whisper models in preference order.</summary>
+    public VoiceService(VoiceOptions? options, IReadOnlyList<ISpeechToText> speechToText)
+    {
+        _options = options ?? new VoiceOptions();
+        _injectedStt = speechToText;
+        Quality = new QualityAssessor(_options.Quality);
+    }
+
+    public string Name => "voice";
+
+    public IReadOnlyList<Type> StartsAfter { get; } = [typeof(Engine.Security.Gateway.SecurityGateway)];
+    public VoiceOptions Options => _options;
+    public QualityAssessor Quality { get; }
+    /// <summary>The engine manager: every speech-to-text engine, each with its pool, in preference order.</summary>
+    public SttEngineManager Engines { get; } = new();
+
+    /// <summary>The default (first) engine's pool.</summary>
+    public SpeechToTextPool? Pool => Engines.Default;
+    public SileroVadModel VadModel => _vad ?? throw new InvalidOperationException("the voice service is not started");
+
+    /// <summary>Where satellites stream audio (after start).</summary>
+    public IPEndPoint? AudioEndPoint => _server?.EndPoint;
+
+    public int ActiveSessions => _sessions.Count;
+
+    /// <summary>
+    /// Raised when an audio connection ends before any session (remote, reason): a TLS handshake that
+    /// failed or timed out, or plaintext the TLS policy refuses. For monitoring; each is also logged.
+    /// </summary>
+    public event Action<string, string>? ConnectionRefused;
+
+    internal void OnConnectionRefused(string remote, string reason) => ConnectionRefused?.Invoke(remote, reason);
+
+    /// <summary>Raised after each transcript is published (stage stamps for benchmarks and monitoring).</summary>
+    public event Action<UtteranceTrace>? Published;
+
+    internal void OnPublished(UtteranceTrace trace) => Published?.Invoke(trace);
+
+    private long _speculationsStarted, _speculationsWithdrawn;
+
+    /// <summary>Transcriptions started during a silence hangover.</summary>
+    public long SpeculationsStarted => Interlocked.Read(ref _speculationsStarted);
+
+    /// <summary>Speculations dropped because speech resumed (or ended elsewhere).</summary>
+    public long SpeculationsWithdrawn => Interlocked.Read(ref _speculationsWithdrawn);
+
+    internal void CountSpeculation(bool started) => Interlocked.Increment(ref started ? ref _speculationsStarted : ref _speculationsWithdrawn);
+
+    public async Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
+    {
+        _engine = engine;
+        _logger = engine.LoggerFactory.CreateLogger<VoiceService>();
+        if (!_options.Enabled)
+        {
+            _logger.LogInformation("Voice pipeline off (Voice:Enabled=false)");
+            return;
+        }
+        string? vadPath = _options.VadModelPath ?? SileroVadModel.FindDefault();
+        if (_options.OffWithoutVadModel && (vadPath is null || !File.Exists(vadPath)))
+        {
+            _logger.LogWarning("Voice pipeline off: the Silero VAD model is missing (run scripts/fetch-models.sh, or set Voice:VadModelPath)");
+            return;
+        }
+        // The audio port encrypts with the bus's own certificate: one CA for clients to trust, one name to
+        // match. Built first, so a TLS misconfiguration stops the start before models are loaded.
+        var tls = new AudioTls(_options.TlsCertificate ?? engine.Broker?.Tls?.ServerCertificate, _options.RequireTls, _options.TlsHandshakeTimeout);
+        if (vadPath is null) throw new FileNotFoundException("Silero VAD v5 model not found: set Voice:VadModelPath, or run scripts/fetch-models.sh (models/cache/silero_vad_v5.onnx)");
+        _vad = new SileroVadModel(vadPath);
+
+        foreach (ISpeechToText stt in _injectedStt) AddEngine(stt, engine);
+        string?[] models = [_options.WhisperModelPath, .. _options.ExtraWhisperModelPaths];
+        foreach (string? model in models.Where(m => !string.IsNullOrWhiteSpace(m)))
+        {
+            try
+            {
+                var whisper = new WhisperSpeechToText(new WhisperOptions { ModelPath = model!, Threads = _options.EffectiveWhisperThreads, Concurrency = _options.EffectiveWhisperConcurrency });
+                _owned.Add(whisper);
+                await whisper.WarmUpAsync(cancellationToken).ConfigureAwait(false);
+                AddEngine(whisper, engine);
+            }
+            catch (Exception e) when (e is FileNotFoundException or PlatformNotSupportedException or DllNotFoundException or InvalidDataException)
+            {
+                // The engine keeps serving the bus and VAD; sessions that need this model are told so.
+                _logger.LogError("Voice: speech-to-text model {Model} disabled: {Reason}", model, e.Message);
+            }
+        }
+        _owned.Add(Engines);
+        if (Engines.Pools.Count == 0) _logger.LogWarning("Voice: no speech-to-text engine configured (Voice:WhisperModelPath); sessions get VAD segments only");
+
+        _server = new AudioStreamServer(this, IPAddress.Parse(_options.ListenAddress), _options.AudioPort, _logger, tls);
+        _server.Start();
+        _owned.Add(_server);
+
+        AliciaBus bus = engine.Bus;
+        _owned.Add(await bus.RespondAsync<VoiceSessionRequest, VoiceSessionResponse>(OpenSessionAsync, cancellationToken: cancellationToken).ConfigureAwait(false));
+        if (_options.AcceptMqttAudio)
+        {
+            _owned.Add(await bus.SubscribeAsync<DeviceAudio>(OnDeviceAudioAsync, new SubscribeOptions { Filter = DeviceAudio.TopicFilter, ReceiveAll = true }, cancellationToken: cancellationToken).ConfigureAwait(false));
+            TimeSpan period = TimeSpan.FromMilliseconds(Math.Max(50, _options.MqttIdleTimeout.TotalMilliseconds / 4));
+            _sweeper = engine.Clock.CreateTimer(_ => _ = SweepIdleAsync(), null, period, period);
+        }
+        _logger.LogInformation("Voice: audio streams on {Scheme}://{EndPoint} (and WebSocket at {Path} on the same port; {Policy}); VAD {Vad}; STT {Stt}",
+            tls.Enabled ? "tls" : "tcp", _server.EndPoint, AudioStreamServer.WebSocketPath,
+            !tls.Enabled ? "plaintext: no certificate" : tls.Required ? "TLS 1.3 required" : "TLS 1.3, plaintext from loopback only", vadPath,
+            Engines.Pools.Count == 0 ? "none" : string.Join(", ", Engines.Pools.Select(p => p.Engine.Name)));
+    }
+
+    private void AddEngine(ISpeechToText stt, AliciaEngine engine) => Engines.Add(new SpeechToTextPool(stt, _options.Pool, engine.Clock));
+
+    private ValueTask<VoiceSessionResponse> OpenSessionAsync(BusMessage<VoiceSessionRequest> message, CancellationToken ct)
+    {
+        VoiceSessionRequest request = message.Data;
+        if (request.SampleRate is < 8000 or > 48000) return Refuse($"sample rate {request.SampleRate} Hz is not supported (8000..48000)");
+        if (request.Channels is not (1 or 2)) return Refuse($"{request.Channels} channels: only mono or interleaved stereo");
+        if (AtCapacity()) return Refuse($"busy: {_options.MaxSessions} voice sessions already open");
+
+        if (request.LatencyBudgetMs < 0) return Refuse($"latency budget {request.LatencyBudgetMs} ms is negative");
+        string language = string.IsNullOrEmpty(request.Language) ? "en" : request.Language.ToLowerInvariant();
+        SttChoice stt = Engines.Choose(new SttRequirement
+        {
+            Language = language,
+            Engine = string.IsNullOrEmpty(request.SttEngine) ? null : request.SttEngine,
+            LatencyBudget = request.LatencyBudgetMs > 0 ? TimeSpan.FromMilliseconds(request.LatencyBudgetMs) : null,
+        });
+        // No engine at all still gives VAD segments; an engine that cannot serve what was asked is refused.
+        if (stt.Pool is null && Engines.Pools.Count > 0) return Refuse(stt.Error!);
+
+        string id = Guid.NewGuid().ToString("N");
+        string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
+        var session = new VoiceSession(this, _engine!.Bus, _logger, id, string.IsNullOrEmpty(request.DeviceId) ? message.Source : request.DeviceId,
+            message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool);
+        _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime);
+        string host = _options.AdvertisedHost ?? _options.ListenAddress;
+        string authority = $"{(host.Contains(':') ? $"[{host}]" : host)}:{_server!.EndPoint.Port}";
+        return ValueTask.FromResult(new VoiceSessionResponse
+        {
+            Accepted = true,
+            SessionId = id,
+            // With a certificate only the TLS endpoints are advertised; loopback plaintext (if allowed) is for old clients.
+            Endpoint = (_server.Tls ? "tls://" : "tcp://") + authority,
+            WebSocketEndpoint = (_server.Tls ? "wss://" : "ws://") + authority + AudioStreamServer.WebSocketPath,
+            Token = token,
+            TokenExpiresMs = (int)_options.TokenLifetime.TotalMilliseconds,
+            MaxFrameBytes = _options.MaxFrameBytes,
+            SttEngine = stt.Pool?.Engine.Name ?? "",
+            OverBudget = stt.OverBudget,
+        });
+
+        static ValueTask<VoiceSessionResponse> Refuse(string error) => ValueTask.FromResult(new VoiceSessionResponse { Accepted = false, Error = error });
+    }
+
+    /// <summary>Takes a token (once): the session, or why not.</summary>
+    internal (VoiceSession? Session, string? Error) ClaimToken(string token)
+    {
+        SweepTokens();
+        if (!_tokens.TryRemove(token, out PendingToken? pending)) return (null, "unknown or already used session token");
+        if (pending.Expires < _engine!.Clock.GetUtcNow())
+        {
+            pending.Session.Dispose();
+            return (null, "the session token has expired");
+        }
+        _sessions[pending.Session.Id] = pending.Session;
+        return (pending.Session, null);
+    }
+
+    /// <summary>Whether open sessions and live tokens fill <see cref="VoiceOptions.MaxSessions"/>; tokens nobody claimed (a client whose TLS handshake failed ...) hold a place only until they expire.</summary>
+    private bool AtCapacity()
+    {
+        SweepTokens();
+        return _sessions.Count + _tokens.Count >= _options.MaxSessions;
+    }
+
+    private void SweepTokens()
+    {
+        DateTimeOffset now = _engine!.Clock.GetUtcNow();
+        foreach ((string token, PendingToken pending) in _tokens)
+            if (pending.Expires < now && _tokens.TryRemove(token, out _)) pending.Session.Dispose();
+    }
+
+    internal async Task EndSessionAsync(VoiceSession session, string? error)
+    {
+        _sessions.TryRemove(session.Id, out _);
+        try
+        {
+            await session.PublishStatusAsync(error is null ? VoiceSessionState.Closed : VoiceSessionState.Failed, error ?? "").ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _logger.LogDebug(e, "Voice session {Session}: status publish failed", session.Id);
+        }
+        session.Dispose();
+    }
+
+    // ---- MQTT audio chunks (simple devices) ----
+
+    private async ValueTask OnDeviceAudioAsync(BusMessage<DeviceAudio> message, CancellationToken ct)
+    {
+        DeviceAudio chunk = message.Data;
+        string device = DeviceFromTopic(message.Topic);
+        string key = device + "/" + chunk.SessionId;
+        if (!_mqttSessions.TryGetValue(key, out MqttAudioSession? state))
+        {
+            if (chunk.Pcm.Length == 0) return;
+            if (AtCapacity())
+            {
+                _logger.LogInformation("Voice: MQTT audio from {Device} refused: too many sessions", device);
+                await _engine!.Bus.PublishAsync(new VoiceSessionStatus { SessionId = chunk.SessionId, DeviceId = device, State = VoiceSessionState.Busy, Reason = $"busy: {_options.MaxSessions} voice sessions already open" },
+                    new PublishOptions { Destination = message.Source }, ct).ConfigureAwait(false);
+                return;
+            }
+            VoiceSession session;
+            try
+            {
+                session = new VoiceSession(this, _engine!.Bus, _logger, string.IsNullOrEmpty(chunk.SessionId) ? Guid.NewGuid().ToString("N") : chunk.SessionId, device, message.Source,
+                    VoiceSessionKind.Command, "en", chunk.SampleRate, chunk.Channels, Engines.Choose(new SttRequirement()).Pool);
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                await _engine!.Bus.PublishAsync(new VoiceSessionStatus { SessionId = chunk.SessionId, DeviceId = device, State = VoiceSessionState.Failed, Reason = e.Message.Split(Environment.NewLine)[0] },
+                    new PublishOptions { Destination = message.Source }, ct).ConfigureAwait(false);
+                return;
+            }
+            state = new MqttAudioSession(session, chunk.Sequence, chunk.SampleRate, chunk.Channels);
+            _mqttSessions[key] = state;
+            _sessions[session.Id] = session;
+            await session.PublishStatusAsync(VoiceSessionState.Streaming).ConfigureAwait(false);
+        }
+
+        string? error = null;
+        lock (state)
+        {
+            if (state.Ended) return;
+            state.LastChunk = _engine!.Clock.GetUtcNow();
+            if (chunk.Sequence != state.NextSequence) error = $"audio chunk {chunk.Sequence} where {state.NextSequence} was expected (lost or out of order)";
+            else if (chunk.SampleRate != state.SampleRate || chunk.Channels != state.Channels) error = $"audio format changed within the session ({chunk.SampleRate} Hz x {chunk.Channels})";
+            else if (chunk.Pcm.Length % (2 * chunk.Channels) != 0) error = $"malformed chunk: {chunk.Pcm.Length} bytes is not a whole number of {2 * chunk.Channels}-byte samples";
+            else if (chunk.Pcm.Length > 0)
+            {
+                state.NextSequence++;
+                state.Session.Pipeline.Write(chunk.Pcm);
+                return;
+            }
+            state.Ended = true;
+        }
+        await FinishMqttAsync(key, state, error).ConfigureAwait(false);
+    }
+
+    private async Task FinishMqttAsync(string key, MqttAudioSession state, string? error)
+    {
+        _mqttSessions.TryRemove(key, out _);
+        if (error is null) await state.Session.CompleteAsync().ConfigureAwait(false);
+        else await state.Session.DrainAsync().ConfigureAwait(false);
+        await EndSessionAsync(state.Session, error).ConfigureAwait(false);
+    }
+
+    private async Task SweepIdleAsync()
+    {
+        DateTimeOffset now = _engine!.Clock.GetUtcNow();
+        foreach ((string key, MqttAudioSession state) in _mqttSessions)
+        {
+            if (Volatile.Read(ref _disposing)) return; // a sweep that outlives its timer must not race the disposal
+            lock (state)
+            {
+                if (state.Ended || now - state.LastChunk < _options.MqttIdleTimeout) continue;
+                state.Ended = true;
+            }
+            try { await FinishMqttAsync(key, state, null).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OutOfMemoryException) { _logger.LogWarning(e, "Voice: closing idle MQTT audio session failed"); }
+        }
+    }
+
+    private static string DeviceFromTopic(string topic)
+    {
+        // alicia/devices/{device_id}/audio
+        string[] parts = topic.Split('/');
+        return parts.Length == 4 ? parts[2] : topic;
+    }
+
+    private bool _disposing;
+    private int _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Volatile.Write(ref _disposing, true);
+        _sweeper?.Dispose();
+        for (int i = _owned.Count - 1; i >= 0; i--)
+        {
+            if (_owned[i] is SttEngineManager or ISpeechToText)
+                foreach (VoiceSession s in _sessions.Values) s.Cancel();
+            await _owned[i].DisposeAsync().ConfigureAwait(false);
+        }
+        foreach (PendingToken pending in _tokens.Values) pending.Session.Dispose();
+        _tokens.Clear();
+        _vad?.Dispose();
+    }
+
+    private sealed record PendingToken(VoiceSession Session, DateTimeOffset Expires);
+
+    private sealed class MqttAudioSession(VoiceSession session, long firstSequence, int sampleRate, int channels)
+    {
+        public VoiceSession Session { get; } = session;
+        public long NextSequence { get; set; } = firstSequence;
+        public int SampleRate { get; } = sampleRate;
+        public int Channels { get; } = channels;
+        public DateTimeOffset LastChunk { get; set; }
+        public bool Ended { get; set; }
+    }
+}

@@ -1,0 +1,59 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Alicia.Voice;
+
+/// <summary>The voice pipeline's configuration section (<c>Voice</c>): <c>AddVoice(v => ...)</c>, or bound from configuration by the host.</summary>
+public sealed class VoiceSettings
+{
+    /// <summary>Run the listening half (audio sessions, VAD, STT) when its VAD model is present.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Silero VAD v5 (ONNX); empty: <c>models/cache/silero_vad_v5.onnx</c> up from the working directory.</summary>
+    public string VadModelPath { get; set; } = "";
+
+    /// <summary>A Whisper ggml model (<c>alicia models pull whisper-tiny.en</c>); empty: no in-process STT.</summary>
+    public string WhisperModelPath { get; set; } = "";
+
+    /// <summary>More Whisper models after the default, in preference order (e.g. a multilingual one); sessions pick by language and latency budget.</summary>
+    public string[] ExtraWhisperModelPaths { get; set; } = [];
+
+    /// <summary>Transcriptions at once per Whisper model; 0: the default (2 on 2+ cores).</summary>
+    [Range(0, 16)]
+    public int WhisperConcurrency { get; set; }
+
+    /// <summary>whisper.cpp threads per transcription; 0: the cores shared over the concurrency.</summary>
+    [Range(0, 64)]
+    public int WhisperThreads { get; set; }
+
+    /// <summary>Silence that ends an utterance (VAD hangover), in ms.</summary>
+    // It must cover the speech padding on both sides (2 x 30 ms); beyond 2 s a command feels dead.
+    [Range(60, 2000)]
+    public int HangoverMs { get; set; } = 300;
+
+    /// <summary>Silence after which speech to text starts speculatively, inside the hangover, in ms; -1 turns speculation off.</summary>
+    public int SpeculateAfterMs { get; set; }
+
+    /// <summary>Where satellites stream audio; loopback unless told otherwise. Port 0 picks a free one.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+
+    [Range(0, 65535)]
+    public int AudioPort { get; set; }
+
+    /// <summary>Host name put in session endpoints; empty: the listen address. With TLS it must be a name in the broker's certificate (<c>alicia ca init --host</c>).</summary>
+    public string AdvertisedHost { get; set; } = "";
+
+    /// <summary>
+    /// A certificate (PEM) for the audio port's TLS when the embedded broker has none to lend, e.g. with an
+    /// external broker; with <see cref="TlsKeyPath"/>. Empty: the embedded broker's certificate, if any.
+    /// </summary>
+    public string TlsCertificatePath { get; set; } = "";
+
+    /// <summary>The private key (PEM) of <see cref="TlsCertificatePath"/>.</summary>
+    public string TlsKeyPath { get; set; } = "";
+
+    /// <summary>
+    /// The audio port has TLS whenever the broker does (same certificate). Empty (default) or true: TLS
+    /// required; false: plaintext also from loopback. True without the broker's TLS is an error.
+    /// </summary>
+    public bool? RequireTls { get; set; }
+}

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Engine.Hosting;
+using Alicia.HomeAssistant;
+using Alicia.Engine.Monitoring;
+using Alicia.Engine.Registry;
+using Alicia.Engine.Security;
+using Alicia.Tools.Simulation;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace Alicia.HomeAssistant.Tests;
+
+/// <summary>Home Assistant MQTT discovery mirrored from the registry, seen by a plain MQTT client standing in for HA.</summary>
+public sealed class HomeAssistantTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "alicia-ha-" + Guid.NewGuid().ToString("N"));
+    private AliciaEngine _engine = null!;
+    private RegistryService _registry = null!;
+    private IMqttClient _ha = null!;
+    private readonly ConcurrentQueue<(string Topic, string Payload, bool Retain)> _seen = new();
+    private Action? _onMessage;
+
+    public async Task InitializeAsync()
+    {
+        _engine = new AliciaEngine(new AliciaEngineOptions { KeyDirectory = Path.Combine(_root, "keys"), DataDirectory = Path.Combine(_root, "data"), Broker = new EmbeddedBrokerOptions { Port = 0 } });
+        _registry = new RegistryService();
+        _engine.AddService(_registry).AddService(new HomeAssistantBridge(_registry));
+        await _engine.StartAsync();
+        _ha = new MqttClientFactory().CreateMqttClient();
+        _ha.ApplicationMessageReceivedAsync += e =>
+        {
+            _seen.Enqueue((e.ApplicationMessage.Topic, Encoding.UTF8.GetString(e.ApplicationMessage.Payload), e.ApplicationMessage.Retain));
+            _onMessage?.Invoke();
+            return Task.CompletedTask;
+        };
+        await _ha.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _engine.ClientEndpoint!.Port).WithClientId("home-assistant").Build());
+        await _ha.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("homeassistant/#", MqttQualityOfServiceLevel.AtLeastOnce)
+            .WithTopicFilter("alicia-ha/#", MqttQualityOfServiceLevel.AtLeastOnce).Build());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ha.DisconnectAsync();
+        _ha.Dispose();
+        await _engine.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private Task<(string Topic, string Payload, bool Retain)> Next(Func<(string Topic, string Payload, bool Retain), bool> match)
+    {
+        var tcs = new TaskCompletionSource<(string, string, bool)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Check()
+        {
+            foreach (var m in _seen) if (match(m)) { tcs.TrySetResult(m); return; }
+        }
+        _onMessage += Check;
+        Check();
+        return tcs.Task.WaitAsync(Waits.Long);
+    }
+
+    [Fact]
+    public async Task A_registered_bulb_appears_in_ha_discovery_obeys_ha_and_is_cleared_on_unregister()
+    {
+        SigningIdentity owner = _engine.Keys.Create("ha-sim");
+        await using var bulb = new SimulatedDevice("den-bulb", SimulatedKind.Bulb, "living_room", new EnvelopeSigner(owner),
+            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()), _engine.ClientEndpoint!, TimeSpan.FromSeconds(5));
+        await bulb.StartAsync();
+
+        var config = await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length > 0);
+        Assert.Contains("\"unique_id\":\"alicia_den-bulb_light\"", config.Payload);
+        Assert.Contains("\"availability_topic\":\"alicia-ha/den-bulb/availability\"", config.Payload);
+        Assert.Contains("\"command_topic\":\"alicia-ha/den-bulb/light/set\"", config.Payload);
+        Assert.Contains("\"identifiers\":[\"alicia_den-bulb\"]", config.Payload);
+        Assert.Contains("\"suggested_area\":\"living room\"", config.Payload);
+        await Next(m => m.Topic == "alicia-ha/den-bulb/availability" && m.Payload == "online");
+
+        // HA switches it on: the bulb obeys and its state comes back to HA
+        var obeyed = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bulb.CommandReceived += (_, c) => obeyed.TrySetResult(c);
+        await _ha.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia-ha/den-bulb/light/set").WithPayload("ON").Build());
+        Assert.Equal("turn_on", (await obeyed.Within()).Command);
+        await Next(m => m.Topic == "alicia-ha/den-bulb/light/state" && m.Payload == "ON");
+
+        // HA restarts: its birth message makes the bridge publish everything again
+        _seen.Clear();
+        await _ha.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("homeassistant/status").WithPayload("online").Build());
+        await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length > 0);
+
+        // unregister clears the retained config
+        await bulb.UnregisterAsync();
+        await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length == 0);
+    }
+
+    [Fact]
+    public async Task A_signed_ha_command_on_the_bus_reaches_the_device_and_its_state_comes_back_as_ha_state()
+    {
+        SigningIdentity owner = _engine.Keys.Create("ha-sim-2");
+        await using var bulb = new SimulatedDevice("porch-bulb", SimulatedKind.Bulb, "porch", new EnvelopeSigner(owner),
+            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()), _engine.ClientEndpoint!, TimeSpan.FromSeconds(5));
+        await bulb.StartAsync();
+        await Next(m => m.Topic == "homeassistant/light/porch-bulb/light/config" && m.Payload.Length > 0);
+
+        // A bus client (an HA integration that speaks Alicia) subscribes to HA state and sends a command.
+        SigningIdentity integration = _engine.Keys.Create("ha-integration");
+        await using AliciaBus client = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, integration,
+            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
+        var state = new TaskCompletionSource<BusMessage<HaState>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await client.SubscribeAsync<HaState>((m, _) =>
+        {
+            if (m.Data.State == "ON") state.TrySetResult(m);
+            return ValueTask.CompletedTask;
+        });
+        var obeyed = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bulb.CommandReceived += (_, c) => obeyed.TrySetResult(c);
+
+        await client.PublishAsync(new HaCommand { EntityId = "alicia_porch-bulb_light", Service = "turn_on" });
+
+        DeviceCommand command = await obeyed.Within();
+        Assert.Equal("turn_on", command.Command);
+        BusMessage<HaState> published = await state.Within();
+        Assert.Equal(_engine.Name, published.Source);
+        Assert.Contains("porch", published.Data.EntityId);
+    }
+
+    [Fact]
+    public void Components_follow_capabilities()
+    {
+        var registry = new DeviceRegistry(null);
+        registry.Register(SimulatedDevice.Describe("esp-1", SimulatedKind.Sensor, "attic"), "me");
+        registry.Register(SimulatedDevice.Describe("sonos:1", SimulatedKind.Speaker, "office"), "me");
+        var opts = new HomeAssistantOptions();
+
+        List<HaEntity> sensor = HomeAssistantBridge.EntitiesFor(registry.Get("esp-1")!, opts);
+        List<HaEntity> speaker = HomeAssistantBridge.EntitiesFor(registry.Get("sonos:1")!, opts);
+
+        Assert.Equal(["homeassistant/sensor/esp-1/temperature/config", "homeassistant/sensor/esp-1/humidity/config"], sensor.Select(e => e.ConfigTopic));
+        Assert.Contains("\"device_class\":\"temperature\"", sensor[0].Config);
+        Assert.Contains("\"unit_of_measurement\":\"\\u00B0C\"", sensor[0].Config);
+        Assert.Equal(["homeassistant/notify/sonos_1/announcement/config"], speaker.Select(e => e.ConfigTopic));
+    }
+}

@@ -50,6 +50,12 @@ internal static class RunCommand
             stderr.WriteLine($"alicia: cannot reach the broker {options.BrokerUrl}: {e.Message}");
             return Cli.Failed;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The host has logged it with its stack trace; the summary names what failed.
+            stderr.WriteLine($"alicia: the engine failed to start: {e.Message}");
+            return Cli.Failed;
+        }
 
         string tlsToo = engine.Broker is { TlsEndPoint: { } tls } ? $" and mqtts://{EmbeddedBroker.Format(tls)} (TLS 1.3, client certificates)" : "";
         string where = engine.Broker is { TcpEndPoint: { } tcp }

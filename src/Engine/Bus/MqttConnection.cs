@@ -17,22 +17,20 @@ internal sealed class MqttConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, MqttQualityOfServiceLevel> _filters = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
-    private readonly TimeSpan _minBackoff;
-    private readonly TimeSpan _maxBackoff;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _reconnecting;
+    private readonly ReconnectLoop _reconnect;
 
     public MqttConnection(BrokerEndpoint endpoint, string clientId, ILogger logger, TimeSpan? minBackoff = null, TimeSpan? maxBackoff = null, Action<MqttClientOptionsBuilder>? configure = null, string? username = null, byte[]? password = null, BusOptions? tls = null)
     {
         _logger = logger;
-        _minBackoff = minBackoff ?? TimeSpan.FromMilliseconds(100);
-        _maxBackoff = maxBackoff ?? TimeSpan.FromSeconds(10);
         Endpoint = endpoint;
         MqttClientOptionsBuilder builder = ClientOptions.For(endpoint, clientId, username, password, tls);
         configure?.Invoke(builder);
         _options = builder.Build();
         _client = new MqttClientFactory().CreateMqttClient();
         _client.DisconnectedAsync += OnDisconnected;
+        _reconnect = new ReconnectLoop($"bus client {clientId}", ReconnectOnceAsync, () => _client.IsConnected, logger,
+            minBackoff ?? TimeSpan.FromMilliseconds(100), maxBackoff ?? TimeSpan.FromSeconds(10), _disposing.Token);
     }
 
     public BrokerEndpoint Endpoint { get; }
@@ -97,50 +95,28 @@ internal sealed class MqttConnection : IAsyncDisposable
         if (_disposing.IsCancellationRequested || !e.ClientWasConnected) return Task.CompletedTask;
         _logger.LogWarning("Lost connection to broker {Endpoint} ({Reason}); reconnecting", Endpoint, e.Reason);
         Interlocked.Exchange(ref _connected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (Interlocked.Exchange(ref _reconnecting, 1) == 0) _ = Task.Run(ReconnectLoopAsync);
+        _reconnect.Start();
         return Task.CompletedTask;
     }
 
-    private async Task ReconnectLoopAsync()
+    private async ValueTask ReconnectOnceAsync(CancellationToken cancellationToken)
     {
-        TimeSpan delay = _minBackoff;
         try
         {
-            while (!_disposing.IsCancellationRequested)
-            {
-                try
-                {
-                    await Task.Delay(Jitter(delay), _disposing.Token).ConfigureAwait(false);
-                    await ConnectAsync(_disposing.Token).ConfigureAwait(false);
-                    foreach ((string filter, MqttQualityOfServiceLevel qos) in _filters)
-                        await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, qos).Build(), _disposing.Token).ConfigureAwait(false);
-                    Reconnects++;
-                    _logger.LogInformation("Reconnected to broker {Endpoint}; {Count} subscriptions restored", Endpoint, _filters.Count);
-                    Reconnected?.Invoke();
-                    return;
-                }
-                catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception e)
-                {
-                    _logger.LogDebug(e, "Reconnect to {Endpoint} failed; next try in {Delay}", Endpoint, delay);
-                    if (_client.IsConnected) await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None).ConfigureAwait(false);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _maxBackoff.Ticks));
-                }
-            }
+            await ConnectAsync(cancellationToken).ConfigureAwait(false);
+            foreach ((string filter, MqttQualityOfServiceLevel qos) in _filters)
+                await _client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, qos).Build(), cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch when (_client.IsConnected)
         {
-            Volatile.Write(ref _reconnecting, 0);
-            // A disconnect that raced with the end of this loop must not be left without a reconnect.
-            if (!_client.IsConnected && !_disposing.IsCancellationRequested && Interlocked.Exchange(ref _reconnecting, 1) == 0)
-                _ = Task.Run(ReconnectLoopAsync);
+            // Half restored (subscriptions missing): start the next attempt from a clean disconnect.
+            await _client.DisconnectAsync(new MqttClientDisconnectOptions(), CancellationToken.None).ConfigureAwait(false);
+            throw;
         }
+        Reconnects++;
+        _logger.LogInformation("Reconnected to broker {Endpoint}; {Count} subscriptions restored", Endpoint, _filters.Count);
+        Reconnected?.Invoke();
     }
-
-    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + Random.Shared.NextDouble() * 0.4);
 
     public async ValueTask DisposeAsync()
     {

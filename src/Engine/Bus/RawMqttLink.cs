@@ -23,7 +23,7 @@ public sealed class RawMqttLink : IAsyncDisposable
     private readonly IMqttClient _client;
     private readonly ConcurrentDictionary<string, byte> _filters = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
-    private int _reconnecting;
+    private readonly ReconnectLoop _reconnect;
 
     private RawMqttLink(BrokerEndpoint endpoint, string clientId, ILogger logger, Func<MqttApplicationMessage?>? will)
     {
@@ -34,6 +34,8 @@ public sealed class RawMqttLink : IAsyncDisposable
         _client = new MqttClientFactory().CreateMqttClient();
         _client.DisconnectedAsync += OnDisconnectedAsync;
         _client.ApplicationMessageReceivedAsync += e => Received is { } handler ? handler(e.ApplicationMessage) : Task.CompletedTask;
+        _reconnect = new ReconnectLoop($"raw MQTT link {clientId}", ReconnectOnceAsync, () => _client.IsConnected, logger,
+            TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10), _disposing.Token);
     }
 
     public string ClientId => _clientId;
@@ -136,39 +138,14 @@ public sealed class RawMqttLink : IAsyncDisposable
     {
         if (_disposing.IsCancellationRequested || !e.ClientWasConnected) return Task.CompletedTask;
         _logger.LogWarning("Raw MQTT link {ClientId} lost {Endpoint} ({Reason}); reconnecting", _clientId, _endpoint, e.Reason);
-        if (Interlocked.Exchange(ref _reconnecting, 1) == 0) _ = Task.Run(ReconnectLoopAsync);
+        _reconnect.Start();
         return Task.CompletedTask;
     }
 
-    private async Task ReconnectLoopAsync()
+    private async ValueTask ReconnectOnceAsync(CancellationToken cancellationToken)
     {
-        TimeSpan delay = TimeSpan.FromMilliseconds(100);
-        try
-        {
-            while (!_disposing.IsCancellationRequested)
-            {
-                try
-                {
-                    await Task.Delay(delay * (0.8 + Random.Shared.NextDouble() * 0.4), _disposing.Token).ConfigureAwait(false);
-                    await ConnectOnceAsync(first: false, _disposing.Token).ConfigureAwait(false);
-                    _logger.LogInformation("Raw MQTT link {ClientId} reconnected to {Endpoint}", _clientId, _endpoint);
-                    return;
-                }
-                catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    _logger.LogDebug(e, "Raw MQTT link {ClientId}: reconnect failed", _clientId);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
-                }
-            }
-        }
-        finally
-        {
-            Volatile.Write(ref _reconnecting, 0);
-        }
+        await ConnectOnceAsync(first: false, cancellationToken).ConfigureAwait(false);
+        _logger.LogInformation("Raw MQTT link {ClientId} reconnected to {Endpoint}", _clientId, _endpoint);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Quick start, command 2: install what the tests need (Mosquitto for the external-broker suite,
+# Quick start, command 2: install what the tests need (Mosquitto and its clients for the external-broker suite,
 # espeak-ng, the Silero VAD model and Chromium for the voice tests),
 # then run every test project of the solution. Ends with one summary line: N passed, N failed.
 set -euo pipefail
@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 . scripts/common.sh
 need_dotnet
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || apt_install mosquitto
+# Third-party clients the interop tests drive: mosquitto_pub and mosquitto_sub.
+command -v mosquitto_pub >/dev/null 2>&1 || apt_install mosquitto-clients
 # The voice tests speak test phrases with espeak-ng and run the real Silero VAD model (from npm).
 command -v espeak-ng >/dev/null 2>&1 || apt_install espeak-ng
 command -v npm >/dev/null 2>&1 || apt_install npm

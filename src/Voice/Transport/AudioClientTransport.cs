@@ -8,7 +8,7 @@ using Alicia.Engine.Security.Identity;
 namespace Alicia.Voice.Transport;
 
 /// <summary>
-/// The client side of the audio port (<see cref="VoiceClient"/>): connects to a session's endpoint,
+/// The client side of the audio port (Alicia.Tools' <c>VoiceClient</c>): connects to a session's endpoint,
 /// <c>tcp://</c>, <c>tls://</c>, <c>ws://</c> or <c>wss://</c>, and gives a byte stream for the frames.
 /// </summary>
 internal static class AudioClientTransport

@@ -323,7 +323,7 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Wrong_password_spoofed_client_id_and_flapping_are_refused_and_audited()
+    public async Task Wrong_password_and_spoofed_client_id_are_refused_and_clean_one_shot_connects_are_never_flapping_while_unclean_ones_are()
     {
         Device("speaker-9", IdentityKind.Speaker).Dispose();
         (_, MqttClientConnectResult wrong) = await TryConnect("speaker-9", "speaker-9", "wrong");
@@ -331,10 +331,23 @@ public sealed class GatewayTests : IAsyncLifetime
         (_, MqttClientConnectResult spoof) = await TryConnect("lamp-1", "speaker-9", "pw-speaker-9");
         Assert.Equal(MqttClientConnectResultCode.ClientIdentifierNotValid, spoof.ResultCode);
 
-        for (int i = 0; i < 4; i++) // with the refused attempt: 5 connects, the most a minute allows here
+        // A one-shot publisher (connect, publish, DISCONNECT), more often than the 5 a minute allowed here.
+        for (int i = 0; i < 8; i++)
         {
+            Task gone = ServerSawDisconnect("speaker-9");
             IMqttClient c = await Connect("speaker-9", "speaker-9", "pw-speaker-9");
             await c.DisconnectAsync();
+            await gone;
+        }
+
+        // A crash loop: connections that end without DISCONNECT.
+        for (int i = 0; i < 5; i++)
+        {
+            Task gone = ServerSawDisconnect("speaker-9");
+            IMqttClient c = await Connect("speaker-9", "speaker-9", "pw-speaker-9");
+            _clients.Remove(c);
+            c.Dispose();
+            await gone;
         }
         (_, MqttClientConnectResult banned) = await TryConnect("speaker-9", "speaker-9", "pw-speaker-9");
         Assert.Equal(MqttClientConnectResultCode.Banned, banned.ResultCode);
@@ -343,9 +356,67 @@ public sealed class GatewayTests : IAsyncLifetime
         IReadOnlyList<AuditRecord> records = AuditLog.Tail(_audit.Path, 100);
         Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("wrong password"));
         Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("may only connect as client id 'speaker-9'"));
-        Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("connects too often"));
+        Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("reconnects too often"));
         Assert.Null(AuditLog.Verify(_audit.Path, out long count));
         Assert.True(count >= 5);
+    }
+
+    /// <summary>Completes when the broker has processed the end of <paramref name="clientId"/>'s session.</summary>
+    private Task ServerSawDisconnect(string clientId)
+    {
+        var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        MQTTnet.Server.MqttServer server = _engine.Broker!.Server;
+        Task Handler(MQTTnet.Server.ClientDisconnectedEventArgs e)
+        {
+            if (e.ClientId != clientId) return Task.CompletedTask;
+            server.ClientDisconnectedAsync -= Handler;
+            gone.TrySetResult();
+            return Task.CompletedTask;
+        }
+        server.ClientDisconnectedAsync += Handler;
+        return gone.Within();
+    }
+
+    [Fact]
+    public async Task Anonymous_clients_can_neither_take_over_nor_get_banned_the_engine_or_an_identity()
+    {
+        Device("victim-1", IdentityKind.Sensor).Dispose();
+        IMqttClient victim = await Connect("victim-1", "victim-1", "pw-victim-1");
+        var kicked = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        victim.DisconnectedAsync += e => { kicked.TrySetResult(e); return Task.CompletedTask; };
+
+        // mosquitto_sub, as anyone on the machine could run it, claiming the device's and the engine's client ids.
+        foreach (string claimed in new[] { "victim-1", "victim-1:sub", "alicia-engine", "alicia-engine-registry-1234" })
+        {
+            (int exit, string output) = await MosquittoSub(claimed);
+            Assert.True(exit != 0, $"mosquitto_sub -i {claimed} was let in: {output}");
+            Assert.Contains("identifier not valid", output, StringComparison.OrdinalIgnoreCase);
+        }
+        // ... and hammering with a wrong password under the device's id: counted against the address, not the id.
+        for (int i = 0; i < 6; i++) await TryConnect("victim-1:x", "victim-1", "wrong");
+        (_, MqttClientConnectResult anonymousNow) = await TryConnect("watcher-7");
+        Assert.Equal(MqttClientConnectResultCode.Banned, anonymousNow.ResultCode);
+
+        // The real device kept its session and can still connect beside it; the engine kept its bus.
+        Assert.True(victim.IsConnected);
+        Assert.False(kicked.Task.IsCompleted);
+        await Connect("victim-1:second", "victim-1", "pw-victim-1");
+        Assert.True(_engine.Bus.IsConnected);
+        Assert.Equal(0, _engine.Bus.Reconnects);
+        BusMessage<ApiResponse> pong = await _engine.Bus.RequestAsync<ApiRequest, ApiResponse>(new ApiRequest { Operation = "ping" }, _engine.Name, timeout: Waits.Long);
+        Assert.Equal(200, pong.Data.Status);
+    }
+
+    private async Task<(int Exit, string Output)> MosquittoSub(string clientId)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("mosquitto_sub") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in new[] { "-V", "mqttv5", "-h", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-i", clientId, "-t", "alicia/#", "-W", "5" })
+            info.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(info)!;
+        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
+        Task<string> stderr = p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync().WaitAsync(Waits.Long);
+        return (p.ExitCode, await stdout + await stderr);
     }
 
     [Theory]

@@ -15,7 +15,7 @@ public sealed class GatewayOptions
     /// <summary>Messages a client may send at once above its steady rate.</summary>
     public int Burst { get; set; } = 60;
 
-    /// <summary>Connects from one client id within <see cref="FlapWindow"/> that count as flapping.</summary>
+    /// <summary>Unclean connects of one identity, or refused attempts from one address, within <see cref="FlapWindow"/> that count as flapping.</summary>
     public int FlapConnects { get; set; } = 10;
 
     public TimeSpan FlapWindow { get; set; } = TimeSpan.FromSeconds(60);

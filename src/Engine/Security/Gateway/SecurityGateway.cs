@@ -69,7 +69,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             server.ValidatingConnectionAsync += OnValidatingConnection;
             server.InterceptingSubscriptionAsync += OnSubscribing;
             server.InterceptingPublishAsync += OnPublishing;
-            server.ClientDisconnectedAsync += e => { _live.TryRemove(e.ClientId, out _); return Task.CompletedTask; };
+            server.ClientDisconnectedAsync += OnClientDisconnected;
         };
     }
 
@@ -88,58 +88,97 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     private Task OnValidatingConnection(ValidatingConnectionEventArgs e)
     {
-        string who = e.ClientId;
-        if (!_flaps!.TryConnect(who, out TimeSpan banned))
-            return Refuse(e, MqttConnectReasonCode.Banned, $"client '{who}' connects too often; banned for {banned.TotalSeconds:0} s", "flapping");
+        // The engine in process proves itself with the broker's secret: never refused, never banned.
+        if (e.UserName == _engine!.Name && CryptographicOperations.FixedTimeEquals(e.RawPassword ?? [], _inProcessSecret))
+        {
+            e.SessionItems[ClientContext.SessionKey] = new ClientContext(new IdentityRecord(_engine.Name, IdentityKind.Service, "engine"), AuthenticationMethod.InProcess, null);
+            return Task.CompletedTask;
+        }
 
-        ClientContext? context = null;
+        string address = AddressOf(e.RemoteEndPoint);
+        ClientContext? context;
         if (e.ClientCertificate is { } certificate)
         {
             string reason = "no identity store is configured";
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(certificate, out identity, out reason))
-                return Refuse(e, MqttConnectReasonCode.NotAuthorized, reason, "certificate");
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, reason, "certificate");
             context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity));
         }
         else if (!string.IsNullOrEmpty(e.UserName))
         {
-            if (e.UserName == _engine!.Name && CryptographicOperations.FixedTimeEquals(e.RawPassword ?? [], _inProcessSecret))
-                context = new ClientContext(new IdentityRecord(_engine.Name, IdentityKind.Service, "engine"), AuthenticationMethod.InProcess, null);
-            else if (!IsLoopback(e.RemoteEndPoint))
-                return Refuse(e, MqttConnectReasonCode.NotAuthorized, "password logins are accepted on loopback only; use a client certificate", "password");
-            else
-            {
-                string reason = "no identity store is configured";
-                IdentityRecord? identity = null;
-                if (_directory is null || !_directory.TryAuthenticate(e.UserName, e.RawPassword ?? [], out identity, out reason))
-                    return Refuse(e, MqttConnectReasonCode.BadUserNameOrPassword, reason, "password");
-                context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity));
-            }
+            if (!IsLoopback(e.RemoteEndPoint))
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, "password logins are accepted on loopback only; use a client certificate", "password");
+            string reason = "no identity store is configured";
+            IdentityRecord? identity = null;
+            if (_directory is null || !_directory.TryAuthenticate(e.UserName, e.RawPassword ?? [], out identity, out reason))
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.BadUserNameOrPassword, reason, "password");
+            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity));
         }
         else
         {
             if (!_options.AllowAnonymousReadOnly || !IsLoopback(e.RemoteEndPoint))
-                return Refuse(e, MqttConnectReasonCode.NotAuthorized, "anonymous clients are refused (present a client certificate)", "anonymous");
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, "anonymous clients are refused (present a client certificate)", "anonymous");
+            // Connecting with a known identity's client id would take that identity's session over.
+            if (IsReservedClientId(e.ClientId))
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid, $"client id '{e.ClientId}' belongs to an identity; anonymous readers use another", "client-id");
+            if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
+                return Refuse(e, MqttConnectReasonCode.Banned, $"too many unauthenticated connects from {address}; banned for {banned.TotalSeconds:0} s", "flapping");
             context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous, null);
         }
 
-        if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password && !ClientIdFits(e.ClientId, context.Identity))
-            return Refuse(e, MqttConnectReasonCode.ClientIdentifierNotValid, $"identity '{context.Identity.Id}' may only connect as client id '{context.Identity.Id}'{(context.Identity.Kind == IdentityKind.Service ? $" or '{context.Identity.Id}:...'" : "")}, not '{e.ClientId}'", "client-id");
+        if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password)
+        {
+            if (!ClientIdFits(e.ClientId, context.Identity))
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid, $"identity '{context.Identity.Id}' may only connect as client id '{context.Identity.Id}' or '{context.Identity.Id}:...', not '{e.ClientId}'", "client-id");
+            if (!_flaps!.TryConnect(context.Identity.Id, out TimeSpan banned))
+                return Refuse(e, MqttConnectReasonCode.Banned, $"identity '{context.Identity.Id}' reconnects too often without a clean disconnect; banned for {banned.TotalSeconds:0} s", "flapping");
+        }
 
         e.SessionItems[ClientContext.SessionKey] = context;
         if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password) _live[e.ClientId] = (context, e.ClientCertificate);
-        if (!context.IsEngine) _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
+        _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
+        return Task.CompletedTask;
+    }
+
+    private Task RefuseUnauthenticated(ValidatingConnectionEventArgs e, string address, MqttConnectReasonCode code, string reason, string rule)
+    {
+        // Counted against where it comes from, never against the id it claims (which may be someone else's).
+        if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
+            return Refuse(e, MqttConnectReasonCode.Banned, $"too many refused connects from {address}; banned for {banned.TotalSeconds:0} s ({reason})", "flapping");
+        return Refuse(e, code, reason, rule);
+    }
+
+    private static string AddressOf(EndPoint? endPoint) => endPoint is IPEndPoint ip ? ip.Address.ToString() : endPoint?.ToString() ?? "in-process";
+
+    /// <summary>Client ids of the engine (its bus and raw links) and of every known identity (and its <c>{id}:...</c> connections).</summary>
+    private bool IsReservedClientId(string clientId)
+    {
+        string engine = _engine!.Name;
+        if (clientId.StartsWith(engine, StringComparison.Ordinal)
+            && (clientId.Length == engine.Length || clientId[engine.Length] is '-' or ':')) return true;
+        int colon = clientId.IndexOf(':', StringComparison.Ordinal);
+        string id = colon < 0 ? clientId : clientId[..colon];
+        return _directory is not null && _directory.TryGet(id, out _);
+    }
+
+    private Task OnClientDisconnected(ClientDisconnectedEventArgs e)
+    {
+        _live.TryRemove(e.ClientId, out _);
+        // A clean DISCONNECT ends a session as intended: that connect was not a flap.
+        if (e.DisconnectType == MqttClientDisconnectType.Clean && Context(e.SessionItems) is { Method: AuthenticationMethod.Certificate or AuthenticationMethod.Password } context)
+            _flaps?.Forgive(context.Identity.Id);
         return Task.CompletedTask;
     }
 
     /// <summary>
-    /// A device connects with exactly its id. A service may run several connections as <c>{id}:{suffix}</c>;
-    /// ':' never occurs in an identity name, so a service cannot take a device's client id.
+    /// An identity connects as exactly its id, or as <c>{id}:{suffix}</c> for side-by-side connections (a
+    /// device's subscriber beside its publisher, a service's instances); ':' never occurs in an identity name,
+    /// so nobody can take another identity's client id.
     /// </summary>
     private static bool ClientIdFits(string clientId, IdentityRecord identity) =>
         string.Equals(clientId, identity.Id, StringComparison.Ordinal)
-        || (identity.Kind == IdentityKind.Service && clientId.Length > identity.Id.Length + 1
-            && clientId.StartsWith(identity.Id, StringComparison.Ordinal) && clientId[identity.Id.Length] == ':');
+        || (clientId.Length > identity.Id.Length + 1 && clientId.StartsWith(identity.Id, StringComparison.Ordinal) && clientId[identity.Id.Length] == ':');
 
     private TokenBucket Bucket(IdentityRecord identity)
     {

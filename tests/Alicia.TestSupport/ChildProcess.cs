@@ -45,12 +45,11 @@ public sealed class ChildProcess : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = false,
             UseShellExecute = false,
         };
         foreach (string argument in arguments) info.ArgumentList.Add(argument);
         configure?.Invoke(info);
-        var child = new ChildProcess(new Process { StartInfo = info, EnableRaisingEvents = true });
+        var child = new ChildProcess(new Process { StartInfo = info });
         child._process.OutputDataReceived += (_, e) => child.OnLine(e.Data, OutputStream.StandardOutput, child._stdout, child._outputClosed);
         child._process.ErrorDataReceived += (_, e) => child.OnLine(e.Data, OutputStream.StandardError, child._stderr, child._errorClosed);
         if (!child._process.Start()) throw new InvalidOperationException($"{program} did not start");

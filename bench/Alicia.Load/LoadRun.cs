@@ -4,6 +4,7 @@ using Alicia.Contracts;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Security;
+using Alicia.TestSupport;
 using HdrHistogram;
 using MQTTnet.Protocol;
 
@@ -128,7 +129,7 @@ internal static class LoadRun
     public static async Task<TargetResult> RunAsync(string target, LoadOptions o, TextWriter log)
     {
         EmbeddedBroker? broker = null;
-        MosquittoProcess? mosquitto = null;
+        MosquittoBroker? mosquitto = null;
         AliciaBus? subscriber = null;
         IAsyncDisposable? subscription = null;
         var devices = new List<AliciaBus>();
@@ -148,7 +149,7 @@ internal static class LoadRun
             }
             else
             {
-                mosquitto = await MosquittoProcess.StartAsync(o.Mosquitto, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                mosquitto = await MosquittoBroker.StartLoopbackAsync(o.Mosquitto, TimeSpan.FromSeconds(10)).ConfigureAwait(false);
                 deviceEndpoint = engineEndpoint = BrokerEndpoint.Tcp("127.0.0.1", mosquitto.Port);
             }
             log.WriteLine($"[{target}] broker up: devices -> {deviceEndpoint}, engine -> {engineEndpoint}");

@@ -4,7 +4,6 @@ using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.HomeAssistant;
-using Alicia.Engine.Monitoring;
 using Alicia.Engine.Registry;
 using Alicia.Engine.Security;
 using Alicia.Tools.Simulation;
@@ -16,37 +15,32 @@ namespace Alicia.HomeAssistant.Tests;
 /// <summary>Home Assistant MQTT discovery mirrored from the registry, seen by a plain MQTT client standing in for HA.</summary>
 public sealed class HomeAssistantTests : IAsyncLifetime
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "alicia-ha-" + Guid.NewGuid().ToString("N"));
-    private AliciaEngine _engine = null!;
+    private TestEngine _test = null!;
     private RegistryService _registry = null!;
     private IMqttClient _ha = null!;
     private readonly ConcurrentQueue<(string Topic, string Payload, bool Retain)> _seen = new();
     private Action? _onMessage;
 
+    private AliciaEngine Engine => _test.Engine;
+
     public async Task InitializeAsync()
     {
-        _engine = new AliciaEngine(new AliciaEngineOptions { KeyDirectory = Path.Combine(_root, "keys"), DataDirectory = Path.Combine(_root, "data"), Broker = new EmbeddedBrokerOptions { Port = 0 } });
-        _registry = new RegistryService();
-        _engine.AddService(_registry).AddService(new HomeAssistantBridge(_registry));
-        await _engine.StartAsync();
-        _ha = new MqttClientFactory().CreateMqttClient();
+        _test = await TestEngine.StartAsync(services: e => e.AddService(_registry = new RegistryService()).AddService(new HomeAssistantBridge(_registry)));
+        _ha = await RawMqtt.ConnectAsync(_test.Endpoint, "home-assistant");
         _ha.ApplicationMessageReceivedAsync += e =>
         {
             _seen.Enqueue((e.ApplicationMessage.Topic, Encoding.UTF8.GetString(e.ApplicationMessage.Payload), e.ApplicationMessage.Retain));
             _onMessage?.Invoke();
             return Task.CompletedTask;
         };
-        await _ha.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _engine.ClientEndpoint!.Port).WithClientId("home-assistant").Build());
         await _ha.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter("homeassistant/#", MqttQualityOfServiceLevel.AtLeastOnce)
             .WithTopicFilter("alicia-ha/#", MqttQualityOfServiceLevel.AtLeastOnce).Build());
     }
 
     public async Task DisposeAsync()
     {
-        await _ha.DisconnectAsync();
-        _ha.Dispose();
-        await _engine.DisposeAsync();
-        Directory.Delete(_root, recursive: true);
+        await _ha.CloseAsync();
+        await _test.DisposeAsync();
     }
 
     private Task<(string Topic, string Payload, bool Retain)> Next(Func<(string Topic, string Payload, bool Retain), bool> match)
@@ -64,9 +58,8 @@ public sealed class HomeAssistantTests : IAsyncLifetime
     [Fact]
     public async Task A_registered_bulb_appears_in_ha_discovery_obeys_ha_and_is_cleared_on_unregister()
     {
-        SigningIdentity owner = _engine.Keys.Create("ha-sim");
-        await using var bulb = new SimulatedDevice("den-bulb", SimulatedKind.Bulb, "living_room", new EnvelopeSigner(owner),
-            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()), _engine.ClientEndpoint!, TimeSpan.FromSeconds(5));
+        await using var bulb = new SimulatedDevice("den-bulb", SimulatedKind.Bulb, "living_room", new EnvelopeSigner(_test.Identity("ha-sim")),
+            _test.Verifier(), _test.Endpoint, TimeSpan.FromSeconds(5));
         await bulb.StartAsync();
 
         var config = await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length > 0);
@@ -97,16 +90,13 @@ public sealed class HomeAssistantTests : IAsyncLifetime
     [Fact]
     public async Task A_signed_ha_command_on_the_bus_reaches_the_device_and_its_state_comes_back_as_ha_state()
     {
-        SigningIdentity owner = _engine.Keys.Create("ha-sim-2");
-        await using var bulb = new SimulatedDevice("porch-bulb", SimulatedKind.Bulb, "porch", new EnvelopeSigner(owner),
-            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()), _engine.ClientEndpoint!, TimeSpan.FromSeconds(5));
+        await using var bulb = new SimulatedDevice("porch-bulb", SimulatedKind.Bulb, "porch", new EnvelopeSigner(_test.Identity("ha-sim-2")),
+            _test.Verifier(), _test.Endpoint, TimeSpan.FromSeconds(5));
         await bulb.StartAsync();
         await Next(m => m.Topic == "homeassistant/light/porch-bulb/light/config" && m.Payload.Length > 0);
 
         // A bus client (an HA integration that speaks Alicia) subscribes to HA state and sends a command.
-        SigningIdentity integration = _engine.Keys.Create("ha-integration");
-        await using AliciaBus client = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, integration,
-            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
+        await using AliciaBus client = await _test.ClientAsync("ha-integration");
         var state = new TaskCompletionSource<BusMessage<HaState>>(TaskCreationOptions.RunContinuationsAsynchronously);
         await client.SubscribeAsync<HaState>((m, _) =>
         {
@@ -121,7 +111,7 @@ public sealed class HomeAssistantTests : IAsyncLifetime
         DeviceCommand command = await obeyed.Within();
         Assert.Equal("turn_on", command.Command);
         BusMessage<HaState> published = await state.Within();
-        Assert.Equal(_engine.Name, published.Source);
+        Assert.Equal(Engine.Name, published.Source);
         Assert.Contains("porch", published.Data.EntityId);
     }
 

@@ -1,5 +1,4 @@
 using Alicia.Engine.Bus;
-using Alicia.Integration.Tests.Fixtures;
 
 namespace Alicia.Integration.Tests;
 

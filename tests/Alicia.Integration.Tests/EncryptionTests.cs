@@ -5,7 +5,6 @@ using Alicia.Engine.Bus;
 using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
 using Alicia.Engine.Security.Encryption;
-using Alicia.Integration.Tests.Fixtures;
 using MQTTnet;
 
 namespace Alicia.Integration.Tests;
@@ -16,12 +15,9 @@ namespace Alicia.Integration.Tests;
 /// </summary>
 public sealed class EncryptionTests(EmbeddedBrokerFixture fixture) : IClassFixture<EmbeddedBrokerFixture>, IDisposable
 {
-    private readonly string _keysDir = Path.Combine(Path.GetTempPath(), "alicia-e2e-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _dir = new("alicia-e2e");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_keysDir)) Directory.Delete(_keysDir, recursive: true);
-    }
+    public void Dispose() => _dir.Dispose();
 
     private async Task<AliciaBus> Bus(KeyDirectory keys, string name, bool withCipher = true)
     {
@@ -36,7 +32,7 @@ public sealed class EncryptionTests(EmbeddedBrokerFixture fixture) : IClassFixtu
     [Fact]
     public async Task Only_the_recipient_reads_a_sealed_payload_and_clear_text_is_refused_on_sensitive_topics()
     {
-        var keys = new KeyDirectory(_keysDir);
+        var keys = new KeyDirectory(_dir.Keys);
         await using AliciaBus satellite = await Bus(keys, "satellite-1");
         await using AliciaBus stt = await Bus(keys, "stt-service");
         await using AliciaBus nosy = await Bus(keys, "nosy-service");
@@ -45,8 +41,7 @@ public sealed class EncryptionTests(EmbeddedBrokerFixture fixture) : IClassFixtu
         await stt.SubscribeAsync<SttRequest>((m, _) => { received.TrySetResult(m); return ValueTask.CompletedTask; });
         int nosyGot = 0;
         await nosy.SubscribeAsync<SttRequest>((_, _) => { Interlocked.Increment(ref nosyGot); return ValueTask.CompletedTask; }, new SubscribeOptions { ReceiveAll = true });
-        IMqttClient eavesdropper = new MqttClientFactory().CreateMqttClient();
-        await eavesdropper.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", fixture.Endpoint.Port).Build());
+        IMqttClient eavesdropper = await RawMqtt.ConnectAsync(fixture.Endpoint);
         var wire = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         eavesdropper.ApplicationMessageReceivedAsync += e => { wire.TrySetResult(System.Buffers.BuffersExtensions.ToArray(e.ApplicationMessage.Payload)); return Task.CompletedTask; };
         await eavesdropper.SubscribeAsync(SttRequest.Topic);
@@ -75,14 +70,13 @@ public sealed class EncryptionTests(EmbeddedBrokerFixture fixture) : IClassFixtu
             .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
         Verdict verdict = await refused.Within();
         Assert.True(verdict.Reason == RejectReason.Unencrypted, verdict.ToString());
-        await eavesdropper.DisconnectAsync();
-        eavesdropper.Dispose();
+        await eavesdropper.CloseAsync();
     }
 
     [Fact]
     public void A_tampered_ciphertext_or_a_wrong_key_does_not_open()
     {
-        var keys = new KeyDirectory(_keysDir);
+        var keys = new KeyDirectory(_dir.Keys);
         using var a = keys.LoadAgreementKey("alice");
         using var b = keys.LoadAgreementKey("bob");
         var sender = new PayloadCipher(a, "alice", keys.TryReadAgreementKey);

@@ -1,7 +1,6 @@
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
-using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security;
 
 namespace Alicia.Integration.Tests;
@@ -9,32 +8,18 @@ namespace Alicia.Integration.Tests;
 /// <summary>The engine as a library: embedded broker, its own signed client, its core services.</summary>
 public sealed class EngineTests : IAsyncLifetime
 {
-    private readonly string _keys = Path.Combine(Path.GetTempPath(), "alicia-engine-keys-" + Guid.NewGuid().ToString("N"));
+    private TestEngine _test = null!;
     private AliciaEngine _engine = null!;
 
     public async Task InitializeAsync()
     {
-        _engine = new AliciaEngine(new AliciaEngineOptions
-        {
-            KeyDirectory = _keys,
-            Broker = new EmbeddedBrokerOptions { Port = 0 },
-            HeartbeatInterval = TimeSpan.FromMilliseconds(200),
-        });
-        await _engine.StartAsync();
+        _test = await TestEngine.StartAsync(o => o.HeartbeatInterval = TimeSpan.FromMilliseconds(200));
+        _engine = _test.Engine;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _engine.DisposeAsync();
-        Directory.Delete(_keys, recursive: true);
-    }
+    public async Task DisposeAsync() => await _test.DisposeAsync();
 
-    private async Task<AliciaBus> Client(string name)
-    {
-        SigningIdentity identity = _engine.Keys.Create(name); // the engine trusts the key directory
-        var verifier = new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics());
-        return await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, identity, verifier);
-    }
+    private Task<AliciaBus> Client(string name) => _test.ClientAsync(name); // the engine trusts its key directory
 
     [Fact]
     public async Task A_client_over_tcp_pings_the_engine_and_gets_a_signed_reply()
@@ -84,8 +69,7 @@ public sealed class EngineTests : IAsyncLifetime
     public async Task A_request_from_an_untrusted_identity_is_refused_and_counted()
     {
         using SigningIdentity stranger = SigningIdentity.Create("stranger");
-        var verifier = new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics());
-        await using AliciaBus client = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, stranger, verifier);
+        await using AliciaBus client = await AliciaBus.ConnectAsync(_test.Endpoint, stranger, _test.Verifier());
 
         await Assert.ThrowsAsync<TimeoutException>(() =>
             client.RequestAsync<ApiRequest, ApiResponse>(new ApiRequest { Operation = "ping" }, "alicia-engine", timeout: TimeSpan.FromMilliseconds(500)));

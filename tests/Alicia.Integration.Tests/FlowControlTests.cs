@@ -152,11 +152,10 @@ public sealed class FlowControlTests
         await using var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { ListenTcp = false, BackpressureWatermark = 50, MaxBackpressureWait = TimeSpan.FromSeconds(60) });
         await broker.StartAsync();
         await using var peers = new Peers();
-        IMqttClient watcher = new MqttClientFactory().CreateMqttClient();
+        IMqttClient watcher = await RawMqtt.ConnectAsync(BrokerEndpoint.InProcess(broker.InMemory), "qos0-watcher");
         int received = 0;
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         watcher.ApplicationMessageReceivedAsync += _ => { if (Interlocked.Increment(ref received) == 500) all.TrySetResult(); return Task.CompletedTask; };
-        await watcher.ConnectAsync(new MqttClientOptionsBuilder().WithClientId("qos0-watcher").WithTcpServer("in-memory", 1883).WithStreamProvider(new InMemoryStreamProvider(broker.InMemory)).Build());
         await watcher.SubscribeAsync("alicia/devices/+/data", MqttQualityOfServiceLevel.AtMostOnce);
         AliciaBus device = await peers.Bus("sensor", BrokerEndpoint.InProcess(broker.InMemory));
         string topic = DeviceData.BuildTopic(device.Name);
@@ -164,12 +163,14 @@ public sealed class FlowControlTests
         for (int i = 0; i < 500; i++) await device.PublishAsync(new DeviceData { Values = new() { ["n"] = i } }, new PublishOptions { Topic = topic });
 
         // Every message reached the watcher (a stalled publisher would have waited 60 s per message and
-        // timed out here), and none of them still counts against its queue.
+        // timed out here), and none of them still counts against its queue. This read is exact, not a race:
+        // each message was counted before its PUBACK reached the publisher (all awaited above), and released
+        // before it was written to the watcher (all received). A count that stayed at 1 here was a message
+        // released before it was counted (clamped at 0, then counted): a leak, which waiting would not cure.
         await all.Within();
         Assert.Equal(0, broker.PendingFor("qos0-watcher"));
         Assert.Equal(0, broker.Metrics.Qos1DroppedCount);
-        await watcher.DisconnectAsync();
-        watcher.Dispose();
+        await watcher.CloseAsync();
     }
 
     [Fact]

@@ -42,16 +42,8 @@ internal sealed class Peers : IAsyncDisposable
 
     public async Task<IMqttClient> RawClient(BrokerEndpoint endpoint)
     {
-        IMqttClient client = new MqttClientFactory().CreateMqttClient();
-        var options = new MqttClientOptionsBuilder().WithClientId(Name("raw") + Guid.NewGuid().ToString("N")[..4]);
-        if (endpoint.InMemory is { } adapter) options.WithTcpServer("in-memory", 1883).WithStreamProvider(new Alicia.Engine.Bus.InMemory.InMemoryStreamProvider(adapter));
-        else options.WithTcpServer(endpoint.Host, endpoint.Port);
-        await client.ConnectAsync(options.Build());
-        _owned.Add(new AsyncDisposableAction(async () =>
-        {
-            if (client.IsConnected) await client.DisconnectAsync();
-            client.Dispose();
-        }));
+        IMqttClient client = await RawMqtt.ConnectAsync(endpoint, Name("raw") + Guid.NewGuid().ToString("N")[..4]);
+        _owned.Add(new AsyncDisposableAction(async () => await client.CloseAsync()));
         return client;
     }
 

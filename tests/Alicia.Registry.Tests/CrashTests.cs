@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Alicia.Engine.Registry;
 
 namespace Alicia.Registry.Tests;
@@ -14,42 +13,21 @@ public sealed class CrashTests
     [Fact]
     public async Task A_completed_registration_survives_kill_9_of_the_process()
     {
-        string db = Registrations.TempDb();
-        Directory.CreateDirectory(Path.GetDirectoryName(db)!);
-        string child = ChildPath();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { child, db, "crash-bulb-1", "crash-bulb-2" }) start.ArgumentList.Add(a);
-        using Process process = Process.Start(start)!;
-        var committed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var lines = new List<string>();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (lines) lines.Add(e.Data);
-            if (e.Data == "committed") committed.TrySetResult();
-        };
-        process.BeginOutputReadLine();
-        try
-        {
-            await committed.Task.WaitAsync(TimeSpan.FromSeconds(60));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill();
-            throw new Xunit.Sdk.XunitException($"the child never committed: {string.Join(" | ", lines)} {await process.StandardError.ReadToEndAsync()}");
-        }
+        using var dir = new TempDirectory("alicia-registry");
+        string db = dir.Sub("registry.db");
+        await using ChildProcess child = ChildProcess.Start("dotnet", [ChildPath(), db, "crash-bulb-1", "crash-bulb-2"]);
+        await child.WaitForLineAsync(line => line == "committed", TimeSpan.FromSeconds(60), OutputStream.StandardOutput);
 
         Assert.True(new FileInfo(db + "-wal").Length > 0, "the commits should still be in the WAL, not checkpointed");
-        process.Kill(); // SIGKILL on Linux
-        await process.WaitForExitAsync();
-        Assert.Equal(137, process.ExitCode);
+        child.Kill(); // SIGKILL on Linux
+        Assert.Equal(137, await child.WaitForExitAsync());
 
         using var store = new RegistryStore(db);
         using var registry = new DeviceRegistry(store);
         Assert.Equal(["crash-bulb-1", "crash-bulb-2"], registry.All.Select(d => d.DeviceId));
         Assert.Equal("crash-child", registry.Get("crash-bulb-1")!.Owner);
         Assert.Equal(["crash-bulb-1", "crash-bulb-2"], store.DevicesWithCapability("light"));
-        Assert.Contains("registered crash-bulb-2", lines);
+        Assert.Contains("registered crash-bulb-2", child.StandardOutput);
     }
 
     private static string ChildPath()

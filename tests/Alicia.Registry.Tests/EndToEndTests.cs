@@ -3,7 +3,6 @@ using System.Text;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
-using Alicia.Engine.Monitoring;
 using Alicia.Engine.Registry;
 using Alicia.Engine.Security;
 using Alicia.Tools.Simulation;
@@ -16,43 +15,26 @@ namespace Alicia.Registry.Tests;
 /// <summary>The engine with the registry service, its embedded broker on TCP, simulated devices with their own connections and wills.</summary>
 public sealed class EndToEndTests : IAsyncLifetime
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "alicia-e2e-" + Guid.NewGuid().ToString("N"));
     private readonly List<IAsyncDisposable> _owned = [];
-    private AliciaEngine _engine = null!;
+    private TestEngine _test = null!;
     private RegistryService _registry = null!;
 
-    private string Keys => Path.Combine(_root, "keys");
+    private AliciaEngine Engine => _test.Engine;
+    private string Keys => _test.Directory.Keys;
 
-    public async Task InitializeAsync() => (_engine, _registry) = await StartEngineAsync();
-
-    private async Task<(AliciaEngine, RegistryService)> StartEngineAsync()
-    {
-        var engine = new AliciaEngine(new AliciaEngineOptions
-        {
-            KeyDirectory = Keys,
-            DataDirectory = Path.Combine(_root, "data"),
-            Broker = new EmbeddedBrokerOptions { Port = 0 },
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
-        });
-        var registry = new RegistryService(new RegistryOptions { SweepInterval = TimeSpan.FromMilliseconds(50) });
-        engine.AddService(registry);
-        await engine.StartAsync();
-        return (engine, registry);
-    }
+    public async Task InitializeAsync() =>
+        _test = await TestEngine.StartAsync(o => o.HeartbeatInterval = TimeSpan.FromSeconds(1),
+            e => e.AddService(_registry = new RegistryService(new RegistryOptions { SweepInterval = TimeSpan.FromMilliseconds(50) })));
 
     public async Task DisposeAsync()
     {
         for (int i = _owned.Count - 1; i >= 0; i--) await _owned[i].DisposeAsync();
-        await _engine.DisposeAsync();
-        Directory.Delete(_root, recursive: true);
+        await _test.DisposeAsync();
     }
-
-    private SigningIdentity Identity(string name) => _engine.Keys.Exists(name) ? _engine.Keys.Load(name) : _engine.Keys.Create(name);
 
     private async Task<SimulatedDevice> DeviceAsync(string id, SimulatedKind kind, string location, TimeSpan? heartbeat = null, bool start = true)
     {
-        var device = new SimulatedDevice(id, kind, location, new EnvelopeSigner(Identity("sim-owner")), new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()),
-            _engine.ClientEndpoint!, heartbeat ?? TimeSpan.FromSeconds(1));
+        var device = new SimulatedDevice(id, kind, location, new EnvelopeSigner(_test.Identity("sim-owner")), _test.Verifier(), _test.Endpoint, heartbeat ?? TimeSpan.FromSeconds(1));
         _owned.Add(device);
         if (start) await device.StartAsync();
         return device;
@@ -60,9 +42,17 @@ public sealed class EndToEndTests : IAsyncLifetime
 
     private async Task<AliciaBus> ClientAsync(string name = "alicia-cli")
     {
-        AliciaBus bus = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, Identity(name), new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
+        AliciaBus bus = await _test.ClientAsync(name);
         _owned.Add(bus);
         return bus;
+    }
+
+    /// <summary>A plain MQTT client, closed with the test.</summary>
+    private async Task<IMqttClient> RawAsync(string clientId)
+    {
+        IMqttClient raw = await RawMqtt.ConnectAsync(_test.Endpoint, clientId);
+        _owned.Add(new Disposer(raw.CloseAsync));
+        return raw;
     }
 
     [Fact]
@@ -74,12 +64,12 @@ public sealed class EndToEndTests : IAsyncLifetime
 
         // alicia devices list / show, over TCP like the CLI
         var output = new StringWriter();
-        int exit = await DevicesCommand.ExecuteAsync(["list", "--port", _engine.ClientEndpoint!.Port.ToString(), "--keys", Keys], output, output);
+        int exit = await DevicesCommand.ExecuteAsync(["list", "--port", _test.Port.ToString(), "--keys", Keys], output, output);
         Assert.True(exit == 0, output.ToString());
         Assert.Contains("kitchen-bulb", output.ToString());
         Assert.Contains("online", output.ToString());
         output = new StringWriter();
-        Assert.Equal(0, await DevicesCommand.ExecuteAsync(["show", "kitchen-bulb", "--port", _engine.ClientEndpoint!.Port.ToString(), "--keys", Keys], output, output));
+        Assert.Equal(0, await DevicesCommand.ExecuteAsync(["show", "kitchen-bulb", "--port", _test.Port.ToString(), "--keys", Keys], output, output));
         Assert.Contains("light v1.0 (on:bool, brightness:int)", output.ToString());
         Assert.Contains("rate_limit=20/second", output.ToString());
 
@@ -88,7 +78,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         bulb.CommandReceived += (_, c) => obeyed.TrySetResult(c);
         AliciaBus client = await ClientAsync();
         BusMessage<RoutingResult> routed = await client.RequestAsync<CapabilityCommand, RoutingResult>(
-            new CapabilityCommand { Capability = "light", Location = "kitchen", Command = "turn_on", Parameters = { ["brightness"] = "180" } }, _engine.Name, timeout: Waits.Long);
+            new CapabilityCommand { Capability = "light", Location = "kitchen", Command = "turn_on", Parameters = { ["brightness"] = "180" } }, Engine.Name, timeout: Waits.Long);
         Assert.Equal(200, routed.Data.Status);
         Assert.Equal(["kitchen-bulb"], routed.Data.DeviceIds);
         Assert.Equal("turn_on", (await obeyed.Within()).Command);
@@ -100,7 +90,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         await bulb.KillAsync();
         Assert.Equal("will", (await offline).Cause);
         BusMessage<RoutingResult> nowhere = await client.RequestAsync<CapabilityCommand, RoutingResult>(
-            new CapabilityCommand { Capability = "light", Location = "kitchen", Command = "turn_on" }, _engine.Name, timeout: Waits.Long);
+            new CapabilityCommand { Capability = "light", Location = "kitchen", Command = "turn_on" }, Engine.Name, timeout: Waits.Long);
         Assert.Equal(503, nowhere.Data.Status);
 
         // back: a new connection, a new birth sequence
@@ -110,8 +100,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.True(again.BirthSequence > firstBirth);
 
         // all of it survives an engine restart
-        await _engine.DisposeAsync();
-        (_engine, _registry) = await StartEngineAsync();
+        await _test.RestartAsync();
         DeviceRecord? restored = _registry.Registry.Get("kitchen-bulb");
         Assert.NotNull(restored);
         Assert.Equal("sim-owner", restored.Owner);
@@ -126,7 +115,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         // (a heartbeat that raced ahead of the registration is ignored, and the interval stays the default).
         int beatsAfterRegistration = 0;
         var beating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using IAsyncDisposable beats = await _engine.Bus.SubscribeAsync<ServiceHealth>((m, _) =>
+        await using IAsyncDisposable beats = await Engine.Bus.SubscribeAsync<ServiceHealth>((m, _) =>
         {
             if (m.Data.Service == "hall-sensor" && _registry.Registry.Get("hall-sensor") is not null && Interlocked.Increment(ref beatsAfterRegistration) == 2) beating.TrySetResult();
             return ValueTask.CompletedTask;
@@ -157,9 +146,7 @@ public sealed class EndToEndTests : IAsyncLifetime
     [Fact]
     public async Task Plain_json_registrations_are_accepted_and_bad_ones_refused_with_the_field_on_the_result_topic()
     {
-        IMqttClient raw = new MqttClientFactory().CreateMqttClient();
-        await raw.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _engine.ClientEndpoint!.Port).WithClientId("esp-plain").Build());
-        _owned.Add(new Disposer(async () => { await raw.DisconnectAsync(); raw.Dispose(); }));
+        IMqttClient raw = await RawAsync("esp-plain");
         var results = new Dictionary<string, TaskCompletionSource<string>>
         {
             ["alicia/system/discovery/register/esp-plain-1/result"] = new(TaskCreationOptions.RunContinuationsAsynchronously),
@@ -206,9 +193,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         _registry.Registry.Changed += c => { if (c.Device.DeviceId == "porch-switch") lock (transitions) transitions.Add($"{c.Device.State}:{c.Cause}"); };
         Task<RegistryChange> offline = RegistryWaits.State(_registry.Registry, "porch-switch", DeviceState.Offline);
 
-        IMqttClient raw = new MqttClientFactory().CreateMqttClient();
-        await raw.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", _engine.ClientEndpoint!.Port).WithClientId("forger").Build());
-        _owned.Add(new Disposer(async () => { await raw.DisconnectAsync(); raw.Dispose(); }));
+        IMqttClient raw = await RawAsync("forger");
         async Task Status(string json) => await raw.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia/devices/porch-switch/status")
             .WithPayload(json).WithContentType("application/json").WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce).Build());
         long current = device.BirthSequence;

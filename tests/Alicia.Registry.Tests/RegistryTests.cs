@@ -8,13 +8,14 @@ namespace Alicia.Registry.Tests;
 public sealed class RegistryTests : IDisposable
 {
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
-    private readonly string _db = Registrations.TempDb();
+    private readonly TempDirectory _dir = new("alicia-registry");
+    private string Db => _dir.Sub("registry.db");
     private readonly RegistryStore _store;
     private readonly DeviceRegistry _registry;
 
     public RegistryTests()
     {
-        _store = new RegistryStore(_db);
+        _store = new RegistryStore(Db);
         _registry = new DeviceRegistry(_store, new RegistryOptions { DefaultHeartbeatInterval = TimeSpan.FromSeconds(10) }, _clock);
     }
 
@@ -22,7 +23,7 @@ public sealed class RegistryTests : IDisposable
     {
         _registry.Dispose();
         _store.Dispose();
-        Directory.Delete(Path.GetDirectoryName(_db)!, recursive: true);
+        _dir.Dispose();
     }
 
     public static TheoryData<string, string, string> BadRegistrations => new()
@@ -156,7 +157,7 @@ public sealed class RegistryTests : IDisposable
         _registry.Unregister("s1", "me", "gone");
         _registry.Register(Registrations.Speaker("s2", "office"), "me");
 
-        using var reopened = new RegistryStore(_db);
+        using var reopened = new RegistryStore(Db);
         using var again = new DeviceRegistry(reopened, clock: _clock);
 
         Assert.Equal(["b1", "s2"], again.All.Select(d => d.DeviceId));

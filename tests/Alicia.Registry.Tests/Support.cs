@@ -43,6 +43,4 @@ internal static class Registrations
         },
         Metadata = new DeviceMetadata { Manufacturer = "alicia", Model = "stt", Version = "1" },
     };
-
-    public static string TempDb() => Path.Combine(Path.GetTempPath(), "alicia-registry-" + Guid.NewGuid().ToString("N"), "registry.db");
 }

@@ -10,7 +10,7 @@ namespace Alicia.Security.Tests;
 
 public sealed class CertificateAuthorityTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new("alicia-sec");
 
     public void Dispose() => _dir.Dispose();
 

@@ -12,7 +12,7 @@ namespace Alicia.Security.Tests;
 /// <summary>The embedded MQTTnet broker's TLS 1.3 listener with the settings from our CA.</summary>
 public sealed class EmbeddedBrokerTlsTests : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new("alicia-sec");
     private CertificateAuthority _ca = null!;
     private IdentityStore _store = null!;
     private EmbeddedBroker _broker = null!;
@@ -87,7 +87,7 @@ public sealed class EmbeddedBrokerTlsTests : IAsyncLifetime
     [Fact]
     public async Task A_client_with_a_foreign_certificate_or_none_is_refused()
     {
-        using var foreignDir = new TempDir();
+        using var foreignDir = new TempDirectory("alicia-sec");
         using CertificateAuthority foreign = CertificateAuthority.Init(foreignDir.Data);
         using X509Certificate2 forged = foreign.IssueClientCertificate("kitchen-sensor", IdentityKind.Sensor);
         // Refused by the TLS layer (BrokerTlsSettings' validator), before any CONNECT is read.

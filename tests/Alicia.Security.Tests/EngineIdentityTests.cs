@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security.Identity;
 using Alicia.Host.Commands;
@@ -10,7 +9,7 @@ namespace Alicia.Security.Tests;
 /// <summary>The identity service inside a running engine: TLS from the data directory, and CLI changes reaching it.</summary>
 public sealed class EngineIdentityTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new("alicia-sec");
 
     public void Dispose() => _dir.Dispose();
 
@@ -20,16 +19,10 @@ public sealed class EngineIdentityTests : IDisposable
         Assert.Equal(0, CaCommand.Execute(["init", .. _dir.Options], TextWriter.Null, TextWriter.Null));
         Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "kitchen-sensor", "--type", "sensor", .. _dir.Options], TextWriter.Null, TextWriter.Null));
         int tlsPort = FreePort.Next();
-        var options = new AliciaEngineOptions
-        {
-            KeyDirectory = _dir.Keys,
-            DataDirectory = _dir.Data,
-            Broker = new EmbeddedBrokerOptions { Port = 0, TlsPort = tlsPort },
-        };
-        var identity = new IdentityService(options, TimeSpan.FromMilliseconds(50));
-        await using var engine = new AliciaEngine(options);
-        engine.AddService(identity);
-        await engine.StartAsync();
+        IdentityService identity = null!;
+        await using TestEngine test = await TestEngine.StartAsync(o => o.Broker.TlsPort = tlsPort,
+            e => e.AddService(identity = new IdentityService(e.Options, TimeSpan.FromMilliseconds(50))), directory: _dir);
+        AliciaEngine engine = test.Engine;
         Assert.Equal(tlsPort, engine.Broker!.TlsEndPoint!.Port);
 
         string bundle = DeviceProvisioner.DefaultBundleDirectory(_dir.Data, "kitchen-sensor");
@@ -53,15 +46,8 @@ public sealed class EngineIdentityTests : IDisposable
     [Fact]
     public async Task A_tls_port_without_a_ca_fails_with_a_clear_message()
     {
-        var options = new AliciaEngineOptions
-        {
-            KeyDirectory = _dir.Keys,
-            DataDirectory = _dir.Data,
-            Broker = new EmbeddedBrokerOptions { Port = 0, TlsPort = FreePort.Next() },
-        };
-        await using var engine = new AliciaEngine(options);
-        engine.AddService(new IdentityService(options));
-        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => engine.StartAsync());
+        var e = await Assert.ThrowsAsync<FileNotFoundException>(() => TestEngine.StartAsync(o => o.Broker.TlsPort = FreePort.Next(),
+            engine => engine.AddService(new IdentityService(engine.Options)), directory: _dir));
         Assert.Contains("alicia ca init", e.Message);
     }
 }

@@ -1,5 +1,4 @@
 using Alicia.Tools;
-using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
 using Alicia.Contracts;
 using Alicia.Contracts.Messages;
@@ -20,7 +19,8 @@ namespace Alicia.Security.Tests;
 /// </summary>
 public sealed class GatewayTlsTests : IAsyncLifetime
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new("alicia-sec");
+    private TestEngine _test = null!;
     private AliciaEngine _engine = null!;
     private AuditLog _audit = null!;
     private int _tlsPort;
@@ -32,38 +32,33 @@ public sealed class GatewayTlsTests : IAsyncLifetime
         Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "kitchen-sensor", "--type", "sensor", .. _dir.Options], TextWriter.Null, TextWriter.Null));
         Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "porch-light", "--type", "actuator", .. _dir.Options], TextWriter.Null, TextWriter.Null));
         _tlsPort = FreePort.Next();
-        var options = new AliciaEngineOptions { KeyDirectory = _dir.Keys, DataDirectory = _dir.Data, Broker = new EmbeddedBrokerOptions { Port = 0, TlsPort = _tlsPort } };
-        var identity = _identity = new IdentityService(options, TimeSpan.FromMilliseconds(50));
         _audit = new AuditLog(Path.Combine(_dir.Data, "audit.db"));
-        _engine = new AliciaEngine(options);
-        _engine.AddService(identity).AddService(new SecurityGateway(new GatewayOptions(), new IdentityDirectories(LocalTools.Directory(_dir.Data), identity.Store), _audit));
-        await _engine.StartAsync();
+        _test = await TestEngine.StartAsync(o => o.Broker.TlsPort = _tlsPort, e =>
+        {
+            _identity = new IdentityService(e.Options, TimeSpan.FromMilliseconds(50));
+            e.AddService(_identity).AddService(new SecurityGateway(new GatewayOptions(), new IdentityDirectories(LocalTools.Directory(_dir.Data), _identity.Store), _audit));
+        }, directory: _dir);
+        _engine = _test.Engine;
     }
 
     public async Task DisposeAsync()
     {
-        await _engine.DisposeAsync();
+        await _test.DisposeAsync();
         await _audit.DisposeAsync();
         _dir.Dispose();
     }
 
     private string Bundle(string id) => DeviceProvisioner.DefaultBundleDirectory(_dir.Data, id);
 
-    private static async Task<(int Exit, string Output)> Run(string program, params string[] args)
-    {
-        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in args) info.ArgumentList.Add(a);
-        using Process p = Process.Start(info)!;
-        Task<string> stdout = p.StandardOutput.ReadToEndAsync();
-        Task<string> stderr = p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-        return (p.ExitCode, await stdout + await stderr);
-    }
+    private string Port(int port) => port.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-    private Task<(int Exit, string Output)> MosquittoPub(string id, string topic, string message) =>
-        Run("mosquitto_pub", "-V", "mqttv5", "-h", "127.0.0.1", "-p", _tlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--cafile", Path.Combine(Bundle(id), "ca.pem"), "--cert", Path.Combine(Bundle(id), "cert.pem"), "--key", Path.Combine(Bundle(id), "key.pem"),
-            "-i", id, "-q", "1", "-t", topic, "-D", "publish", "content-type", EnvelopeJson.ContentType, "-m", message);
+    /// <summary>mosquitto_pub/mosquitto_sub arguments for a device presenting its provisioning bundle on the TLS listener.</summary>
+    private string[] Tls(string id) =>
+        ["-V", "mqttv5", "-h", "127.0.0.1", "-p", Port(_tlsPort), "--cafile", Path.Combine(Bundle(id), "ca.pem"),
+            "--cert", Path.Combine(Bundle(id), "cert.pem"), "--key", Path.Combine(Bundle(id), "key.pem"), "-i", id];
+
+    private Task<ProcessResult> MosquittoPub(string id, string topic, string message) =>
+        MosquittoClients.PublishAsync([.. Tls(id), "-q", "1", "-t", topic, "-D", "publish", "content-type", EnvelopeJson.ContentType, "-m", message]);
 
     private static string UnsignedJson(string source, double temperature)
     {
@@ -84,30 +79,17 @@ public sealed class GatewayTlsTests : IAsyncLifetime
             return ValueTask.CompletedTask;
         }, new SubscribeOptions { Filter = "alicia/devices/+/data", ReceiveAll = true });
 
-        // An anonymous reader on the plain loopback listener, as a newcomer would watch the bus.
-        var reader = new ProcessStartInfo("mosquitto_sub") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (string a in new[] { "-V", "mqttv5", "-h", "127.0.0.1", "-p", _engine.Broker!.TcpEndPoint!.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "alicia/devices/+/data", "-F", "%t", "-C", "1" })
-            reader.ArgumentList.Add(a);
-        using Process sub = Process.Start(reader)!;
-        Task<string?> firstLine = sub.StandardOutput.ReadLineAsync();
-        try
+        // An anonymous reader on the plain loopback listener, as a newcomer would watch the bus; subscribed once this returns.
+        await using (MosquittoSubscriber reader = await MosquittoClients.SubscribeAsync("-V", "mqttv5", "-h", "127.0.0.1", "-p", Port(_test.Port),
+            "-t", "alicia/devices/+/data", "-F", "%t", "-C", "1"))
         {
-            // The subscriber needs its SUBSCRIBE in before the publish; its retained-free filter means we
-            // publish until it has seen one (bounded), rather than sleeping.
-            (int denied, string deniedOutput) = await MosquittoPub("kitchen-sensor", DeviceData.BuildTopic("porch-light"), UnsignedJson("kitchen-sensor", 99));
-            Assert.True(denied != 0 || deniedOutput.Contains("Not authorized", StringComparison.OrdinalIgnoreCase), deniedOutput);
-            (int ok, string okOutput) = (1, "");
-            for (int i = 0; i < 20 && !firstLine.IsCompleted; i++)
-            {
-                (ok, okOutput) = await MosquittoPub("kitchen-sensor", DeviceData.BuildTopic("kitchen-sensor"), UnsignedJson("kitchen-sensor", 21.5));
-                Assert.True(ok == 0, okOutput);
-                await Task.WhenAny(firstLine, Task.Delay(100));
-            }
-            Assert.Equal(DeviceData.BuildTopic("kitchen-sensor"), await firstLine.WaitAsync(TimeSpan.FromSeconds(10)));
-        }
-        finally
-        {
-            if (!sub.HasExited) sub.Kill();
+            Assert.Equal("0", reader.Granted);
+            ProcessResult denied = await MosquittoPub("kitchen-sensor", DeviceData.BuildTopic("porch-light"), UnsignedJson("kitchen-sensor", 99));
+            Assert.True(denied.ExitCode != 0 || denied.Output.Contains("Not authorized", StringComparison.OrdinalIgnoreCase), denied.Output);
+            ProcessResult ok = await MosquittoPub("kitchen-sensor", DeviceData.BuildTopic("kitchen-sensor"), UnsignedJson("kitchen-sensor", 21.5));
+            Assert.True(ok.ExitCode == 0, ok.Output);
+            // The refused message went first: the reader's one message is the accepted one.
+            Assert.Equal(DeviceData.BuildTopic("kitchen-sensor"), await reader.WaitForLineAsync(line => line.StartsWith("alicia/", StringComparison.Ordinal)));
         }
 
         BusMessage<DeviceData> message = await delivered.Task.WaitAsync(TimeSpan.FromSeconds(10));
@@ -179,29 +161,14 @@ public sealed class GatewayTlsTests : IAsyncLifetime
     [Fact]
     public async Task Mosquitto_sub_with_a_bundle_receives_the_commands_for_its_device_over_tls()
     {
-        var info = new ProcessStartInfo("mosquitto_sub") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { "-V", "mqttv5", "-h", "127.0.0.1", "-p", _tlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--cafile", Path.Combine(Bundle("porch-light"), "ca.pem"), "--cert", Path.Combine(Bundle("porch-light"), "cert.pem"), "--key", Path.Combine(Bundle("porch-light"), "key.pem"),
-            "-i", "porch-light", "-q", "1", "-t", Alicia.Contracts.Messages.DeviceCommand.BuildTopic("porch-light"), "-F", "%t", "-C", "1" })
-            info.ArgumentList.Add(a);
-        using Process sub = Process.Start(info)!;
-        Task<string?> line = sub.StandardOutput.ReadLineAsync();
-        try
-        {
-            // Publish until the subscriber (whose SUBSCRIBE we cannot observe) has one, bounded.
-            for (int i = 0; i < 30 && !line.IsCompleted; i++)
-            {
-                await _engine.Bus.PublishAsync(new Alicia.Contracts.Messages.DeviceCommand { Command = "turn_on", Capability = "light" },
-                    new PublishOptions { Topic = Alicia.Contracts.Messages.DeviceCommand.BuildTopic("porch-light"), Destination = "porch-light" });
-                await Task.WhenAny(line, Task.Delay(100));
-            }
-            string? topic = await line.WaitAsync(TimeSpan.FromSeconds(10));
-            Assert.True(topic == Alicia.Contracts.Messages.DeviceCommand.BuildTopic("porch-light"), topic ?? await sub.StandardError.ReadToEndAsync());
-        }
-        finally
-        {
-            if (!sub.HasExited) sub.Kill();
-        }
+        string topic = Alicia.Contracts.Messages.DeviceCommand.BuildTopic("porch-light");
+        await using MosquittoSubscriber sub = await MosquittoClients.SubscribeAsync([.. Tls("porch-light"), "-q", "1", "-t", topic, "-F", "%t", "-C", "1"]);
+        Assert.Equal("1", sub.Granted);
+
+        await _engine.Bus.PublishAsync(new Alicia.Contracts.Messages.DeviceCommand { Command = "turn_on", Capability = "light" },
+            new PublishOptions { Topic = topic, Destination = "porch-light" });
+
+        Assert.Equal(topic, await sub.WaitForLineAsync(line => line.StartsWith("alicia/", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace Alicia.Security.Tests;
 
 public sealed class IdentityStoreTests : IDisposable
 {
-    private readonly TempDir _dir = new();
+    private readonly TempDirectory _dir = new("alicia-sec");
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow);
     private readonly CertificateAuthority _ca;
     private readonly IdentityStore _store;

@@ -14,10 +14,10 @@ namespace Alicia.Security.Tests;
 /// </summary>
 public sealed class MosquittoTlsFixture : IAsyncLifetime
 {
-    public TempDir Dir { get; } = new();
+    public TempDirectory Dir { get; } = new("alicia-sec");
     public int TlsPort { get; } = FreePort.Next();
     public int PlainPort { get; private set; }
-    public MosquittoProcess? Broker { get; private set; }
+    public MosquittoBroker? Broker { get; private set; }
     public X509Certificate2 Root { get; private set; } = null!;
 
     public string Bundle(string id) => DeviceProvisioner.DefaultBundleDirectory(Dir.Data, id);
@@ -42,7 +42,7 @@ public sealed class MosquittoTlsFixture : IAsyncLifetime
         int exit = BrokerCommand.Execute(args, TextWriter.Null, stderr);
         if (exit != 0) throw new InvalidOperationException(stderr.ToString());
         Root = CertificateAuthority.LoadRoot(Path.Combine(outDir, "ca.pem"));
-        Broker = await MosquittoProcess.StartAsync(Path.Combine(outDir, "mosquitto.conf"));
+        Broker = await MosquittoBroker.StartAsync(Path.Combine(outDir, "mosquitto.conf"));
     }
 
     private static void Check(int exit)
@@ -136,7 +136,7 @@ public sealed class MosquittoTlsTests(MosquittoTlsFixture fixture) : IClassFixtu
         Assert.Null(client);
         Assert.NotNull(error);
 
-        using var foreignDir = new TempDir();
+        using var foreignDir = new TempDirectory("alicia-sec");
         using CertificateAuthority foreign = CertificateAuthority.Init(foreignDir.Data);
         using X509Certificate2 forged = foreign.IssueClientCertificate("kitchen-sensor", IdentityKind.Sensor);
         (client, error) = await TlsClients.TryConnect(TlsClients.Options(fixture.TlsPort, "kitchen-sensor", forged, fixture.Root));

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Alicia.Engine.Security.Identity;
@@ -9,25 +6,13 @@ using MQTTnet.Formatter;
 
 namespace Alicia.Security.Tests;
 
-/// <summary>A fresh directory per test, removed afterwards.</summary>
-public sealed class TempDir : IDisposable
+/// <summary>The security tests' directories as the CLI is told about them.</summary>
+internal static class CliDirectories
 {
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "alicia-sec-" + Guid.NewGuid().ToString("N")[..10]);
-
-    public TempDir() => Directory.CreateDirectory(Path);
-
-    public string Data => System.IO.Path.Combine(Path, "data");
-    public string Keys => System.IO.Path.Combine(Path, "keys");
-
-    /// <summary>Configuration options every command gets: this test's data and key directories.</summary>
-    public string[] Options => ["--DataDirectory", Data, "--keys", Keys];
-
-    public string Sub(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
+    extension(TempDirectory dir)
     {
-        try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { }
+        /// <summary>Configuration options every command gets: this test's data and key directories.</summary>
+        public string[] Options => ["--DataDirectory", dir.Data, "--keys", dir.Keys];
     }
 }
 
@@ -93,53 +78,5 @@ internal static class TlsClients
             client.Dispose();
             return (null, e.GetType().Name + ": " + e.Message);
         }
-    }
-}
-
-/// <summary>Mosquitto started with a given configuration file; waits for its "running" log line.</summary>
-public sealed class MosquittoProcess : IAsyncDisposable
-{
-    private readonly Process _process;
-    private readonly System.Text.StringBuilder _log = new();
-
-    private MosquittoProcess(Process process) => _process = process;
-
-    public string Log { get { lock (_log) return _log.ToString(); } }
-
-    public static string Binary =>
-        new[] { "/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto" }.FirstOrDefault(File.Exists)
-        ?? throw new InvalidOperationException("mosquitto is not installed: these tests need it (apt-get install mosquitto; scripts/test.sh installs it)");
-
-    public static async Task<MosquittoProcess> StartAsync(string configFile)
-    {
-        var process = new Process
-        {
-            StartInfo = new ProcessStartInfo(Binary, ["-c", configFile]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false },
-            EnableRaisingEvents = true,
-        };
-        var m = new MosquittoProcess(process);
-        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnLine(object? _, DataReceivedEventArgs e)
-        {
-            if (e.Data is null) return;
-            lock (m._log) m._log.AppendLine(e.Data);
-            if (e.Data.Contains(" running", StringComparison.Ordinal)) running.TrySetResult();
-        }
-        process.ErrorDataReceived += OnLine;
-        process.OutputDataReceived += OnLine;
-        process.Exited += (_, _) => running.TrySetException(new InvalidOperationException($"mosquitto exited early:\n{m.Log}"));
-        process.Start();
-        process.BeginErrorReadLine();
-        process.BeginOutputReadLine();
-        await running.Task.WaitAsync(TimeSpan.FromSeconds(15));
-        return m;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-        _process.WaitForExit(5000);
-        _process.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

@@ -21,10 +21,10 @@ public sealed class AudioTlsTests : IDisposable
     private static readonly TimeSpan Wait = VoiceEngineHarness.Wait;
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(1);
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "alicia-audio-tls-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly TempDirectory _dir = new("alicia-audio-tls");
     private readonly CertificateAuthority _ca;
 
-    public AudioTlsTests() => _ca = CertificateAuthority.Init(Path.Combine(_dir, "ours"));
+    public AudioTlsTests() => _ca = CertificateAuthority.Init(_dir.Sub("ours"));
 
     private Task<VoiceEngineHarness> StartAsync(bool? requireTls = null) => VoiceEngineHarness.StartAsync(o => o with
     {
@@ -73,7 +73,7 @@ public sealed class AudioTlsTests : IDisposable
             if (m.Data.State == VoiceSessionState.Streaming) streaming.TrySetResult();
             return default;
         });
-        using var otherCa = CertificateAuthority.Init(Path.Combine(_dir, "theirs"));
+        using var otherCa = CertificateAuthority.Init(_dir.Sub("theirs"));
 
         // Paced like a microphone, so the session is mid-stream while the stranger is refused.
         Task<VoiceSendResult> good = VoiceClient.SendAsync(satellite, VoiceEngineHarness.Command().Pcm, 16000, 1, Trusting() with { RealTime = true });
@@ -225,7 +225,6 @@ public sealed class AudioTlsTests : IDisposable
     public void Dispose()
     {
         _ca.Dispose();
-        try { Directory.Delete(_dir, recursive: true); }
-        catch (IOException) { }
+        _dir.Dispose();
     }
 }

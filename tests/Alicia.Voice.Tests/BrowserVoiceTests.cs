@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Voice.Audio;
@@ -26,18 +25,14 @@ public sealed class ChromiumFactAttribute : FactAttribute
 public sealed class BrowserVoiceTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private VoiceEngineHarness _harness = null!;
-    private readonly string _temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "alicia-browser-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new("alicia-browser");
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_temp);
-        _harness = await VoiceEngineHarness.StartAsync();
-    }
+    public async Task InitializeAsync() => _harness = await VoiceEngineHarness.StartAsync();
 
     public async Task DisposeAsync()
     {
         await _harness.DisposeAsync();
-        Directory.Delete(_temp, recursive: true);
+        _temp.Dispose();
     }
 
     [ChromiumFact]
@@ -63,49 +58,42 @@ public sealed class BrowserVoiceTests(ITestOutputHelper output) : IAsyncLifetime
         Volatile.Write(ref sessionId, session.SessionId);
 
         // The fake microphone: silence, a command, silence; played once.
-        string wav = System.IO.Path.Combine(_temp, "microphone.wav");
+        string wav = _temp.Sub("microphone.wav");
         File.WriteAllBytes(wav, WavFile.Build(TestAudio.ToPcm(TestAudio.Concat(TestAudio.Silence(0.5), TestAudio.Speech("turn on the kitchen light").ToMono16k(), TestAudio.Silence(1.5))), 16000));
         string page = new Uri(System.IO.Path.Combine(TestAudio.RepoRoot, "docs", "voice-websocket.html")).AbsoluteUri
             + $"?url={Uri.EscapeDataString(session.WebSocketEndpoint)}&token={Uri.EscapeDataString(session.Token)}&rate=16000&autostart=1&stop=5";
 
-        using Process browser = StartChromium(page, wav);
-        var log = new System.Text.StringBuilder();
-        browser.ErrorDataReceived += (_, e) => { if (e.Data?.Contains("alicia-voice", StringComparison.Ordinal) == true) lock (log) log.AppendLine(e.Data); };
-        browser.BeginErrorReadLine();
+        await using ChildProcess browser = StartChromium(page, wav);
+        string PageLog() => string.Join('\n', browser.StandardError.Split('\n').Where(l => l.Contains("alicia-voice", StringComparison.Ordinal)));
+        BusMessage<SttResponse> result;
+        VoiceSessionStatus status;
         try
         {
-            BusMessage<SttResponse> result = await transcript.Task.WaitAsync(VoiceEngineHarness.Wait);
-            VoiceSessionStatus status = await closed.Task.WaitAsync(VoiceEngineHarness.Wait);
-            lock (log) output.WriteLine(log.ToString());
-            output.WriteLine($"'{result.Data.Text}' {string.Join(", ", result.Data.Timings.Select(t => $"{t.Key}={t.Value:0.#}"))}");
-
-            Assert.Equal(VoiceSessionState.Closed, status.State); // the page sent END and the stream ended well
-            Assert.Equal("browser", result.Envelope.Metadata!["device_id"]);
-            Assert.Equal("ok", result.Envelope.Metadata["status"]);
-            // The command is ~1.3 s of speech: the browser's capture, resampling and framing kept it whole.
-            Assert.InRange(result.Data.Timings["speech_ms"], 800, 2500);
-            Assert.Equal(1, status.Utterances);
+            result = await transcript.Task.WaitAsync(VoiceEngineHarness.Wait);
+            status = await closed.Task.WaitAsync(VoiceEngineHarness.Wait);
         }
-        finally
+        catch (TimeoutException)
         {
-            if (!browser.HasExited) browser.Kill(entireProcessTree: true);
-            await browser.WaitForExitAsync();
+            throw new TimeoutException("no transcript or end of session from the browser; the page logged:\n" + PageLog());
         }
+        output.WriteLine(PageLog());
+        output.WriteLine($"'{result.Data.Text}' {string.Join(", ", result.Data.Timings.Select(t => $"{t.Key}={t.Value:0.#}"))}");
+
+        Assert.Equal(VoiceSessionState.Closed, status.State); // the page sent END and the stream ended well
+        Assert.Equal("browser", result.Envelope.Metadata!["device_id"]);
+        Assert.Equal("ok", result.Envelope.Metadata["status"]);
+        // The command is ~1.3 s of speech: the browser's capture, resampling and framing kept it whole.
+        Assert.InRange(result.Data.Timings["speech_ms"], 800, 2500);
+        Assert.Equal(1, status.Utterances);
     }
 
-    private Process StartChromium(string url, string wav)
-    {
-        var start = new ProcessStartInfo(ChromiumFactAttribute.Path) { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string arg in new[]
-        {
-            // Headless as root on a closed network (no sandbox, no background connections to Google's hosts).
-            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--user-data-dir=" + System.IO.Path.Combine(_temp, "profile"),
-            // The microphone is the WAV file, granted without a prompt; audio may start without a click.
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--use-file-for-fake-audio-capture=" + wav + "%noloop",
-            "--autoplay-policy=no-user-gesture-required", "--enable-logging=stderr", "--remote-debugging-port=0", url,
-        })
-            start.ArgumentList.Add(arg);
-        return Process.Start(start) ?? throw new InvalidOperationException("chromium did not start");
-    }
+    private ChildProcess StartChromium(string url, string wav) => ChildProcess.Start(ChromiumFactAttribute.Path,
+    [
+        // Headless as root on a closed network (no sandbox, no background connections to Google's hosts).
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--user-data-dir=" + _temp.Sub("profile"),
+        // The microphone is the WAV file, granted without a prompt; audio may start without a click.
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--use-file-for-fake-audio-capture=" + wav + "%noloop",
+        "--autoplay-policy=no-user-gesture-required", "--enable-logging=stderr", "--remote-debugging-port=0", url,
+    ]);
 }

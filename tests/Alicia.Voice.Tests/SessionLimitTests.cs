@@ -1,8 +1,5 @@
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
-using Alicia.Engine.Hosting;
-using Alicia.Engine.Monitoring;
-using Alicia.Engine.Security;
 using Alicia.Voice;
 using Microsoft.Extensions.Time.Testing;
 
@@ -14,28 +11,19 @@ namespace Alicia.Voice.Tests;
 /// </summary>
 public sealed class SessionLimitTests : IAsyncLifetime
 {
-    private readonly string _keys = Path.Combine(Path.GetTempPath(), "alicia-voice-keys-" + Guid.NewGuid().ToString("N"));
     private readonly FakeTimeProvider _clock = new(DateTimeOffset.UtcNow); // the engine's clock; advanced by hand, within the bus's clock skew
-    private AliciaEngine _engine = null!;
+    private TestEngine _test = null!;
 
-    public async Task InitializeAsync()
-    {
-        _engine = new AliciaEngine(new AliciaEngineOptions { KeyDirectory = _keys, Broker = new EmbeddedBrokerOptions { Port = 0 } }, clock: _clock);
-        _engine.AddService(new VoiceService(new VoiceOptions { VadModelPath = TestAudio.VadModelPath, MaxSessions = 2, TokenLifetime = TimeSpan.FromSeconds(10) }));
-        await _engine.StartAsync();
-    }
+    public async Task InitializeAsync() =>
+        _test = await TestEngine.StartAsync(services: e => e.AddService(new VoiceService(new VoiceOptions { VadModelPath = TestAudio.VadModelPath, MaxSessions = 2, TokenLifetime = TimeSpan.FromSeconds(10) })),
+            clock: _clock);
 
-    public async Task DisposeAsync()
-    {
-        await _engine.DisposeAsync();
-        Directory.Delete(_keys, recursive: true);
-    }
+    public async Task DisposeAsync() => await _test.DisposeAsync();
 
     [Fact]
     public async Task Unclaimed_tokens_hold_places_only_until_they_expire()
     {
-        await using AliciaBus satellite = await AliciaBus.ConnectAsync(_engine.ClientEndpoint!, _engine.Keys.Create("sat-" + Guid.NewGuid().ToString("N")[..6]),
-            new EnvelopeVerifier(new TrustStore(_engine.Keys), metrics: new BusMetrics()));
+        await using AliciaBus satellite = await _test.ClientAsync("sat-" + Guid.NewGuid().ToString("N")[..6]);
         async Task<VoiceSessionResponse> Ask() => (await satellite.RequestAsync<VoiceSessionRequest, VoiceSessionResponse>(new VoiceSessionRequest(), "alicia-engine", timeout: VoiceEngineHarness.Wait)).Data;
 
         Assert.True((await Ask()).Accepted);

@@ -1,7 +1,5 @@
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
-using Alicia.Engine.Monitoring;
-using Alicia.Engine.Security;
 using Alicia.Voice;
 using Alicia.Voice.Audio;
 using Alicia.Voice.Stt;
@@ -16,22 +14,19 @@ internal sealed class VoiceEngineHarness : IAsyncDisposable
 {
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
-    private readonly string _keys;
+    private readonly TestEngine _test;
 
-    private VoiceEngineHarness(string keys, AliciaEngine engine, VoiceService voice)
+    private VoiceEngineHarness(TestEngine test, VoiceService voice)
     {
-        _keys = keys;
-        Engine = engine;
+        _test = test;
         Voice = voice;
     }
 
-    public AliciaEngine Engine { get; }
+    public AliciaEngine Engine => _test.Engine;
     public VoiceService Voice { get; }
 
     public static async Task<VoiceEngineHarness> StartAsync(Func<VoiceOptions, VoiceOptions>? adjust = null)
     {
-        string keys = Path.Combine(Path.GetTempPath(), "alicia-voice-keys-" + Guid.NewGuid().ToString("N"));
-        var engine = new AliciaEngine(new AliciaEngineOptions { KeyDirectory = keys, Broker = new EmbeddedBrokerOptions { Port = 0 } });
         var options = new VoiceOptions
         {
             VadModelPath = TestAudio.VadModelPath,
@@ -40,24 +35,15 @@ internal sealed class VoiceEngineHarness : IAsyncDisposable
             MqttIdleTimeout = TimeSpan.FromSeconds(30),
         };
         var voice = new VoiceService(adjust is null ? options : adjust(options));
-        engine.AddService(voice);
-        await engine.StartAsync();
-        return new VoiceEngineHarness(keys, engine, voice);
+        return new VoiceEngineHarness(await TestEngine.StartAsync(services: e => e.AddService(voice)), voice);
     }
 
-    public async Task<AliciaBus> ClientAsync(string name)
-    {
-        SigningIdentity identity = Engine.Keys.Create(name + "-" + Guid.NewGuid().ToString("N")[..6]);
-        return await AliciaBus.ConnectAsync(Engine.ClientEndpoint!, identity, new EnvelopeVerifier(new TrustStore(Engine.Keys), metrics: new BusMetrics()));
-    }
+    /// <summary>A signed bus client the engine trusts, under a name of its own (so one test may have two of a role).</summary>
+    public Task<AliciaBus> ClientAsync(string name) => _test.ClientAsync(name + "-" + Guid.NewGuid().ToString("N")[..6]);
 
     /// <summary>A 16 kHz mono command with silence around it: one utterance.</summary>
     public static WavFile Command() => WavFile.Parse(WavFile.Build(
         TestAudio.ToPcm(TestAudio.Concat(TestAudio.Silence(0.5), TestAudio.Speech("turn on the kitchen light").ToMono16k(), TestAudio.Silence(0.6))), 16000));
 
-    public async ValueTask DisposeAsync()
-    {
-        await Engine.DisposeAsync();
-        Directory.Delete(_keys, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _test.DisposeAsync();
 }

@@ -9,7 +9,8 @@ namespace Alicia.Engine.Bus;
 /// <summary>
 /// Keeps the embedded broker from losing QoS 1 messages. MQTTnet's server acknowledges a publish as
 /// soon as it is queued and, when a subscriber's queue is full, drops messages silently. Here each
-/// subscriber's outstanding messages are counted: +1 when a message is queued for it; -1 when it is
+/// subscriber's outstanding messages are counted: +1 when a message is let into its queue (before MQTTnet
+/// queues it, so its sender loop can never write it before it was counted), -1 again if MQTTnet drops it; -1 when it is
 /// written to it at QoS 0 (the subscription's QoS decides, not the publisher's), or when the subscriber
 /// acknowledges it (PUBACK) at QoS 1+, so messages buffered in the pipe or in the client library count
 /// too. When the count reaches the watermark, a QoS 1+ publish to it waits. The wait happens inside the
@@ -39,13 +40,26 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
 
     public int PendingFor(string clientId) => _queues.TryGetValue(clientId, out ClientQueue? q) ? Volatile.Read(ref q.Pending) : 0;
 
-    /// <summary>Called for each receiver before a message is queued for it: waits while its queue is at the watermark.</summary>
+    /// <summary>
+    /// Called for each receiver before a message is queued for it: waits while its queue is at the watermark, then
+    /// counts the message. Counting here rather than when MQTTnet reports it queued matters: MQTTnet hands the message
+    /// to the receiver's sender loop first, which may write it (and release it) before that report is raised.
+    /// </summary>
     public ValueTask BeforeEnqueueAsync(InterceptingClientApplicationMessageEnqueueEventArgs e)
     {
-        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce) return ValueTask.CompletedTask;
         if (!_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) return ValueTask.CompletedTask; // offline: the session queue holds it
-        if (Volatile.Read(ref queue.Pending) < options.BackpressureWatermark) return ValueTask.CompletedTask;
-        return WaitForRoomAsync(e.ReceiverClientId, queue);
+        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce || Volatile.Read(ref queue.Pending) < options.BackpressureWatermark)
+        {
+            Interlocked.Increment(ref queue.Pending);
+            return ValueTask.CompletedTask;
+        }
+        return WaitForRoomThenCountAsync(e.ReceiverClientId, queue);
+    }
+
+    private async ValueTask WaitForRoomThenCountAsync(string receiver, ClientQueue queue)
+    {
+        await WaitForRoomAsync(receiver, queue).ConfigureAwait(false);
+        Interlocked.Increment(ref queue.Pending);
     }
 
     private async ValueTask WaitForRoomAsync(string receiver, ClientQueue queue)
@@ -85,9 +99,8 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
                 metrics.Qos1Dropped();
                 logger.LogError("Broker queue of {Client} is full ({Cap}): dropped a QoS {Qos} message on {Topic}", e.ReceiverClientId, options.MaxPendingMessagesPerClient, (int)e.ApplicationMessage.QualityOfServiceLevel, e.ApplicationMessage.Topic);
             }
-            return Task.CompletedTask;
+            Release(e.ReceiverClientId, 1); // counted when it was let in; it will never be written
         }
-        if (_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) Interlocked.Increment(ref queue.Pending);
         return Task.CompletedTask;
     }
 

@@ -70,7 +70,10 @@ public sealed class RawMqttLink : IAsyncDisposable
     private byte[]? _password;
     private BusOptions? _tls;
 
-    /// <summary>Connects one of the engine's own links with the engine's credentials (the gateway knows them).</summary>
+    /// <summary>
+    /// Connects one of the engine's own links with the engine's credentials (the gateway knows them): in process, as
+    /// the engine's own bus does, the engine's name and the embedded broker's secret; to an external broker, the bus options'.
+    /// </summary>
     public static Task<RawMqttLink> ConnectToEngineAsync(Hosting.AliciaEngine engine, string clientId, ILogger logger,
         Func<bool, Task>? connected = null, CancellationToken cancellationToken = default) =>
         ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.BusClientOptions.Username, engine.BusClientOptions.Password, engine.BusClientOptions);

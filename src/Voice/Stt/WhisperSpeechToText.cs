@@ -76,6 +76,12 @@ public sealed class WhisperSpeechToText : ISpeechToText
     private int _built;
     public int MaxConcurrency => _options.Concurrency;
 
+    /// <summary>
+    /// Called on whisper.cpp's thread each time it polls for cancellation (after the encoder and after every decoder
+    /// step), with the number of polls so far in that call: a measure of the work done that tests can act on. Must not throw.
+    /// </summary>
+    internal Action<long>? AbortPolled { get; set; }
+
     public async Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken)
     {
         if (audio.Length > 30 * 16000) throw new ArgumentException("an utterance is at most 30 s (Whisper's window)", nameof(audio));
@@ -129,7 +135,7 @@ public sealed class WhisperSpeechToText : ISpeechToText
         p.MaxTokens = options.MaxTokens - 1; // whisper.cpp stops after the token past max_tokens
         p.AbortCallback = (nint)(delegate* unmanaged[Cdecl]<nint, byte>)&ShouldAbort;
         byte[] language = Encoding.UTF8.GetBytes(options.Language + "\0");
-        GCHandle token = GCHandle.Alloc(cancellationToken); // a boxed copy still observes the same source
+        GCHandle token = GCHandle.Alloc(new AbortProbe(cancellationToken, AbortPolled));
         try
         {
             fixed (byte* lang = language)
@@ -193,10 +199,22 @@ public sealed class WhisperSpeechToText : ISpeechToText
         };
     }
 
-    // Polled by ggml during every computation: a cancelled token stops the transcription within one graph step.
+    // Polled by whisper.cpp after the encoder and after every decoder step: a cancelled token stops the transcription there.
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static byte ShouldAbort(nint userData) =>
-        GCHandle.FromIntPtr(userData).Target is CancellationToken { IsCancellationRequested: true } ? (byte)1 : (byte)0;
+        GCHandle.FromIntPtr(userData).Target is AbortProbe probe && probe.Poll() ? (byte)1 : (byte)0;
+
+    /// <summary>What the abort callback reads: the caller's token (a copy still observes the same source), and the test hook.</summary>
+    private sealed class AbortProbe(CancellationToken token, Action<long>? polled)
+    {
+        private long _polls;
+
+        public bool Poll()
+        {
+            polled?.Invoke(++_polls);
+            return token.IsCancellationRequested;
+        }
+    }
 
     private nint TakeState()
     {

@@ -4,17 +4,16 @@ namespace Alicia.Engine.Tests.Security;
 
 public sealed class KeyDirectoryTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "alicia-keys-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new("alicia-keys");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
-    }
+    private string KeysPath => _temp.Keys; // not created yet: the key directory makes it
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public void New_key_is_private_to_its_owner_and_loads_back()
     {
-        var keys = new KeyDirectory(_dir);
+        var keys = new KeyDirectory(KeysPath);
         using SigningIdentity created = keys.Create("kitchen-speaker");
 
         if (!OperatingSystem.IsWindows())
@@ -28,7 +27,7 @@ public sealed class KeyDirectoryTests : IDisposable
     [Fact]
     public void Existing_key_is_never_overwritten()
     {
-        var keys = new KeyDirectory(_dir);
+        var keys = new KeyDirectory(KeysPath);
         keys.Create("a").Dispose();
         var e = Assert.Throws<InvalidOperationException>(() => keys.Create("a"));
         Assert.Contains("already exists", e.Message);
@@ -44,7 +43,7 @@ public sealed class KeyDirectoryTests : IDisposable
     [InlineData("..")]
     public void Names_that_could_escape_the_directory_or_a_topic_are_refused(string name)
     {
-        var keys = new KeyDirectory(_dir);
+        var keys = new KeyDirectory(KeysPath);
         Assert.Throws<ArgumentException>(() => keys.Create(name));
         Assert.False(keys.TryReadPublicKey(name, out _));
     }
@@ -52,15 +51,15 @@ public sealed class KeyDirectoryTests : IDisposable
     [Fact]
     public void Missing_key_says_how_to_create_it()
     {
-        var e = Assert.Throws<FileNotFoundException>(() => new KeyDirectory(_dir).Load("nobody"));
+        var e = Assert.Throws<FileNotFoundException>(() => new KeyDirectory(KeysPath).Load("nobody"));
         Assert.Contains("alicia keys new nobody", e.Message);
     }
 
     [Fact]
     public void Corrupt_public_key_is_a_clear_error()
     {
-        var keys = new KeyDirectory(_dir);
-        Directory.CreateDirectory(_dir);
+        var keys = new KeyDirectory(KeysPath);
+        Directory.CreateDirectory(KeysPath);
         File.WriteAllText(keys.PublicKeyPath("broken"), "not base64!");
         var e = Assert.Throws<FormatException>(() => keys.TryReadPublicKey("broken", out _));
         Assert.Contains(keys.PublicKeyPath("broken"), e.Message);
@@ -70,7 +69,7 @@ public sealed class KeyDirectoryTests : IDisposable
     public void Trust_store_picks_up_keys_added_while_running()
     {
         var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
-        var keys = new KeyDirectory(_dir);
+        var keys = new KeyDirectory(KeysPath);
         var trust = new TrustStore(keys, clock);
         Assert.False(trust.TryGet("late", out _));
         using SigningIdentity late = keys.Create("late");

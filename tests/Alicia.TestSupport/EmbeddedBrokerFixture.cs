@@ -1,8 +1,8 @@
 using Alicia.Engine.Bus;
 
-namespace Alicia.Integration.Tests.Fixtures;
+namespace Alicia.TestSupport;
 
-/// <summary>The engine's embedded MQTTnet broker on a free loopback port, shared by a test class.</summary>
+/// <summary>The engine's embedded MQTTnet broker on a free loopback port, shared by the tests of a class.</summary>
 public sealed class EmbeddedBrokerFixture : IAsyncLifetime
 {
     public EmbeddedBroker Broker { get; } = new(new EmbeddedBrokerOptions { Port = 0 });

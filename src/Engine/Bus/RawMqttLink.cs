@@ -68,10 +68,15 @@ public sealed class RawMqttLink : IAsyncDisposable
     private byte[]? _password;
     private BusOptions? _tls;
 
-    /// <summary>Connects one of the engine's own links with the engine's credentials (the gateway knows them).</summary>
+    /// <summary>
+    /// Connects one of the engine's own links with the engine's credentials (the gateway knows them): in process,
+    /// the embedded broker's secret, as the engine's own bus client does; to an external broker, the configured ones.
+    /// </summary>
     public static Task<RawMqttLink> ConnectToEngineAsync(Hosting.AliciaEngine engine, string clientId, ILogger logger,
         Func<bool, Task>? connected = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.Options.Bus.Username, engine.Options.Bus.Password, engine.Options.Bus);
+        engine.Broker is { } broker
+            ? ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.Name, broker.InProcessSecret, engine.Options.Bus)
+            : ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.Options.Bus.Username, engine.Options.Bus.Password, engine.Options.Bus);
 
     public static BrokerEndpoint EndpointOf(Hosting.AliciaEngine engine) =>
         engine.Broker is { } broker ? BrokerEndpoint.InProcess(broker.InMemory) : engine.ClientEndpoint ?? throw new InvalidOperationException("the engine is not started");

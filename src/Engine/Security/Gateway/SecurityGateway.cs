@@ -69,7 +69,12 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             server.ValidatingConnectionAsync += OnValidatingConnection;
             server.InterceptingSubscriptionAsync += OnSubscribing;
             server.InterceptingPublishAsync += OnPublishing;
-            server.ClientDisconnectedAsync += e => { _live.TryRemove(e.ClientId, out _); return Task.CompletedTask; };
+            server.ClientDisconnectedAsync += e =>
+            {
+                _live.TryRemove(e.ClientId, out _);
+                _inProcess.TryRemove(e.ClientId, out _);
+                return Task.CompletedTask;
+            };
         };
     }
 
@@ -120,6 +125,14 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         {
             if (!_options.AllowAnonymousReadOnly || !IsLoopback(e.RemoteEndPoint))
                 return Refuse(e, MqttConnectReasonCode.NotAuthorized, "anonymous clients are refused (present a client certificate)", "anonymous");
+            // An MQTT connection with a client id takes over the session of the client connected with it: an
+            // anonymous reader must not knock the engine (or an authenticated client) off that way, e.g. a second
+            // engine of the same name pointed at this one's broker.
+            if (e.ClientId == _engine!.Name || _inProcess.ContainsKey(e.ClientId))
+                return Refuse(e, MqttConnectReasonCode.ClientIdentifierNotValid, $"client id '{e.ClientId}' is in use by the running Alicia engine '{_engine.Name}'; " +
+                    "an anonymous client may not take over its session (another engine with the same name? give it its own name)", "client-id");
+            if (_live.ContainsKey(e.ClientId))
+                return Refuse(e, MqttConnectReasonCode.ClientIdentifierNotValid, $"client id '{e.ClientId}' is in use by an authenticated client; an anonymous client may not take over its session", "client-id");
             context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous, null);
         }
 
@@ -128,6 +141,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
 
         e.SessionItems[ClientContext.SessionKey] = context;
         if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password) _live[e.ClientId] = (context, e.ClientCertificate);
+        else if (context.Method is AuthenticationMethod.InProcess) _inProcess[e.ClientId] = 0;
         if (!context.IsEngine) _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
         return Task.CompletedTask;
     }
@@ -261,6 +275,9 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             _audit?.Record(auditKind, identity, topic, $"publish refused (0x{(int)code:x2})", auditEvery == 1 ? rule : $"{rule} ({n} so far)");
         }
     }
+
+    /// <summary>The client ids of the engine's own in-process connections (its bus, its raw links).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _inProcess = new(StringComparer.Ordinal);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ClientContext Context, System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate)> _live = new(StringComparer.Ordinal);
 

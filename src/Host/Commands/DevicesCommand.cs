@@ -12,6 +12,9 @@ namespace Alicia.Host.Commands;
 /// </summary>
 public static class DevicesCommand
 {
+    /// <summary><c>alicia devices ARGS</c>, as from the command line (exit code; output to the writers).</summary>
+    public static Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr) => Cli.RunAsync(["devices", .. args], stdout, stderr);
+
     internal static Command Create(CliContext cli)
     {
         var place = new Option<string>("--in") { Description = "Only devices in this location (e.g. kitchen)", HelpName = "PLACE" };

@@ -32,7 +32,7 @@ internal static class RunCommand
     }
 
     /// <summary>How long a probe waits for a running engine's signed answer before concluding there is none.</summary>
-    internal static TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
     private static async Task<int> ExecuteAsync(CliContext cli, LoadedConfiguration configuration, LogLevel level, CancellationToken cancellationToken)
     {

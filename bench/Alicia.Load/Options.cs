@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.CommandLine;
 using MQTTnet.Protocol;
 
 namespace Alicia.Load;
@@ -7,239 +8,261 @@ internal sealed class LoadOptions
 {
     public const int MaxDurationSeconds = 120;
 
-    public int Devices { get; private set; } = 10;
+    public int Devices { get; init; } = 10;
 
     /// <summary>telemetry (the original load run) | registry | gateway.</summary>
-    public string Scenario { get; private set; } = "telemetry";
+    public string Scenario { get; init; } = "telemetry";
 
-    public bool DevicesSet { get; private set; }
+    public bool DevicesSet { get; init; }
 
     // ---- registry scenario ----
 
     /// <summary>New devices registered (and timed) per measurement mode.</summary>
-    public int Registrations { get; private set; } = 200;
+    public int Registrations { get; init; } = 200;
 
     /// <summary>MQTT connections the registered fleet is multiplexed over.</summary>
-    public int Connections { get; private set; } = 4;
+    public int Connections { get; init; } = 4;
 
     /// <summary>Heartbeat interval of every fleet device.</summary>
-    public double HeartbeatSeconds { get; private set; } = 5;
+    public double HeartbeatSeconds { get; init; } = 5;
 
     /// <summary>Parent of the registry scenario's temp folder (default: the system temp dir).</summary>
-    public string TempRoot { get; private set; } = Path.GetTempPath();
+    public string TempRoot { get; init; } = Path.GetTempPath();
 
     /// <summary>Pause between two timed registrations.</summary>
-    public double GapMs { get; private set; } = 10;
+    public double GapMs { get; init; } = 10;
 
     // ---- voice scenario ----
 
     /// <summary>Concurrent voice sessions, one run per entry (default 1 and 10).</summary>
-    public int[] VoiceSessions { get; private set; } = [1, 10];
+    public int[] VoiceSessions { get; init; } = [1, 10];
 
     /// <summary>Commands each session speaks in its stream (1 s of silence between them).</summary>
-    public int Utterances { get; private set; } = 8;
+    public int Utterances { get; init; } = 8;
 
     /// <summary>Offset between the sessions' starts, so their utterances end at staggered times.</summary>
-    public double StaggerMs { get; private set; } = 300;
+    public double StaggerMs { get; init; } = 300;
 
     /// <summary>Speculative STT modes to run: off (the baseline), on.</summary>
-    public string[] SpeculateModes { get; private set; } = ["off", "on"];
+    public string[] SpeculateModes { get; init; } = ["off", "on"];
 
     /// <summary>tiny (tiny.en's dimensions), tiny-talk (the same, decoding to the token cap) or micro (a far smaller model, for quick runs).</summary>
-    public string WhisperModel { get; private set; } = "tiny";
+    public string WhisperModel { get; init; } = "tiny";
 
     /// <summary>Stream audio in real time (as a microphone does) instead of as fast as possible.</summary>
-    public bool RealTime { get; private set; } = true;
+    public bool RealTime { get; init; } = true;
 
-    public double HangoverMs { get; private set; } = 300;
+    public double HangoverMs { get; init; } = 300;
 
     /// <summary>Null: the engine's default (VoiceOptions).</summary>
-    public int? WhisperThreads { get; private set; }
+    public int? WhisperThreads { get; init; }
 
-    public int? WhisperConcurrency { get; private set; }
+    public int? WhisperConcurrency { get; init; }
 
     /// <summary>Also replay this recording (16 kHz mono WAV) through one session, when it exists.</summary>
-    public string? Jfk { get; private set; }
+    public string? Jfk { get; init; }
 
     // ---- gateway scenario ----
 
     /// <summary>Gateway modes to run: off, on.</summary>
-    public string[] GatewayModes { get; private set; } = ["off", "on"];
+    public string[] GatewayModes { get; init; } = ["off", "on"];
 
     /// <summary>Flood variant: N-1 devices at --rate (default 500) with and without one device publishing flat out.</summary>
-    public bool Flood { get; private set; }
+    public bool Flood { get; init; }
 
     /// <summary>Per-device gateway rate limit (GatewayOptions.DefaultRateLimit); default 1000000/second, or 200/second for --flood.</summary>
-    public string? GatewayRateLimit { get; private set; }
+    public string? GatewayRateLimit { get; init; }
 
     /// <summary>Concurrent publishes of the flooder.</summary>
-    public int FloodInFlight { get; private set; } = 4;
+    public int FloodInFlight { get; init; } = 4;
 
     /// <summary>Total messages per second over all devices; 0 = each device publishes as fast as it can.</summary>
-    public double Rate { get; private set; }
+    public double Rate { get; init; }
 
-    public double DurationSeconds { get; private set; } = 10;
+    public double DurationSeconds { get; init; } = 10;
 
     /// <summary>Cap on measured messages over all devices (0 = none: the duration bounds the run).</summary>
-    public long Messages { get; private set; }
+    public long Messages { get; init; }
 
-    public MqttQualityOfServiceLevel Qos { get; private set; } = MqttQualityOfServiceLevel.AtLeastOnce;
+    public MqttQualityOfServiceLevel Qos { get; init; } = MqttQualityOfServiceLevel.AtLeastOnce;
 
-    public string[] Targets { get; private set; } = ["embedded", "mosquitto"];
+    public string[] Targets { get; init; } = ["embedded", "mosquitto"];
 
     /// <summary>Approximate size of the signed envelope on the wire; the telemetry's location is padded to reach it.</summary>
-    public int PayloadBytes { get; private set; }
+    public int PayloadBytes { get; init; }
 
     /// <summary>Concurrent publishes per device (1 = a device awaits each PUBACK before the next publish).</summary>
-    public int InFlight { get; private set; } = 1;
+    public int InFlight { get; init; } = 1;
 
     /// <summary>Unmeasured messages per device before the measurement (JIT, connections, pools).</summary>
-    public int Warmup { get; private set; } = 50;
+    public int Warmup { get; init; } = 50;
 
     /// <summary>Longest wait for in-flight messages after the send phase.</summary>
-    public double DrainSeconds { get; private set; } = 15;
+    public double DrainSeconds { get; init; } = 15;
 
-    public string Mosquitto { get; private set; } = "/usr/sbin/mosquitto";
+    public string Mosquitto { get; init; } = "/usr/sbin/mosquitto";
 
     /// <summary>EmbeddedBrokerOptions.BackpressureWatermark for the embedded target (0 = the engine's default).</summary>
-    public int Watermark { get; private set; }
+    public int Watermark { get; init; }
 
     /// <summary>Sample allocations by type during the measured phase (GC AllocationTick events).</summary>
-    public bool AllocProfile { get; private set; }
+    public bool AllocProfile { get; init; }
 
-    public static string Usage => """
-        Alicia.Load: N signing devices -> broker -> one verifying subscriber; end-to-end latency and loss.
-
-          --scenario S         telemetry (default) | registry | gateway
-          --devices N          device clients, each with its own Ed25519 identity (default 10)
-          --rate R             total msg/s over all devices, 0 = flat out (default 0)
-          --duration S         send phase in seconds (default 10, max 120)
-          --messages M         cap on measured messages over all devices (default: none)
-          --qos 0|1            (default 1)
-          --target T           embedded | mosquitto | both (default both)
-          --payload-bytes B    pad the signed envelope to about B bytes (default 0: no padding, ~306 B)
-          --inflight K         concurrent publishes per device (default 1)
-          --warmup W           unmeasured messages per device first (default 50)
-          --drain S            max wait for outstanding deliveries after sending (default 15)
-          --mosquitto PATH     mosquitto binary (default /usr/sbin/mosquitto)
-          --watermark W        embedded broker's BackpressureWatermark (default: the engine's, 1000)
-          --alloc-profile 1    print the types allocated during the measured phase (sampled)
-
-        registry scenario (engine + RegistryService, --devices fleet devices registered and heartbeating, default 1000):
-          --registrations N    new devices timed per mode (default 200)
-          --connections C      MQTT connections the fleet is multiplexed over (default 4)
-          --heartbeat S        fleet heartbeat interval in seconds (default 5)
-          --gap MS             pause between two timed registrations (default 10)
-          --temp-root DIR      where the engine's temp data folder (SQLite) goes (default: the system temp dir)
-
-        voice scenario (engine with the voice service; espeak-ng commands of ~3 s streamed by satellites over TCP;
-        random-weight Whisper with tiny.en's dimensions: compute cost only, no accuracy):
-          --sessions LIST      concurrent sessions per run, comma separated (default 1,10)
-          --utterances K       commands per session stream, 1 s of silence between them (default 8)
-          --stagger MS         offset between the sessions' starts (default 300)
-          --speculate M        off | on | both (default both: off is the baseline of the same run)
-          --model M            tiny | tiny-talk (decodes to the token cap: the worst case) | micro (default tiny)
-          --realtime 0|1       stream in real time (default 1)
-          --hangover MS        VAD silence hangover (default 300)
-          --whisper-threads N  whisper.cpp threads per transcription (default: the engine's, cores / concurrency)
-          --whisper-concurrency N  transcriptions at once (default: the engine's, 2 on 2+ cores)
-          --jfk PATH           also replay this 16 kHz WAV through one session
-
-        gateway scenario (engine with the security gateway off / on, devices publish DeviceData on alicia/devices/{id}/data):
-          --gateway G          off | on | both (default both)
-          --flood 1            flood variant: N-1 devices at --rate (default 500) without, then with, one flat-out flooder
-          --rate-limit L       per-device gateway rate limit (default 1000000/second; 200/second with --flood)
-          --flood-inflight K   concurrent publishes of the flooder (default 4)
-        """;
-
-    public static LoadOptions Parse(string[] args)
+    /// <summary>
+    /// The load tool's command line (System.CommandLine): every option typed and range-checked, <c>--help</c>
+    /// for the list; <paramref name="run"/> gets the options of a valid command line.
+    /// </summary>
+    public static RootCommand Command(Func<LoadOptions, Task<int>> run)
     {
-        var o = new LoadOptions();
-        for (int i = 0; i < args.Length; i++)
+        var scenario = Choice("--scenario", "telemetry | registry | gateway | voice", "telemetry", "telemetry", "registry", "gateway", "voice");
+        var devices = Int("--devices", "device clients, each with its own Ed25519 identity (default 10; registry: fleet devices, default 1000)", 1, 1000, null);
+        var rate = Double("--rate", "total msg/s over all devices, 0 = flat out (default 0; gateway --flood: 500)", 0, 1_000_000, null);
+        var duration = Double("--duration", $"send phase in seconds (max {MaxDurationSeconds})", 0.1, MaxDurationSeconds, 10);
+        var messages = Int("--messages", "cap on measured messages over all devices (0: none, the duration bounds the run)", 0, 100_000_000, 0);
+        var qos = Int("--qos", "0 | 1", 0, 1, 1);
+        var target = Choice("--target", "embedded | mosquitto | both", "both", "embedded", "mosquitto", "both");
+        var payload = Int("--payload-bytes", "pad the signed envelope to about B bytes", 0, 200_000, 0);
+        var inFlight = Int("--inflight", "concurrent publishes per device", 1, 1000, 1);
+        var warmup = Int("--warmup", "unmeasured messages per device first", 0, 100_000, 50);
+        var drain = Double("--drain", "max wait in seconds for outstanding deliveries after sending", 0, 120, 15);
+        var mosquitto = new Option<string>("--mosquitto") { Description = "mosquitto binary", HelpName = "PATH", DefaultValueFactory = _ => "/usr/sbin/mosquitto" };
+        var watermark = Int("--watermark", "embedded broker's BackpressureWatermark (0: the engine's)", 0, 10_000_000, 0);
+        var allocProfile = Int("--alloc-profile", "1: print the types allocated during the measured phase (sampled)", 0, 1, 0);
+
+        var registrations = Int("--registrations", "registry: new devices timed per mode", 1, 10_000, 200);
+        var connections = Int("--connections", "registry: MQTT connections the fleet is multiplexed over", 1, 1000, 4);
+        var heartbeat = Double("--heartbeat", "registry: fleet heartbeat interval in seconds", 0.5, 300, 5);
+        var gap = Double("--gap", "registry: pause in ms between two timed registrations", 0, 10_000, 10);
+        var tempRoot = new Option<string>("--temp-root") { Description = "registry: where the engine's temp data folder (SQLite) goes (default: the system temp dir)", HelpName = "DIR" };
+
+        var sessions = new Option<int[]>("--sessions")
         {
-            string name = args[i];
-            if (name is "-h" or "--help") throw new UsageException(null);
-            if (i + 1 >= args.Length) throw new UsageException($"{name} needs a value");
-            string value = args[++i];
-            switch (name)
+            Description = "voice: concurrent sessions per run, comma separated (default 1,10)", HelpName = "LIST",
+            CustomParser = r =>
             {
-                case "--devices": o.Devices = Int(name, value, 1, 1000); o.DevicesSet = true; break;
-                case "--scenario":
-                    o.Scenario = value is "telemetry" or "registry" or "gateway" or "voice" ? value : throw new UsageException($"--scenario must be telemetry, registry, gateway or voice, not '{value}'");
-                    break;
-                case "--sessions": o.VoiceSessions = value.Split(',').Select(v => Int(name, v, 1, 32)).ToArray(); break;
-                case "--utterances": o.Utterances = Int(name, value, 1, 100); break;
-                case "--stagger": o.StaggerMs = Double(name, value, 0, 5000); break;
-                case "--speculate":
-                    o.SpeculateModes = value switch
+                var list = new List<int>();
+                foreach (string item in r.Tokens[0].Value.Split(','))
+                {
+                    if (!int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n is < 1 or > 32)
                     {
-                        "both" => ["off", "on"],
-                        "off" or "on" => [value],
-                        _ => throw new UsageException($"--speculate must be off, on or both, not '{value}'"),
-                    };
-                    break;
-                case "--model": o.WhisperModel = value is "tiny" or "tiny-talk" or "micro" ? value : throw new UsageException($"--model must be tiny, tiny-talk or micro, not '{value}'"); break;
-                case "--realtime": o.RealTime = Int(name, value, 0, 1) == 1; break;
-                case "--hangover": o.HangoverMs = Double(name, value, 100, 2000); break;
-                case "--whisper-threads": o.WhisperThreads = Int(name, value, 1, 16); break;
-                case "--whisper-concurrency": o.WhisperConcurrency = Int(name, value, 1, 16); break;
-                case "--jfk": o.Jfk = value; break;
-                case "--registrations": o.Registrations = Int(name, value, 1, 10_000); break;
-                case "--connections": o.Connections = Int(name, value, 1, 1000); break;
-                case "--heartbeat": o.HeartbeatSeconds = Double(name, value, 0.5, 300); break;
-                case "--temp-root": o.TempRoot = value; break;
-                case "--gap": o.GapMs = Double(name, value, 0, 10_000); break;
-                case "--gateway":
-                    o.GatewayModes = value switch
-                    {
-                        "both" => ["off", "on"],
-                        "off" or "on" => [value],
-                        _ => throw new UsageException($"--gateway must be off, on or both, not '{value}'"),
-                    };
-                    break;
-                case "--flood": o.Flood = Int(name, value, 0, 1) == 1; break;
-                case "--rate-limit": o.GatewayRateLimit = value; break;
-                case "--flood-inflight": o.FloodInFlight = Int(name, value, 1, 1000); break;
-                case "--rate": o.Rate = Double(name, value, 0, 1_000_000); break;
-                case "--duration": o.DurationSeconds = Double(name, value, 0.1, MaxDurationSeconds); break;
-                case "--messages": o.Messages = Int(name, value, 0, 100_000_000); break;
-                case "--qos": o.Qos = (MqttQualityOfServiceLevel)Int(name, value, 0, 1); break;
-                case "--target":
-                    o.Targets = value switch
-                    {
-                        "both" => ["embedded", "mosquitto"],
-                        "embedded" or "mosquitto" => [value],
-                        _ => throw new UsageException($"--target must be embedded, mosquitto or both, not '{value}'"),
-                    };
-                    break;
-                case "--payload-bytes": o.PayloadBytes = Int(name, value, 0, 200_000); break;
-                case "--inflight": o.InFlight = Int(name, value, 1, 1000); break;
-                case "--warmup": o.Warmup = Int(name, value, 0, 100_000); break;
-                case "--drain": o.DrainSeconds = Double(name, value, 0, 120); break;
-                case "--mosquitto": o.Mosquitto = value; break;
-                case "--watermark": o.Watermark = Int(name, value, 0, 10_000_000); break;
-                case "--alloc-profile": o.AllocProfile = Int(name, value, 0, 1) == 1; break;
-                default: throw new UsageException($"unknown option {name}");
-            }
-        }
-        if (o.Scenario == "registry" && !o.DevicesSet) o.Devices = 1000;
-        if (o.Scenario == "gateway" && o.Flood && o.Rate == 0) o.Rate = 500;
-        return o;
+                        r.AddError($"--sessions must be integers in [1, 32], comma separated, not '{r.Tokens[0].Value}'");
+                        return [];
+                    }
+                    list.Add(n);
+                }
+                return [.. list];
+            },
+        };
+        var utterances = Int("--utterances", "voice: commands per session stream, 1 s of silence between them", 1, 100, 8);
+        var stagger = Double("--stagger", "voice: offset in ms between the sessions' starts", 0, 5000, 300);
+        var speculate = Choice("--speculate", "voice: off | on | both (both: off is the baseline of the same run)", "both", "off", "on", "both");
+        var model = Choice("--model", "voice: tiny | tiny-talk (decodes to the token cap: the worst case) | micro", "tiny", "tiny", "tiny-talk", "micro");
+        var realTime = Int("--realtime", "voice: 1 streams in real time", 0, 1, 1);
+        var hangover = Double("--hangover", "voice: VAD silence hangover in ms", 100, 2000, 300);
+        var whisperThreads = Int("--whisper-threads", "voice: whisper.cpp threads per transcription (default: the engine's)", 1, 16, null);
+        var whisperConcurrency = Int("--whisper-concurrency", "voice: transcriptions at once (default: the engine's)", 1, 16, null);
+        var jfk = new Option<string>("--jfk") { Description = "voice: also replay this 16 kHz WAV through one session", HelpName = "PATH" };
+
+        var gateway = Choice("--gateway", "gateway: off | on | both", "both", "off", "on", "both");
+        var flood = Int("--flood", "gateway: 1 = N-1 devices at --rate (default 500) without, then with, one flat-out flooder", 0, 1, 0);
+        var rateLimit = new Option<string>("--rate-limit") { Description = "gateway: per-device rate limit (default 1000000/second; 200/second with --flood)", HelpName = "LIMIT" };
+        var floodInFlight = Int("--flood-inflight", "gateway: concurrent publishes of the flooder", 1, 1000, 4);
+
+        var root = new RootCommand("Alicia.Load: N signing devices -> broker -> one verifying subscriber; end-to-end latency and loss. " +
+            "Scenarios: telemetry (the load run), registry (engine + registry with a heartbeating fleet), " +
+            "voice (engine with the voice service; random-weight Whisper: compute cost only), gateway (security gateway off / on).")
+        {
+            scenario, devices, rate, duration, messages, qos, target, payload, inFlight, warmup, drain, mosquitto, watermark, allocProfile,
+            registrations, connections, heartbeat, gap, tempRoot,
+            sessions, utterances, stagger, speculate, model, realTime, hangover, whisperThreads, whisperConcurrency, jfk,
+            gateway, flood, rateLimit, floodInFlight,
+        };
+        root.HelpName = "Alicia.Load";
+        root.SetAction((r, _) =>
+        {
+            string scenarioName = r.GetValue(scenario)!;
+            bool flooding = r.GetValue(flood) == 1;
+            var o = new LoadOptions
+            {
+                Scenario = scenarioName,
+                DevicesSet = r.GetValue(devices) is not null,
+                Devices = r.GetValue(devices) ?? (scenarioName == "registry" ? 1000 : 10),
+                Rate = r.GetValue(rate) is { } given && given != 0 ? given : scenarioName == "gateway" && flooding ? 500 : 0,
+                DurationSeconds = r.GetValue(duration)!.Value,
+                Messages = r.GetValue(messages)!.Value,
+                Qos = (MqttQualityOfServiceLevel)r.GetValue(qos)!.Value,
+                Targets = r.GetValue(target) == "both" ? ["embedded", "mosquitto"] : [r.GetValue(target)!],
+                PayloadBytes = r.GetValue(payload)!.Value,
+                InFlight = r.GetValue(inFlight)!.Value,
+                Warmup = r.GetValue(warmup)!.Value,
+                DrainSeconds = r.GetValue(drain)!.Value,
+                Mosquitto = r.GetValue(mosquitto)!,
+                Watermark = r.GetValue(watermark)!.Value,
+                AllocProfile = r.GetValue(allocProfile) == 1,
+                Registrations = r.GetValue(registrations)!.Value,
+                Connections = r.GetValue(connections)!.Value,
+                HeartbeatSeconds = r.GetValue(heartbeat)!.Value,
+                GapMs = r.GetValue(gap)!.Value,
+                TempRoot = r.GetValue(tempRoot) ?? Path.GetTempPath(),
+                VoiceSessions = r.GetValue(sessions) ?? [1, 10],
+                Utterances = r.GetValue(utterances)!.Value,
+                StaggerMs = r.GetValue(stagger)!.Value,
+                SpeculateModes = r.GetValue(speculate) == "both" ? ["off", "on"] : [r.GetValue(speculate)!],
+                WhisperModel = r.GetValue(model)!,
+                RealTime = r.GetValue(realTime) == 1,
+                HangoverMs = r.GetValue(hangover)!.Value,
+                WhisperThreads = r.GetValue(whisperThreads),
+                WhisperConcurrency = r.GetValue(whisperConcurrency),
+                Jfk = r.GetValue(jfk),
+                GatewayModes = r.GetValue(gateway) == "both" ? ["off", "on"] : [r.GetValue(gateway)!],
+                Flood = flooding,
+                GatewayRateLimit = r.GetValue(rateLimit),
+                FloodInFlight = r.GetValue(floodInFlight)!.Value,
+            };
+            return run(o);
+        });
+        return root;
     }
 
-    private static int Int(string name, string value, int min, int max) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
-            ? v : throw new UsageException($"{name} must be an integer in [{min}, {max}], not '{value}'");
+    private static Option<int?> Int(string name, string description, int min, int max, int? defaultValue) => new(name)
+    {
+        Description = description,
+        HelpName = "N",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r =>
+        {
+            string value = r.Tokens[0].Value;
+            if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max) return v;
+            r.AddError($"{name} must be an integer in [{min}, {max}], not '{value}'");
+            return defaultValue;
+        },
+    };
 
-    private static double Double(string name, string value, double min, double max) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= min && v <= max
-            ? v : throw new UsageException($"{name} must be a number in [{min}, {max}], not '{value}'");
+    private static Option<double?> Double(string name, string description, double min, double max, double? defaultValue) => new(name)
+    {
+        Description = description,
+        HelpName = "X",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r =>
+        {
+            string value = r.Tokens[0].Value;
+            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= min && v <= max) return v;
+            r.AddError($"{name} must be a number in [{min.ToString(CultureInfo.InvariantCulture)}, {max.ToString(CultureInfo.InvariantCulture)}], not '{value}'");
+            return defaultValue;
+        },
+    };
+
+    private static Option<string> Choice(string name, string description, string defaultValue, params string[] values)
+    {
+        var option = new Option<string>(name) { Description = description, HelpName = string.Join('|', values), DefaultValueFactory = _ => defaultValue };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } value && !values.Contains(value, StringComparer.Ordinal))
+                r.AddError($"{name} must be {string.Join(", ", values[..^1])} or {values[^1]}, not '{value}'");
+        });
+        return option;
+    }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"devices={Devices} rate={(Rate == 0 ? "flat-out" : Rate.ToString("0.#", CultureInfo.InvariantCulture) + "/s")} duration={DurationSeconds:0.#}s messages={(Messages == 0 ? "-" : Messages.ToString(CultureInfo.InvariantCulture))} qos={(int)Qos} inflight={InFlight} payload~{PayloadBytes}B warmup={Warmup}/device watermark={(Watermark == 0 ? "default" : Watermark.ToString(CultureInfo.InvariantCulture))}");
-}
-
-internal sealed class UsageException(string? message) : Exception(message ?? "help")
-{
-    public bool IsHelp { get; } = message is null;
 }

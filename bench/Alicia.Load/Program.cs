@@ -1,3 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -11,18 +14,18 @@ public static class Program
     {
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-        LoadOptions options;
-        try
+        ParseResult parsed = LoadOptions.Command(RunAsync).Parse(args);
+        if (parsed.Action is ParseErrorAction)
         {
-            options = LoadOptions.Parse(args);
+            foreach (ParseError error in parsed.Errors) Console.Error.WriteLine($"Alicia.Load: {error.Message}");
+            Console.Error.WriteLine("Run 'Alicia.Load --help' for the options.");
+            return 2;
         }
-        catch (UsageException e)
-        {
-            if (!e.IsHelp) Console.Error.WriteLine(e.Message);
-            Console.Error.WriteLine(LoadOptions.Usage);
-            return e.IsHelp ? 0 : 2;
-        }
+        return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }).ConfigureAwait(false);
+    }
 
+    private static async Task<int> RunAsync(LoadOptions options)
+    {
         Console.WriteLine($"Alicia.Load {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}");
         Console.WriteLine($"  scenario={options.Scenario} {options}");
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security.Audit;
-using Alicia.Host.Configuration;
+using System.CommandLine;
 
 namespace Alicia.Host.Commands;
 
@@ -10,20 +10,20 @@ internal static class AuditCommand
 {
     public static string PathFor(AliciaEngineOptions options) => Path.Combine(options.DataDirectory, "audit.db");
 
-    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr)
+    internal static Command Create(CliContext cli)
     {
-        var tokens = args.ToList();
-        string? sub = tokens.Count > 0 && !tokens[0].StartsWith('-') ? tokens[0] : null;
-        if (sub is not ("tail" or "verify"))
-        {
-            stderr.WriteLine("alicia audit: say 'tail [-n N]' or 'verify'");
-            return Cli.Usage;
-        }
-        tokens.RemoveAt(0);
-        string countText = Cli.TakeOption(tokens, "-n") ?? Cli.TakeOption(tokens, "--lines") ?? "20";
-        if (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1)
-            throw new ConfigurationError($"-n: '{countText}' is not a positive number");
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+        var count = new Option<int>("--lines", "-n") { Description = "How many records (default 20)", HelpName = "N", DefaultValueFactory = _ => 20,
+            CustomParser = CommonOptions.Integer("-n", 1, int.MaxValue, "a positive number") };
+        var tail = cli.ReadsConfiguration(new Command("tail", "The last security decisions of the audit log (<DataDirectory>/audit.db)") { count });
+        tail.SetAction(result => Execute(cli, cli.Load(result), "tail", result.GetValue(count)));
+        var verify = cli.ReadsConfiguration(new Command("verify", "Check the audit log's hash chain; names the first altered or missing record"));
+        verify.SetAction(result => Execute(cli, cli.Load(result), "verify", 0));
+        return new Command("audit", "The security audit log (append-only, SHA-256 hash chain)") { tail, verify };
+    }
+
+    private static int Execute(CliContext cli, AliciaEngineOptions options, string sub, int count)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
         string path = PathFor(options);
         if (!File.Exists(path))
         {

@@ -1,8 +1,7 @@
 using Alicia.Tools.Mosquitto;
-using System.Globalization;
+using System.CommandLine;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security.Identity;
-using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
 
@@ -13,24 +12,32 @@ namespace Alicia.Host.Commands;
 /// </summary>
 public static class BrokerCommand
 {
-    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        var tokens = args.ToList();
-        if (tokens.Count < 2 || tokens[0] != "config" || tokens[1] != "mosquitto")
-        {
-            stderr.WriteLine("alicia broker: say 'config mosquitto [--out DIR] [--port 8883] [--plain-port 1883] [--plain-listen 127.0.0.1] [--no-anonymous] [--user NAME]'");
-            return Cli.Usage;
-        }
-        tokens.RemoveRange(0, 2);
-        string? outDir = Cli.TakeOption(tokens, "--out");
-        int tlsPort = Port(Cli.TakeOption(tokens, "--port") ?? "8883", "--port", allowZero: false);
-        int plainPort = Port(Cli.TakeOption(tokens, "--plain-port") ?? "1883", "--plain-port", allowZero: true);
-        string plainAddress = Cli.TakeOption(tokens, "--plain-listen") ?? "127.0.0.1";
-        string? tlsAddress = Cli.TakeOption(tokens, "--tls-listen");
-        bool noAnonymous = Cli.TakeFlag(tokens, "--no-anonymous");
-        string? user = Cli.TakeOption(tokens, "--user");
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+    /// <summary><c>alicia broker ARGS</c>, as from the command line (exit code; output to the writers).</summary>
+    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr) => Cli.Run(["broker", .. args], stdout, stderr);
 
+    internal static Command Create(CliContext cli)
+    {
+        var outDir = new Option<string>("--out") { Description = "Where the files go (default <DataDirectory>/mosquitto)", HelpName = "DIR" };
+        var tlsPort = new Option<int?>("--port") { Description = "Mosquitto's TLS 1.3 listener port (default 8883)", HelpName = "N", CustomParser = CommonOptions.PortNumber("--port", allowZero: false) };
+        var plainPort = new Option<int?>("--plain-port") { Description = "The plain listener for anonymous read-only clients (default 1883; 0: none)", HelpName = "N", CustomParser = CommonOptions.PortNumber("--plain-port") };
+        var plainAddress = new Option<string>("--plain-listen") { Description = "The plain listener's address (default 127.0.0.1)", HelpName = "ADDRESS", DefaultValueFactory = _ => "127.0.0.1" };
+        var tlsAddress = new Option<string>("--tls-listen") { Description = "The TLS listener's address (default: every address)", HelpName = "ADDRESS" };
+        var noAnonymous = new Option<bool>("--no-anonymous") { Description = "Refuse anonymous readers on the plain listener" };
+        var user = new Option<string>("--user") { Description = "The user Mosquitto runs as (it must read the key file)", HelpName = "NAME" };
+        var mosquitto = cli.ReadsConfiguration(new Command("mosquitto", """
+            Write a Mosquitto 2 configuration for use as Alicia's external broker: a TLS 1.3 listener with our CA,
+            client certificates required and their CN as user name, an ACL file from the same policy as the embedded
+            broker, a CRL, and a loopback plain listener for anonymous readers. Regenerate and reload Mosquitto after
+            each provision, renewal or revocation.
+            """) { outDir, tlsPort, plainPort, plainAddress, tlsAddress, noAnonymous, user });
+        mosquitto.SetAction(result => Execute(cli, cli.Load(result), result.GetValue(outDir), result.GetValue(tlsPort) ?? 8883, result.GetValue(plainPort) ?? 1883,
+            result.GetValue(plainAddress)!, result.GetValue(tlsAddress), result.GetValue(noAnonymous), result.GetValue(user)));
+        return new Command("broker", "Configuration for an external broker") { new Command("config", "Write a broker's configuration") { mosquitto } };
+    }
+
+    private static int Execute(CliContext cli, AliciaEngineOptions options, string? outDir, int tlsPort, int plainPort, string plainAddress, string? tlsAddress, bool noAnonymous, string? user)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
         if (!CertificateAuthority.Exists(options.DataDirectory))
         {
             stderr.WriteLine($"alicia broker config: no certificate authority in {CertificateAuthority.DirectoryFor(options.DataDirectory)} (create one with: alicia ca init)");
@@ -57,12 +64,5 @@ public static class BrokerCommand
             stdout.WriteLine($"note: Mosquitto started as root drops to user 'mosquitto', which cannot read {files.KeyFile} (0600): chown -R mosquitto: {files.Directory}, or pass --user root");
         stdout.WriteLine($"run: mosquitto -c {files.Config}   (regenerate and send SIGHUP after provisioning, renewing or revoking)");
         return Cli.Ok;
-    }
-
-    private static int Port(string text, string option, bool allowZero)
-    {
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535 || (!allowZero && port == 0))
-            throw new ConfigurationError($"{option}: '{text}' is not a TCP port ({(allowZero ? 0 : 1)}-65535)");
-        return port;
     }
 }

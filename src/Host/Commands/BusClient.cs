@@ -10,8 +10,9 @@ namespace Alicia.Host.Commands;
 /// </summary>
 internal sealed class BusClient : IAsyncDisposable
 {
-    private BusClient(AliciaBus bus, SigningIdentity identity, KeyDirectory keys, BrokerEndpoint endpoint)
+    private BusClient(AliciaBus bus, SigningIdentity identity, KeyDirectory keys, BrokerEndpoint endpoint, bool authenticated)
     {
+        Authenticated = authenticated;
         Bus = bus;
         Identity = identity;
         Keys = keys;
@@ -22,6 +23,14 @@ internal sealed class BusClient : IAsyncDisposable
     public SigningIdentity Identity { get; }
     public KeyDirectory Keys { get; }
     public BrokerEndpoint Endpoint { get; }
+
+    /// <summary>Whether the connection presented the local tool's password (else it is anonymous: read-only at the gateway).</summary>
+    public bool Authenticated { get; }
+
+    /// <summary>Why the broker may have refused a publish: the connection went without the local tool's password.</summary>
+    public string RefusalHint(AliciaEngineOptions options) => Authenticated ? "" :
+        $". This connection has no password: {Alicia.Tools.LocalTools.PasswordFile(options.DataDirectory, Identity.Name)} is not readable here. " +
+        "Point --data (or DataDirectory in the configuration, or ALICIA_DataDirectory) at the running engine's data directory, and --keys (KeyDirectory, ALICIA_KeyDirectory) at its key directory";
 
     /// <summary>The configured external broker, or the local engine's embedded broker.</summary>
     public static BrokerEndpoint EndpointOf(AliciaEngineOptions options) => string.IsNullOrWhiteSpace(options.BrokerUrl)
@@ -61,6 +70,7 @@ internal sealed class BusClient : IAsyncDisposable
         var verifier = new EnvelopeVerifier(new TrustStore(keys), security);
         try
         {
+            bool authenticated = false;
             var busOptions = new BusOptions
             {
                 RequestTimeout = timeout,
@@ -72,9 +82,10 @@ internal sealed class BusClient : IAsyncDisposable
                 busOptions.Username = credentials.User;
                 busOptions.Password = credentials.Password;
                 busOptions.ClientId = $"{identityName}:{Guid.NewGuid():N}"[..Math.Min(identityName.Length + 9, 64)];
+                authenticated = true;
             }
             AliciaBus bus = await AliciaBus.ConnectAsync(endpoint, identity, verifier, busOptions, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return new BusClient(bus, identity, keys, endpoint);
+            return new BusClient(bus, identity, keys, endpoint, authenticated);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

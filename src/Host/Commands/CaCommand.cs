@@ -1,44 +1,48 @@
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security.Identity;
-using Alicia.Host.Configuration;
+using System.CommandLine;
 
 namespace Alicia.Host.Commands;
 
 /// <summary><c>alicia ca init [--host NAME]... [--force]</c> and <c>alicia ca show</c>: the local certificate authority.</summary>
 public static class CaCommand
 {
-    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        var tokens = args.ToList();
-        string? sub = tokens.Count > 0 && !tokens[0].StartsWith('-') ? tokens[0] : null;
-        if (sub is not ("init" or "show"))
-        {
-            stderr.WriteLine("alicia ca: say 'init [--host NAME]... [--force]' or 'show'");
-            return Cli.Usage;
-        }
-        tokens.RemoveAt(0);
-        var hosts = new List<string>();
-        while (Cli.TakeOption(tokens, "--host") is { } host) hosts.Add(host);
-        bool force = Cli.TakeFlag(tokens, "--force");
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+    /// <summary><c>alicia ca ARGS</c>, as from the command line (exit code; output to the writers).</summary>
+    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr) => Cli.Run(["ca", .. args], stdout, stderr);
 
-        if (sub == "init")
+    internal static Command Create(CliContext cli)
+    {
+        var hosts = new Option<string[]>("--host") { Description = "An extra name or address for the broker's certificate (repeat for more; this machine's name, localhost, 127.0.0.1 and ::1 are always in it)", HelpName = "NAME" };
+        var force = new Option<bool>("--force") { Description = "Replace an existing CA (invalidates every certificate it issued)" };
+        var init = cli.ReadsConfiguration(new Command("init", "Create the local certificate authority (ECDSA P-256) and the broker's certificate in <DataDirectory>/ca (keys 0600)") { hosts, force });
+        init.SetAction(result => Init(cli, cli.Load(result), result.GetValue(hosts) ?? [], result.GetValue(force)));
+        var show = cli.ReadsConfiguration(new Command("show", "Show the CA and the broker certificate: subjects, SHA-256, validity, names"));
+        show.SetAction(result => Show(cli, cli.Load(result)));
+        return new Command("ca", "The local certificate authority for TLS client certificates") { init, show };
+    }
+
+    private static int Init(CliContext cli, AliciaEngineOptions options, IReadOnlyList<string> hosts, bool force)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
+        if (CertificateAuthority.Exists(options.DataDirectory) && !force)
         {
-            if (CertificateAuthority.Exists(options.DataDirectory) && !force)
-            {
-                stderr.WriteLine($"alicia ca init: a certificate authority already exists in {CertificateAuthority.DirectoryFor(options.DataDirectory)}; " +
-                    "replacing it invalidates every issued certificate (use --force to do it anyway)");
-                return Cli.Failed;
-            }
-            using CertificateAuthority ca = CertificateAuthority.Init(options.DataDirectory, hosts, force: force);
-            using var server = ca.LoadServerCertificate();
-            stdout.WriteLine($"created certificate authority '{ca.Certificate.Subject}' in {ca.Directory}");
-            stdout.WriteLine($"  {ca.CertificatePath}  (give this to devices and clients: they trust the broker through it)");
-            stdout.WriteLine($"  {ca.KeyPath}  (mode 0600: keep it secret)");
-            stdout.WriteLine($"  {ca.ServerCertificatePath}, {ca.ServerKeyPath}  (the broker's certificate: {SubjectAltNames(server)})");
-            stdout.WriteLine("next: alicia device provision <id> --type speaker|sensor|actuator|controller|service");
-            return Cli.Ok;
+            stderr.WriteLine($"alicia ca init: a certificate authority already exists in {CertificateAuthority.DirectoryFor(options.DataDirectory)}; " +
+                "replacing it invalidates every issued certificate (use --force to do it anyway)");
+            return Cli.Failed;
         }
+        using CertificateAuthority ca = CertificateAuthority.Init(options.DataDirectory, hosts, force: force);
+        using var server = ca.LoadServerCertificate();
+        stdout.WriteLine($"created certificate authority '{ca.Certificate.Subject}' in {ca.Directory}");
+        stdout.WriteLine($"  {ca.CertificatePath}  (give this to devices and clients: they trust the broker through it)");
+        stdout.WriteLine($"  {ca.KeyPath}  (mode 0600: keep it secret)");
+        stdout.WriteLine($"  {ca.ServerCertificatePath}, {ca.ServerKeyPath}  (the broker's certificate: {SubjectAltNames(server)})");
+        stdout.WriteLine("next: alicia device provision <id> --type speaker|sensor|actuator|controller|service");
+        return Cli.Ok;
+    }
+
+    private static int Show(CliContext cli, AliciaEngineOptions options)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
 
         if (!CertificateAuthority.Exists(options.DataDirectory))
         {

@@ -1,141 +1,212 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
 
-/// <summary>The <c>alicia</c> command line: a small hand-written dispatcher (AOT-safe, no reflection).</summary>
+/// <summary>
+/// The <c>alicia</c> command line on System.CommandLine (AOT-safe: no reflection): one <see cref="Command"/>
+/// per verb with typed options and arguments, so <c>alicia &lt;command&gt; --help</c> prints that command's
+/// help. Configuration keys (<c>--Security:MaxClockSkew=00:00:10</c>) are taken out of the arguments before
+/// parsing and go to the configuration of the commands that read it.
+/// </summary>
 internal static class Cli
 {
     public const int Ok = 0;
     public const int Failed = 1;
     public const int Usage = 2;
 
-    public const string HelpText = """
-        alicia - the Alicia voice-assistant message bus
+    public const string Description = """
+        alicia - the Alicia voice-assistant message bus: an MQTT 5 bus where every message is signed (Ed25519).
+        Run 'alicia <command> --help' for a command's options.
+        """;
 
-        Usage:
-          alicia run [options]              Start the engine with its embedded MQTT 5 broker (or --broker URL)
-          alicia keys new <name> [--keys D] Create an Ed25519 signing key; prints the public key
-          alicia keys list [--keys D]       List the keys (trusted public keys) in the key directory
-          alicia ping [options]             Send a signed ping to a running engine and wait for its signed reply
-          alicia devices list|show <id>|remove <id>|lookup <capability> [--in PLACE]
-                                            The device registry of a running engine
-          alicia simulate --devices N [--heartbeat S] [--duration S] [--keep]
-                                            N simulated sensors, bulbs, switches and speakers
-          alicia voice send <file.wav> [options]
-                                            Stream a WAV file to a running engine; prints the transcript and stage timings
-          alicia models list | pull <name>  Models of the manifest; pull downloads and checks the SHA-256
-          alicia models random <file> [--size micro|tiny]
-                                            A random-weight Whisper model for smoke tests (meaningless transcripts)
-          alicia ca init [--host NAME]... [--force] | ca show
-                                            Local certificate authority (ECDSA P-256) in <DataDirectory>/ca
-          alicia device provision <id> --type speaker|sensor|actuator|controller|service [--role R]... [--password-from-env VAR] [--out DIR]
-          alicia device revoke <id> [--reason TEXT] | device renew <id> [--overlap 24h] | device list
-          alicia broker config mosquitto [--out DIR] [--port 8883] [--plain-port 1883] [--no-anonymous] [--user NAME]
-          alicia audit tail [-n N]          The last N security decisions of the audit log
-          alicia audit verify               Check the audit log's hash chain; names the first broken link
-          alicia --help | help              This text
-          alicia --version                  The version
-
-        Options (run, ping):
-          --config FILE         JSON configuration (default: ./alicia.json when present)
-          --port N              Embedded broker TCP port (default 1883; 0 picks a free one)
-          --listen ADDRESS      Embedded broker bind address (default 127.0.0.1)
-          --no-tcp              Embedded broker without TCP (in-process clients only)
-          --broker URL          Use an external MQTT 5 broker: mqtt://host:port or mqtts://host:port
-          --keys DIR            Key directory (default .alicia/keys); its public keys are trusted
-          --name NAME           The engine's identity (default alicia-engine)
-          --Section:Key=VALUE   Any configuration key, e.g. --Security:MaxClockSkew=00:00:10
-
-        Options (ping):
-          --as NAME             Identity to sign with (default alicia-cli; created if missing)
-          --to NAME             Engine to ask (default alicia-engine)
-          --timeout SECONDS     How long to wait (default 5)
-          --json                Send the request as JSON instead of MessagePack
-
-        Environment: ALICIA_<Key> with __ for ':' (ALICIA_Broker__Port=1884).
+    public const string Epilogue = """
+        Configuration (commands with --config): alicia.json in the working directory or --config FILE (relative
+        paths in it are relative to its folder), then ALICIA_<Key> environment variables (__ for ':',
+        ALICIA_Broker__Port=1884, ALICIA_DataDirectory=/var/lib/alicia/data), then any key on the command line
+        as --Section:Key=VALUE (e.g. --Security:MaxClockSkew=00:00:10), then the command's own options.
         Exit codes: 0 ok, 1 failure, 2 usage or configuration error.
         """;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>Runs <c>alicia</c> with <paramref name="args"/>; the exit code.</summary>
+    /// <param name="environment">The environment for configuration (<c>ALICIA_*</c>) and <c>--password-from-env</c>; null: the process's.</param>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
+        IDictionary<string, string?>? environment = null, CancellationToken cancellationToken = default)
     {
-        if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+        Func<string, string?> variable = environment is null
+            ? Environment.GetEnvironmentVariable
+            : name => environment.TryGetValue(name, out string? value) ? value : null;
+        return await RunAsync(args, stdout, stderr, environment, variable, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Synchronous <see cref="RunAsync(string[], TextWriter, TextWriter, IDictionary{string, string?}?, CancellationToken)"/> (for commands that do not wait on anything).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?>? variable = null) =>
+        RunAsync(args, stdout, stderr, null, variable ?? Environment.GetEnvironmentVariable, CancellationToken.None).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr,
+        IDictionary<string, string?>? environment, Func<string, string?> variable, CancellationToken cancellationToken)
+    {
+        // `alicia help [command...]` is `alicia [command...] --help`.
+        if (args is ["help", .. var rest]) args = [.. rest, "--help"];
+
+        List<string> tokens;
+        List<KeyValuePair<string, string?>> keys;
+        try
         {
-            stdout.WriteLine(HelpText);
-            return args.Length == 0 ? Usage : Ok;
+            (tokens, keys) = SplitConfigurationKeys(args);
         }
-        if (args[0] is "--version" or "version")
+        catch (ConfigurationError e)
         {
-            stdout.WriteLine($"alicia {typeof(Cli).Assembly.GetName().Version?.ToString(3) ?? "0.0.0"}");
-            return Ok;
+            stderr.WriteLine($"alicia: {e.Message}");
+            return Usage;
         }
-        if (args.Contains("--help") || args.Contains("-h"))
+
+        var context = new CliContext(stdout, stderr, environment, variable, keys);
+        RootCommand root = Build(context);
+        ParseResult result = root.Parse(tokens);
+        if (result.Action is ParseErrorAction)
         {
-            stdout.WriteLine(HelpText);
-            return Ok;
+            ReportParseErrors(result, stderr);
+            return Usage;
+        }
+        if (keys.Count > 0 && result.Action is not HelpAction && !context.HasConfiguration(result.CommandResult.Command))
+        {
+            stderr.WriteLine($"{CommandPath(result.CommandResult)}: unknown option '--{keys[0].Key}' (configuration keys apply to the commands that read the configuration)");
+            return Usage;
         }
 
         try
         {
-            return args[0] switch
+            return await result.InvokeAsync(new InvocationConfiguration
             {
-                "run" => await RunCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
-                "keys" => KeysCommand.Execute(args[1..], stdout, stderr),
-                "ping" => await PingCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
-                "audit" => AuditCommand.Execute(args[1..], stdout, stderr),
-                "voice" => await VoiceCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
-                "models" => await ModelsCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
-                "ca" => CaCommand.Execute(args[1..], stdout, stderr),
-                "device" => DeviceIdentityCommand.Execute(args[1..], stdout, stderr),
-                "broker" => BrokerCommand.Execute(args[1..], stdout, stderr),
-                "devices" => await DevicesCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
-                "simulate" => await SimulateCommand.ExecuteAsync(args[1..], stdout, stderr).ConfigureAwait(false),
-                _ => UnknownCommand(args[0], stderr),
-            };
+                Output = stdout,
+                Error = stderr,
+                EnableDefaultExceptionHandler = false,
+                // `alicia run` (the Generic Host) and `alicia simulate` handle SIGINT/SIGTERM themselves.
+                ProcessTerminationTimeout = null,
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (ConfigurationError e)
         {
-            stderr.WriteLine($"alicia: configuration error: {e.Message}");
+            stderr.WriteLine($"{CommandPath(result.CommandResult)}: configuration error: {e.Message}");
             return Usage;
         }
     }
 
-    private static int UnknownCommand(string command, TextWriter stderr)
+    /// <summary>The command tree. Built for each invocation: its actions write to that invocation's writers.</summary>
+    internal static RootCommand Build(CliContext context)
     {
-        stderr.WriteLine($"alicia: unknown command '{command}'. Run 'alicia --help' for the list of commands.");
-        return Usage;
+        var root = new RootCommand(Description) { HelpName = "alicia" };
+        root.Add(RunCommand.Create(context));
+        root.Add(KeysCommand.Create(context));
+        root.Add(PingCommand.Create(context));
+        root.Add(DevicesCommand.Create(context));
+        root.Add(SimulateCommand.Create(context));
+        root.Add(VoiceCommand.Create(context));
+        root.Add(ModelsCommand.Create(context));
+        root.Add(CaCommand.Create(context));
+        root.Add(DeviceIdentityCommand.Create(context));
+        root.Add(BrokerCommand.Create(context));
+        root.Add(AuditCommand.Create(context));
+
+        foreach (HelpOption option in root.Options.OfType<HelpOption>())
+            option.Action = new HelpWithFooter(new HelpAction { MaxWidth = 110 }, context);
+        return root;
     }
 
-    /// <summary>Takes <c>--name value</c> / <c>--name=value</c> out of <paramref name="tokens"/>.</summary>
-    public static string? TakeOption(List<string> tokens, string name)
+    /// <summary>System.CommandLine's help, then how configuration is found (for the commands that read it) and the exit codes.</summary>
+    private sealed class HelpWithFooter(HelpAction help, CliContext context) : SynchronousCommandLineAction
     {
-        for (int i = 0; i < tokens.Count; i++)
+        public override bool ClearsParseErrors => true;
+
+        public override int Invoke(ParseResult parseResult)
         {
-            if (tokens[i] == name)
-            {
-                if (i + 1 >= tokens.Count) throw new ConfigurationError($"{name} needs a value");
-                string value = tokens[i + 1];
-                tokens.RemoveRange(i, 2);
-                return value;
-            }
-            if (tokens[i].StartsWith(name + "=", StringComparison.Ordinal))
-            {
-                string value = tokens[i][(name.Length + 1)..];
-                tokens.RemoveAt(i);
-                return value;
-            }
+            int code = help.Invoke(parseResult);
+            Command command = parseResult.CommandResult.Command;
+            TextWriter output = parseResult.InvocationConfiguration.Output;
+            output.WriteLine(command is RootCommand || context.HasConfiguration(command) ? Epilogue.TrimEnd() : "Exit codes: 0 ok, 1 failure, 2 usage error.");
+            return code;
         }
-        return null;
     }
 
-    public static bool TakeFlag(List<string> tokens, string name) => tokens.Remove(name);
-
-    /// <summary>Takes a positive number of seconds (<c>--timeout 5</c>), or the default.</summary>
-    public static double TakeSeconds(List<string> tokens, string name, double defaultSeconds)
+    /// <summary>
+    /// Takes configuration keys out of the arguments: <c>--Section:Key=VALUE</c>, <c>--Key=VALUE</c> or
+    /// <c>--Key VALUE</c>, where the name starts with a capital letter or has a ':' (the commands' own options
+    /// are lower-case, <c>--port</c>). Everything after <c>--</c> is left alone.
+    /// </summary>
+    internal static (List<string> Tokens, List<KeyValuePair<string, string?>> Keys) SplitConfigurationKeys(IReadOnlyList<string> args)
     {
-        string? text = TakeOption(tokens, name);
-        if (text is null) return defaultSeconds;
-        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) || seconds <= 0)
-            throw new ConfigurationError($"{name}: '{text}' is not a positive number of seconds");
-        return seconds;
+        var tokens = new List<string>(args.Count);
+        var keys = new List<KeyValuePair<string, string?>>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string t = args[i];
+            if (t == "--")
+            {
+                tokens.AddRange(args.Skip(i));
+                break;
+            }
+            if (!IsConfigurationKey(t))
+            {
+                tokens.Add(t);
+                continue;
+            }
+            int equals = t.IndexOf('=', StringComparison.Ordinal);
+            if (equals > 0)
+            {
+                keys.Add(new(t[2..equals], t[(equals + 1)..]));
+                continue;
+            }
+            if (i + 1 >= args.Count) throw new ConfigurationError($"{t} needs a value ({t}=VALUE or {t} VALUE)");
+            keys.Add(new(t[2..], args[++i]));
+        }
+        return (tokens, keys);
+    }
+
+    private static bool IsConfigurationKey(string token)
+    {
+        if (token.Length < 3 || !token.StartsWith("--", StringComparison.Ordinal) || !char.IsAsciiLetter(token[2])) return false;
+        int equals = token.IndexOf('=', StringComparison.Ordinal);
+        ReadOnlySpan<char> name = equals > 0 ? token.AsSpan(2, equals - 2) : token.AsSpan(2);
+        return char.IsAsciiLetterUpper(name[0]) || name.Contains(':');
+    }
+
+    /// <summary>Parse errors as <c>alicia ping: unknown option '--frob'</c>, and where to read the usage.</summary>
+    private static void ReportParseErrors(ParseResult result, TextWriter stderr)
+    {
+        string path = CommandPath(result.CommandResult);
+        Command command = result.CommandResult.Command;
+        IReadOnlyList<string> unmatched = result.UnmatchedTokens;
+        foreach (string token in unmatched)
+        {
+            string what = token.StartsWith('-') ? "unknown option" : command.Subcommands.Count > 0 ? "unknown command" : "unexpected argument";
+            stderr.WriteLine($"{path}: {what} '{token}'");
+        }
+        bool missingCommand = false;
+        foreach (ParseError error in result.Errors)
+        {
+            if (unmatched.Any(t => error.Message.Contains($"'{t}'", StringComparison.Ordinal))) continue;
+            if (command.Subcommands.Count > 0 && command.Action is null && error.SymbolResult is CommandResult { Command: var c } && c == command)
+            {
+                missingCommand = true;
+                continue;
+            }
+            stderr.WriteLine($"{path}: {error.Message}");
+        }
+        if (missingCommand && unmatched.Count == 0)
+            stderr.WriteLine($"{path}: which command? {string.Join(", ", command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name))}");
+        stderr.WriteLine($"Run '{path} --help' for usage.");
+    }
+
+    private static string CommandPath(CommandResult result)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = result; r is not null; r = r.Parent)
+            if (r is CommandResult c) names.Add(c.Command is RootCommand ? "alicia" : c.Command.Name);
+        names.Reverse();
+        return string.Join(' ', names);
     }
 }

@@ -4,6 +4,7 @@ using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
 using Alicia.Engine.Security.Gateway;
 using Alicia.Engine.Security.Identity;
+using System.CommandLine;
 using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
@@ -16,57 +17,108 @@ namespace Alicia.Host.Commands;
 /// </summary>
 public static class DeviceIdentityCommand
 {
-    public const string UsageText = """
-        alicia device provision <id> --type speaker|sensor|actuator|controller|service [--role R]... [--password-from-env VAR]
-                                     [--out DIR] [--validity 365d] [--broker-url mqtts://host:8883]...
-        alicia device revoke <id> [--reason TEXT]
-        alicia device renew <id> [--overlap 24h] [--out DIR] [--validity 365d]
-        alicia device list
-        """;
+    /// <summary><c>alicia device ARGS</c>, as from the command line (exit code; output to the writers).</summary>
+    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr) => Cli.Run(["device", .. args], stdout, stderr);
 
-    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr) =>
-        Execute(args, stdout, stderr, Environment.GetEnvironmentVariable);
+    /// <summary>The same, with <paramref name="environment"/> for <c>--password-from-env</c>.</summary>
+    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment) =>
+        Cli.Run(["device", .. args], stdout, stderr, environment);
 
-    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr, Func<string, string?> environment)
+    private sealed record Request(string Sub, string Id)
     {
-        var tokens = args.ToList();
-        string? sub = tokens.Count > 0 && !tokens[0].StartsWith('-') ? tokens[0] : null;
-        if (sub is not ("provision" or "revoke" or "renew" or "list"))
+        public IdentityKind Kind { get; init; }
+        public List<string> Roles { get; init; } = [];
+        public string? PasswordVariable { get; init; }
+        public string? OutDir { get; init; }
+        public TimeSpan? Validity { get; init; }
+        public TimeSpan Overlap { get; init; } = TimeSpan.FromHours(24);
+        public string? Reason { get; init; }
+        public List<string> BrokerUrls { get; init; } = [];
+    }
+
+    internal static Command Create(CliContext cli)
+    {
+        var id = CommonOptions.IdentityArgument("id", "The device's or service's identity: its MQTT client id, certificate CN and signing key name", "id");
+        var type = new Option<IdentityKind>("--type")
         {
-            stderr.WriteLine("alicia device: say one of\n" + UsageText);
-            return Cli.Usage;
-        }
-        tokens.RemoveAt(0);
-        string? id = null;
-        if (sub != "list")
+            Description = "What it is: speaker, sensor, actuator, controller or service", HelpName = "TYPE", Required = true,
+            CustomParser = r =>
+            {
+                string text = r.Tokens[0].Value;
+                if (IdentityRecord.TryParseKind(text, out IdentityKind kind)) return kind;
+                r.AddError($"--type: '{text}' is not speaker, sensor, actuator, controller or service");
+                return default;
+            },
+        };
+        var roles = new Option<string[]>("--role") { Description = "A service's role (stt, tts, ai, ...); repeat or separate with commas", HelpName = "ROLE" };
+        var password = new Option<string>("--password-from-env") { Description = "Also let it log in with the password in this environment variable (services on loopback)", HelpName = "VAR" };
+        var outDir = new Option<string>("--out") { Description = "Where the bundle goes (default <DataDirectory>/devices/<id>)", HelpName = "DIR" };
+        var validity = Duration("--validity", "How long the certificate is valid (default 365d)", allowZero: false);
+        var overlap = Duration("--overlap", "How long the previous certificate and signing key keep working (default 24h)", allowZero: true);
+        var reason = new Option<string>("--reason") { Description = "Why (recorded in the audit log)", HelpName = "TEXT" };
+        var brokerUrls = new Option<string[]>("--broker-url") { Description = "A broker URL for the bundle's device.json (repeat for more; default mqtts://<this host>:8883 and mqtts://127.0.0.1:8883)", HelpName = "URL" };
+        brokerUrls.Validators.Add(r =>
         {
-            if (tokens.Count == 0 || tokens[0].StartsWith('-'))
+            foreach (string url in r.GetValueOrDefault<string[]>() ?? [])
             {
-                stderr.WriteLine($"alicia device {sub}: an identity id is required, e.g. 'alicia device {sub} kitchen-sensor'");
-                return Cli.Usage;
+                try { Alicia.Engine.Bus.BrokerEndpoint.Parse(url); }
+                catch (FormatException e) { r.AddError($"--broker-url: {e.Message}"); }
             }
-            id = tokens[0];
-            tokens.RemoveAt(0);
-            if (!IdentityNames.IsValid(id))
+        });
+
+        Command Sub(string name, string description, Func<ParseResult, Request> request, params Symbol[] symbols)
+        {
+            var command = cli.ReadsConfiguration(new Command(name, description));
+            foreach (Symbol symbol in symbols)
             {
-                stderr.WriteLine($"alicia device {sub}: '{id}' is not a valid id (1-{IdentityNames.MaxLength} of a-z A-Z 0-9 - _ .)");
-                return Cli.Usage;
+                if (symbol is Argument argument) command.Add(argument);
+                else command.Add((Option)symbol);
             }
+            command.SetAction(result => Execute(cli, cli.Load(result), request(result)));
+            return command;
         }
 
-        string? typeText = Cli.TakeOption(tokens, "--type");
-        var roles = new List<string>();
-        while (Cli.TakeOption(tokens, "--role") is { } role) roles.AddRange(role.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        string? passwordVariable = Cli.TakeOption(tokens, "--password-from-env");
-        string? outDir = Cli.TakeOption(tokens, "--out");
-        string? validityText = Cli.TakeOption(tokens, "--validity");
-        string? overlapText = Cli.TakeOption(tokens, "--overlap");
-        string? reason = Cli.TakeOption(tokens, "--reason");
-        var brokerUrls = new List<string>();
-        while (Cli.TakeOption(tokens, "--broker-url") is { } url) brokerUrls.Add(url);
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
-        TimeSpan? validity = validityText is null ? null : ParseDuration(validityText, "--validity");
+        List<string> Roles(ParseResult r) => [.. (r.GetValue(roles) ?? []).SelectMany(x => x.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
+        List<string> Urls(ParseResult r) => [.. r.GetValue(brokerUrls) ?? []];
 
+        return new Command("device", "Device and service identities: certificate from the local CA, Ed25519 signing key, trust, bundle")
+        {
+            Sub("provision", "Provision an identity: certificate, signing key, bundle (ca.pem, cert.pem, key.pem, <id>.key, device.json); the engine trusts it at once",
+                r => new Request("provision", r.GetValue(id)!)
+                {
+                    Kind = r.GetValue(type), Roles = Roles(r), PasswordVariable = r.GetValue(password), OutDir = r.GetValue(outDir), Validity = r.GetValue(validity), BrokerUrls = Urls(r),
+                }, id, type, roles, password, outDir, validity, brokerUrls),
+            Sub("revoke", "Revoke an identity: its certificates are refused and its key untrusted; a running engine drops its connections within a second",
+                r => new Request("revoke", r.GetValue(id)!) { Reason = r.GetValue(reason) }, id, reason),
+            Sub("renew", "Renew an identity's certificate and signing key; the previous ones keep working during the overlap",
+                r => new Request("renew", r.GetValue(id)!) { Overlap = r.GetValue(overlap) ?? TimeSpan.FromHours(24), OutDir = r.GetValue(outDir), Validity = r.GetValue(validity), BrokerUrls = Urls(r) },
+                id, overlap, outDir, validity, brokerUrls),
+            Sub("list", "List the identities: type, roles, status, current certificate", _ => new Request("list", ""), []),
+        };
+    }
+
+    private static Option<TimeSpan?> Duration(string name, string description, bool allowZero) => new(name)
+    {
+        Description = description,
+        HelpName = "DURATION",
+        CustomParser = r =>
+        {
+            try { return ParseDuration(r.Tokens[0].Value, name, allowZero); }
+            catch (Alicia.Host.Configuration.ConfigurationError e)
+            {
+                r.AddError(e.Message);
+                return null;
+            }
+        },
+    };
+
+    private static int Execute(CliContext cli, AliciaEngineOptions options, Request request)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
+        string sub = request.Sub, id = request.Id;
+        List<string> roles = request.Roles, brokerUrls = request.BrokerUrls;
+        TimeSpan? validity = request.Validity;
+        string? outDir = request.OutDir, reason = request.Reason;
         if (sub != "list" && !CertificateAuthority.Exists(options.DataDirectory))
         {
             stderr.WriteLine($"alicia device {sub}: no certificate authority in {CertificateAuthority.DirectoryFor(options.DataDirectory)} (create one with: alicia ca init)");
@@ -78,25 +130,16 @@ public static class DeviceIdentityCommand
         using CertificateAuthority ca = CertificateAuthority.Load(options.DataDirectory);
         var provisioner = new DeviceProvisioner(ca, store, new KeyDirectory(options.KeyDirectory), options.DataDirectory);
         if (brokerUrls.Count == 0) brokerUrls.AddRange(DefaultBrokerUrls(options));
-        foreach (string url in brokerUrls)
-        {
-            try { Alicia.Engine.Bus.BrokerEndpoint.Parse(url); }
-            catch (FormatException e) { throw new ConfigurationError($"--broker-url: {e.Message}"); }
-        }
 
         switch (sub)
         {
             case "provision":
             {
-                if (typeText is null || !IdentityRecord.TryParseKind(typeText, out IdentityKind kind))
-                {
-                    stderr.WriteLine($"alicia device provision: --type is required: speaker, sensor, actuator, controller or service{(typeText is null ? "" : $" (not '{typeText}')")}");
-                    return Cli.Usage;
-                }
+                IdentityKind kind = request.Kind;
                 string? password = null;
-                if (passwordVariable is not null)
+                if (request.PasswordVariable is { } passwordVariable)
                 {
-                    password = environment(passwordVariable);
+                    password = cli.Variable(passwordVariable);
                     if (string.IsNullOrEmpty(password))
                     {
                         stderr.WriteLine($"alicia device provision: --password-from-env {passwordVariable}: the variable is not set or empty");
@@ -106,7 +149,7 @@ public static class DeviceIdentityCommand
                 ProvisionResult result;
                 try
                 {
-                    result = provisioner.Provision(new ProvisionRequest(id!, kind)
+                    result = provisioner.Provision(new ProvisionRequest(id, kind)
                     {
                         Roles = roles, Password = password, Validity = validity, BundleDirectory = outDir, BrokerUrls = brokerUrls,
                     });
@@ -121,18 +164,18 @@ public static class DeviceIdentityCommand
                     stderr.WriteLine($"alicia device provision: {e.Message}");
                     return Cli.Failed;
                 }
-                Audit(options, AuditKinds.Provisioned, id!, $"{IdentityRecord.KindName(kind)}, certificate {result.CertificateSerial}{(roles.Count > 0 ? ", roles " + string.Join(",", roles) : "")}");
+                Audit(options, AuditKinds.Provisioned, id, $"{IdentityRecord.KindName(kind)}, certificate {result.CertificateSerial}{(roles.Count > 0 ? ", roles " + string.Join(",", roles) : "")}");
                 stdout.WriteLine($"provisioned {IdentityRecord.KindName(kind)} '{id}'{(roles.Count > 0 ? " with roles " + string.Join(", ", roles) : "")}{(password is null ? "" : " (password set)")}");
                 PrintResult(result, stdout);
                 return Cli.Ok;
             }
             case "renew":
             {
-                TimeSpan overlap = overlapText is null ? TimeSpan.FromHours(24) : ParseDuration(overlapText, "--overlap", allowZero: true);
+                TimeSpan overlap = request.Overlap;
                 ProvisionResult result;
                 try
                 {
-                    result = provisioner.Renew(id!, overlap, outDir, brokerUrls.Count > 0 ? brokerUrls : null, validity);
+                    result = provisioner.Renew(id, overlap, outDir, brokerUrls.Count > 0 ? brokerUrls : null, validity);
                 }
                 catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
                 {
@@ -140,19 +183,19 @@ public static class DeviceIdentityCommand
                     return Cli.Failed;
                 }
                 CertificateEntry? previous = result.Identity.Certificates.LastOrDefault(c => c.State == CertificateState.Previous);
-                Audit(options, AuditKinds.Renewed, id!, $"certificate {result.CertificateSerial}; previous valid until {previous?.ValidUntil:u}");
+                Audit(options, AuditKinds.Renewed, id, $"certificate {result.CertificateSerial}; previous valid until {previous?.ValidUntil:u}");
                 stdout.WriteLine($"renewed '{id}': the previous certificate{(result.SigningKeyInBundle ? " and signing key stay" : " stays")} valid until {previous?.ValidUntil:u}");
                 PrintResult(result, stdout);
                 return Cli.Ok;
             }
             default: // revoke
-                if (!provisioner.Revoke(id!, reason))
+                if (!provisioner.Revoke(id, reason))
                 {
-                    IdentityEntry? entry = store.Find(id!);
+                    IdentityEntry? entry = store.Find(id);
                     stderr.WriteLine(entry is null ? $"alicia device revoke: no identity '{id}'" : $"alicia device revoke: '{id}' is already revoked");
                     return Cli.Failed;
                 }
-                Audit(options, AuditKinds.Revoked, id!, reason ?? "revoked from the command line");
+                Audit(options, AuditKinds.Revoked, id, reason ?? "revoked from the command line");
                 stdout.WriteLine($"revoked '{id}': its certificates are refused and its signing key is no longer trusted; a running engine drops its connections within a second");
                 stdout.WriteLine("with an external Mosquitto: run 'alicia broker config mosquitto' again and reload Mosquitto");
                 return Cli.Ok;

@@ -1,9 +1,8 @@
+using System.CommandLine;
 using System.Globalization;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
-using Alicia.Engine.Security;
-using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
 
@@ -13,46 +12,52 @@ namespace Alicia.Host.Commands;
 /// </summary>
 public static class DevicesCommand
 {
-    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
-    {
-        var tokens = args.ToList();
-        string? sub = tokens.Count > 0 && !tokens[0].StartsWith('-') ? tokens[0] : null;
-        if (sub is not ("list" or "show" or "remove" or "lookup"))
-        {
-            stderr.WriteLine("alicia devices: say 'list', 'show <id>', 'remove <id>' or 'lookup <capability> [--in PLACE]'");
-            return Cli.Usage;
-        }
-        tokens.RemoveAt(0);
-        string argument = "";
-        if (sub is "show" or "remove" or "lookup")
-        {
-            if (tokens.Count == 0 || tokens[0].StartsWith('-'))
-            {
-                stderr.WriteLine($"alicia devices {sub}: {(sub == "lookup" ? "a capability" : "a device id")} is required");
-                return Cli.Usage;
-            }
-            argument = tokens[0];
-            tokens.RemoveAt(0);
-        }
-        string identityName = Cli.TakeOption(tokens, "--as") ?? "alicia-cli";
-        string? target = Cli.TakeOption(tokens, "--to");
-        string location = Cli.TakeOption(tokens, "--in") ?? "";
-        string capability = Cli.TakeOption(tokens, "--capability") ?? "";
-        double seconds = Cli.TakeSeconds(tokens, "--timeout", 5);
-        if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
+    /// <summary><c>alicia devices ARGS</c>, as from the command line (exit code; output to the writers).</summary>
+    public static Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr) => Cli.RunAsync(["devices", .. args], stdout, stderr);
 
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+    internal static Command Create(CliContext cli)
+    {
+        var place = new Option<string>("--in") { Description = "Only devices in this location (e.g. kitchen)", HelpName = "PLACE" };
+        var capability = new Option<string>("--capability") { Description = "Only devices with this capability", HelpName = "NAME" };
+        var id = new Argument<string>("id") { Description = "The device id" };
+        var wanted = new Argument<string>("capability") { Description = "The capability, e.g. light" };
+
+        Command Sub(string name, string description, Func<ParseResult, RegistryRequest> request, params Symbol[] symbols)
+        {
+            var timeout = CommonOptions.Seconds("--timeout", "How long to wait for the engine's reply", 5);
+            var command = cli.ReadsConfiguration(new Command(name, description), endpoint: true);
+            foreach (Symbol symbol in symbols)
+            {
+                if (symbol is Argument argument) command.Add(argument);
+                else command.Add((Option)symbol);
+            }
+            command.Add(cli.Options.As);
+            command.Add(cli.Options.To);
+            command.Add(timeout);
+            command.SetAction((result, cancellationToken) => ExecuteAsync(cli, cli.Load(result), request(result),
+                result.GetValue(cli.Options.As) ?? Alicia.Tools.LocalTools.Cli, result.GetValue(cli.Options.To), result.GetValue(timeout), cancellationToken));
+            return command;
+        }
+
+        return new Command("devices", "The device registry of a running engine (a signed request over the bus)")
+        {
+            Sub("list", "List the registered devices", r => new RegistryRequest { Operation = "list", Location = r.GetValue(place) ?? "", Capability = r.GetValue(capability) ?? "" }, place, capability),
+            Sub("show", "Show one device: state, capabilities, constraints, endpoints", r => new RegistryRequest { Operation = "show", DeviceId = r.GetValue(id)! }, id),
+            Sub("remove", "Remove a device from the registry", r => new RegistryRequest { Operation = "remove", DeviceId = r.GetValue(id)! }, id),
+            Sub("lookup", "Find the live devices with a capability (optionally in a place)", r => new RegistryRequest { Operation = "lookup", Capability = r.GetValue(wanted)!, Location = r.GetValue(place) ?? "" }, wanted, place),
+        };
+    }
+
+    private static async Task<int> ExecuteAsync(CliContext cli, AliciaEngineOptions options, RegistryRequest request, string identityName, string? target, double seconds,
+        CancellationToken cancellationToken)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
+        string sub = request.Operation;
         target ??= options.Name;
         BrokerEndpoint endpoint = BusClient.EndpointOf(options);
-        var request = new RegistryRequest
-        {
-            Operation = sub,
-            DeviceId = sub is "show" or "remove" ? argument : "",
-            Capability = sub == "lookup" ? argument : capability,
-            Location = location,
-        };
 
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(seconds));
         BusClient? client = await BusClient.ConnectAsync("devices", options, identityName, TimeSpan.FromSeconds(seconds), stderr, cts.Token).ConfigureAwait(false);
         if (client is null) return Cli.Failed;
         AliciaBus bus = client.Bus;
@@ -68,6 +73,11 @@ public static class DevicesCommand
                 stderr.WriteLine($"alicia devices: no reply from '{target}' on {endpoint} within {seconds} s. Is the engine running with the registry, and does it trust key '{identityName}'?");
                 return Cli.Failed;
             }
+            catch (BusPublishException e)
+            {
+                stderr.WriteLine($"alicia devices: {e.Message}{client.RefusalHint(options)}");
+                return Cli.Failed;
+            }
             if (response.Status != 200)
             {
                 stderr.WriteLine($"alicia devices {sub}: {response.Error} (status {response.Status})");
@@ -76,13 +86,12 @@ public static class DevicesCommand
             switch (sub)
             {
                 case "show": Show(response.Devices[0], stdout); break;
-                case "remove": stdout.WriteLine($"removed '{argument}'"); break;
+                case "remove": stdout.WriteLine($"removed '{request.DeviceId}'"); break;
                 default: List(response.Devices, stdout); break;
             }
             return Cli.Ok;
         }
     }
-
 
     internal static void List(IReadOnlyList<DeviceSummary> devices, TextWriter stdout)
     {

@@ -1,63 +1,42 @@
+using System.CommandLine;
 using Alicia.Engine.Security;
-using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
 
+/// <summary><c>alicia keys new NAME | list</c>: the Ed25519 key directory.</summary>
 internal static class KeysCommand
 {
-    public static int Execute(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create(CliContext cli)
     {
-        var tokens = args.ToList();
-        string? sub = tokens.Count > 0 && !tokens[0].StartsWith('-') ? tokens[0] : null;
-        if (sub is null)
+        var name = CommonOptions.IdentityArgument("name", "The key's name, e.g. kitchen-speaker", "key name");
+        var create = cli.ReadsConfiguration(new Command("new", "Create an Ed25519 signing key pair (NAME.key, mode 0600, and NAME.pub); prints the public key") { name });
+        create.SetAction(result =>
         {
-            stderr.WriteLine("alicia keys: say 'new <name>' or 'list'");
-            return Cli.Usage;
-        }
-        tokens.RemoveAt(0);
-        string? name = null;
-        if (sub == "new")
-        {
-            if (tokens.Count == 0 || tokens[0].StartsWith('-'))
+            var keys = new KeyDirectory(cli.Load(result).KeyDirectory);
+            string keyName = result.GetValue(name)!;
+            if (keys.Exists(keyName))
             {
-                stderr.WriteLine("alicia keys new: a key name is required, e.g. 'alicia keys new kitchen-speaker'");
-                return Cli.Usage;
+                cli.Err.WriteLine($"alicia keys new: a key named '{keyName}' already exists in {keys.Path}");
+                return Cli.Failed;
             }
-            name = tokens[0];
-            tokens.RemoveAt(0);
-        }
-        var options = ConfigurationLoader.Load(tokens);
-        var keys = new KeyDirectory(options.KeyDirectory);
+            using SigningIdentity identity = keys.Create(keyName);
+            cli.Err.WriteLine($"created {keys.PrivateKeyPath(keyName)} (mode 0600) and {keys.PublicKeyPath(keyName)}");
+            cli.Out.WriteLine(identity.PublicKeyBase64);
+            return Cli.Ok;
+        });
 
-        switch (sub)
+        var list = cli.ReadsConfiguration(new Command("list", "List the key directory: key pairs and trusted public keys"));
+        list.SetAction(result =>
         {
-            case "new":
-                if (!IdentityNames.IsValid(name))
-                {
-                    stderr.WriteLine($"alicia keys new: '{name}' is not a valid name (1-{IdentityNames.MaxLength} of a-z A-Z 0-9 - _ .)");
-                    return Cli.Usage;
-                }
-                if (keys.Exists(name!))
-                {
-                    stderr.WriteLine($"alicia keys new: a key named '{name}' already exists in {keys.Path}");
-                    return Cli.Failed;
-                }
-                using (SigningIdentity identity = keys.Create(name!))
-                {
-                    stderr.WriteLine($"created {keys.PrivateKeyPath(name!)} (mode 0600) and {keys.PublicKeyPath(name!)}");
-                    stdout.WriteLine(identity.PublicKeyBase64);
-                }
-                return Cli.Ok;
-            case "list":
-                foreach ((string keyName, NSec.Cryptography.PublicKey key) in keys.PublicKeys().OrderBy(k => k.Name, StringComparer.Ordinal))
-                {
-                    string kind = keys.Exists(keyName) ? "key pair" : "trusted public key";
-                    stdout.WriteLine($"{keyName}\t{Convert.ToBase64String(key.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey))}\t{kind}");
-                }
-                return Cli.Ok;
-            default:
-                stderr.WriteLine($"alicia keys: unknown subcommand '{sub}' (new, list)");
-                return Cli.Usage;
-        }
+            var keys = new KeyDirectory(cli.Load(result).KeyDirectory);
+            foreach ((string keyName, NSec.Cryptography.PublicKey key) in keys.PublicKeys().OrderBy(k => k.Name, StringComparer.Ordinal))
+            {
+                string kind = keys.Exists(keyName) ? "key pair" : "trusted public key";
+                cli.Out.WriteLine($"{keyName}\t{Convert.ToBase64String(key.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey))}\t{kind}");
+            }
+            return Cli.Ok;
+        });
+
+        return new Command("keys", "Ed25519 signing keys in the key directory (the engine trusts every public key in it)") { create, list };
     }
 }

@@ -1,11 +1,11 @@
 using Alicia.Tools.Models;
+using System.CommandLine;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Alicia.Voice.Stt;
-using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
 
@@ -17,79 +17,86 @@ namespace Alicia.Host.Commands;
 /// </summary>
 internal static class ModelsCommand
 {
-    public const string Usage = """
-        alicia models list [--manifest FILE]
-        alicia models pull [NAME...] [--manifest FILE] [--dir DIR]
-          Downloads the manifest's models (all by default) into DIR (default models/cache) and verifies
-          their SHA-256. npm: URLs are taken with `npm pack`.
-        alicia models random FILE [--size micro|tiny]
-          Writes a random-weight Whisper ggml model (micro ~8 MB, default; tiny: tiny.en-sized, ~75 MB). Its
-          transcripts are meaningless: it exercises the speech-to-text path without downloadable weights.
-        """;
-
     private sealed record Model(string Name, string File, string Url, string? Sha256, string Licence);
 
-    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    internal static Command Create(CliContext cli)
     {
-        if (args.Length == 0 || args[0] is not ("list" or "pull" or "random"))
-        {
-            stderr.WriteLine(Usage);
-            return Cli.Usage;
-        }
-        if (args[0] == "random") return WriteRandom(args[1..], stdout);
-        var tokens = args[1..].ToList();
-        string manifestPath = Cli.TakeOption(tokens, "--manifest") ?? Path.Combine("models", "manifest.json");
-        string dir = Cli.TakeOption(tokens, "--dir") ?? Path.Combine(Path.GetDirectoryName(manifestPath) is { Length: > 0 } d ? d : ".", "cache");
-        List<Model> models;
-        try { models = Load(manifestPath); }
-        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            stderr.WriteLine($"alicia models: cannot read the manifest {manifestPath}: {e.Message}");
-            return Cli.Failed;
-        }
+        var manifest = new Option<string>("--manifest") { Description = "The model manifest", HelpName = "FILE", DefaultValueFactory = _ => Path.Combine("models", "manifest.json") };
+        var dir = new Option<string>("--dir") { Description = "Where models go (default: cache/ beside the manifest)", HelpName = "DIR" };
 
-        if (args[0] == "list")
+        var list = new Command("list", "The manifest's models: file, whether pulled, SHA-256, licence") { manifest, dir };
+        list.SetAction(result => List(cli, result.GetValue(manifest)!, result.GetValue(dir)));
+
+        var names = new Argument<string[]>("name") { Description = "Models to pull (default: all)", Arity = ArgumentArity.ZeroOrMore };
+        var pull = new Command("pull", "Download the manifest's models and verify their SHA-256 (npm: URLs are taken with `npm pack`); a mismatch discards the download") { names, manifest, dir };
+        pull.SetAction((result, _) => PullAsync(cli, result.GetValue(manifest)!, result.GetValue(dir), result.GetValue(names) ?? []));
+
+        var file = new Argument<string>("file") { Description = "Where to write the model" };
+        var size = CommonOptions.OneOf("--size", "micro (~8 MB, default) or tiny (tiny.en's dimensions, ~75 MB)", "micro", "micro", "tiny");
+        var random = new Command("random", "Write a random-weight Whisper ggml model: meaningless transcripts, for smoke tests of the speech-to-text path") { file, size };
+        random.SetAction(result => WriteRandom(cli, result.GetValue(file)!, result.GetValue(size)!));
+
+        return new Command("models", "The models of the manifest (models/manifest.json)") { list, pull, random };
+    }
+
+    private static string CacheOf(string manifestPath, string? dir) =>
+        dir ?? Path.Combine(Path.GetDirectoryName(manifestPath) is { Length: > 0 } d ? d : ".", "cache");
+
+    private static List<Model>? TryLoad(CliContext cli, string manifestPath)
+    {
+        try { return Load(manifestPath); }
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException or UnauthorizedAccessException)
         {
-            foreach (Model m in models)
+            cli.Err.WriteLine($"alicia models: cannot read the manifest {manifestPath}: {e.Message}");
+            return null;
+        }
+    }
+
+    private static int List(CliContext cli, string manifestPath, string? dir)
+    {
+        if (TryLoad(cli, manifestPath) is not { } models) return Cli.Failed;
+        string cache = CacheOf(manifestPath, dir);
+        foreach (Model m in models)
+        {
+            string path = Path.Combine(cache, m.File);
+            string state = File.Exists(path) ? "present" : "not pulled";
+            cli.Out.WriteLine($"{m.Name,-18} {m.File,-22} {state,-10} sha256 {m.Sha256 ?? "(to be verified on first pull)"}  {m.Licence}");
+        }
+        return Cli.Ok;
+    }
+
+    private static async Task<int> PullAsync(CliContext cli, string manifestPath, string? dir, string[] names)
+    {
+        if (TryLoad(cli, manifestPath) is not { } models) return Cli.Failed;
+        foreach (string name in names)
+        {
+            if (models.All(m => m.Name != name))
             {
-                string path = Path.Combine(dir, m.File);
-                string state = File.Exists(path) ? "present" : "not pulled";
-                stdout.WriteLine($"{m.Name,-18} {m.File,-22} {state,-10} sha256 {m.Sha256 ?? "(to be verified on first pull)"}  {m.Licence}");
+                cli.Err.WriteLine($"alicia models pull: no model '{name}' in {manifestPath} (have: {string.Join(", ", models.Select(m => m.Name))})");
+                return Cli.Usage;
             }
-            return Cli.Ok;
         }
-
-        foreach (string name in tokens.Where(t => !t.StartsWith("--", StringComparison.Ordinal)))
-            if (models.All(m => m.Name != name)) throw new ConfigurationError($"models pull: no model '{name}' in {manifestPath} (have: {string.Join(", ", models.Select(m => m.Name))})");
-        List<Model> wanted = tokens.Count == 0 ? models : models.Where(m => tokens.Contains(m.Name)).ToList();
-        Directory.CreateDirectory(dir);
+        string cache = CacheOf(manifestPath, dir);
+        List<Model> wanted = names.Length == 0 ? models : [.. models.Where(m => names.Contains(m.Name))];
+        Directory.CreateDirectory(cache);
         int failed = 0;
         foreach (Model m in wanted)
         {
-            try { await PullAsync(m, dir, stdout).ConfigureAwait(false); }
+            try { await PullAsync(m, cache, cli.Out).ConfigureAwait(false); }
             catch (Exception e) when (e is IOException or HttpRequestException or InvalidDataException or TaskCanceledException or System.ComponentModel.Win32Exception)
             {
-                stderr.WriteLine($"alicia models: {m.Name}: {e.Message}");
+                cli.Err.WriteLine($"alicia models: {m.Name}: {e.Message}");
                 failed++;
             }
         }
         return failed == 0 ? Cli.Ok : Cli.Failed;
     }
 
-    private static int WriteRandom(string[] args, TextWriter stdout)
+    private static int WriteRandom(CliContext cli, string path, string size)
     {
-        var tokens = args.ToList();
-        string size = Cli.TakeOption(tokens, "--size") ?? "micro";
-        WhisperDimensions dimensions = size switch
-        {
-            "micro" => WhisperDimensions.Micro,
-            "tiny" => WhisperDimensions.TinyEn,
-            _ => throw new ConfigurationError($"models random: --size '{size}' is not micro or tiny"),
-        };
-        string path = tokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal))
-            ?? throw new ConfigurationError("models random: which FILE?");
+        WhisperDimensions dimensions = size == "tiny" ? WhisperDimensions.TinyEn : WhisperDimensions.Micro;
         RandomWhisperModel.Write(path, dimensions);
-        stdout.WriteLine($"{path}: random-weight Whisper model ({size}, {new FileInfo(path).Length / 1_000_000.0:0.0} MB); meaningless transcripts, for tests only");
+        cli.Out.WriteLine($"{path}: random-weight Whisper model ({size}, {new FileInfo(path).Length / 1_000_000.0:0.0} MB); meaningless transcripts, for tests only");
         return Cli.Ok;
     }
 

@@ -1,28 +1,36 @@
+using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
-using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
 
 /// <summary><c>alicia ping</c>: one signed request to a running engine, one verified signed reply.</summary>
 internal static class PingCommand
 {
-    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create(CliContext cli)
     {
-        var tokens = args.ToList();
-        string identityName = Cli.TakeOption(tokens, "--as") ?? "alicia-cli";
-        string? target = Cli.TakeOption(tokens, "--to");
-        double seconds = Cli.TakeSeconds(tokens, "--timeout", 5);
-        bool json = Cli.TakeFlag(tokens, "--json");
-        if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
+        var timeout = CommonOptions.Seconds("--timeout", "How long to wait for the reply", 5);
+        var json = new Option<bool>("--json") { Description = "Send the request as JSON instead of MessagePack" };
+        var command = cli.ReadsConfiguration(new Command("ping", "Send a signed ping to a running engine and wait for its signed reply"), endpoint: true);
+        command.Add(cli.Options.As);
+        command.Add(cli.Options.To);
+        command.Add(timeout);
+        command.Add(json);
+        command.SetAction((result, cancellationToken) => ExecuteAsync(cli, cli.Load(result), result.GetValue(cli.Options.As) ?? Alicia.Tools.LocalTools.Cli,
+            result.GetValue(cli.Options.To), result.GetValue(timeout), result.GetValue(json), cancellationToken));
+        return command;
+    }
 
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+    private static async Task<int> ExecuteAsync(CliContext cli, AliciaEngineOptions options, string identityName, string? target, double seconds, bool json,
+        CancellationToken cancellationToken)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
         target ??= options.Name;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(seconds));
         BusClient? client = await BusClient.ConnectAsync("ping", options, identityName, TimeSpan.FromSeconds(seconds), stderr, cts.Token).ConfigureAwait(false);
         if (client is null) return Cli.Failed;
         AliciaBus bus = client.Bus;
@@ -46,7 +54,7 @@ internal static class PingCommand
             }
             catch (BusPublishException e)
             {
-                stderr.WriteLine($"alicia ping: {e.Message}");
+                stderr.WriteLine($"alicia ping: {e.Message}{client.RefusalHint(options)}");
                 return Cli.Failed;
             }
         }

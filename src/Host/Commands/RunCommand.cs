@@ -6,6 +6,7 @@ using Alicia.Host.Configuration;
 using Alicia.Host.Logging;
 using Alicia.Tools;
 using Alicia.Voice;
+using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -17,18 +18,42 @@ namespace Alicia.Host.Commands;
 /// <summary><c>alicia run</c>: the engine as a Generic Host application until SIGINT or SIGTERM (systemd-aware).</summary>
 internal static class RunCommand
 {
-    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create(CliContext cli)
     {
-        var tokens = args.ToList();
-        LogLevel level = Cli.TakeFlag(tokens, "--verbose") ? LogLevel.Debug : LogLevel.Information;
-        LoadedConfiguration configuration = ConfigurationLoader.LoadAll(tokens);
+        var command = new Command("run", "Start the engine with its embedded MQTT 5 broker (or on an external broker, --broker URL) until Ctrl+C or SIGTERM");
+        cli.ReadsConfiguration(command, endpoint: true);
+        command.Add(cli.Options.Listen);
+        command.Add(cli.Options.NoTcp);
+        command.Add(cli.Options.Name);
+        command.Add(cli.Options.Verbose);
+        command.SetAction((result, cancellationToken) =>
+            ExecuteAsync(cli, cli.LoadAll(result), result.GetValue(cli.Options.Verbose) ? LogLevel.Debug : LogLevel.Information, cancellationToken));
+        return command;
+    }
+
+    /// <summary>How long a probe waits for a running engine's signed answer before concluding there is none.</summary>
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    private static async Task<int> ExecuteAsync(CliContext cli, LoadedConfiguration configuration, LogLevel level, CancellationToken cancellationToken)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
         AliciaEngineOptions options = configuration.Engine;
+
+        // On an external broker, an engine with our name already there would lose its session to us (same client id): refuse.
+        if (!string.IsNullOrWhiteSpace(options.BrokerUrl)
+            && await EngineProbe.FindAsync(options, ProbeTimeout, cancellationToken).ConfigureAwait(false) is { } answer)
+        {
+            stderr.WriteLine($"alicia: an Alicia engine named '{options.Name}' is already running on {options.BrokerUrl} (it answered a signed ping: {answer}). " +
+                "A second engine with the same name would take over its MQTT session (client id " + (options.Bus.ClientId ?? options.Name) + "). " +
+                "Stop that engine first, or give this one its own identity (--name NAME).");
+            return Cli.Failed;
+        }
 
         using IHost host = BuildHost(configuration, level);
         AliciaEngine engine = host.Services.GetRequiredService<AliciaEngine>();
         try
         {
-            await host.StartAsync().ConfigureAwait(false);
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OptionsValidationException e)
         {
@@ -42,12 +67,20 @@ internal static class RunCommand
         }
         catch (BrokerPortInUseException e)
         {
+            // Another Alicia on that port? Then the advice to use it as an external broker would be wrong: say so.
+            if (await EngineProbe.FindAsync(options, ProbeTimeout, cancellationToken).ConfigureAwait(false) is { } running)
+            {
+                stderr.WriteLine($"alicia: another Alicia engine is already running on mqtt://{e.Address}:{e.Port} (engine '{options.Name}' answered a signed ping: {running}). " +
+                    "Stop it first, or run this one beside it with another port, name and data directory (--port N --name NAME --data DIR); " +
+                    "do not point this engine at it with --broker under the same name: it would take over the running engine's MQTT session.");
+                return Cli.Failed;
+            }
             stderr.WriteLine($"alicia: cannot start the embedded broker: {e.Message}");
             return Cli.Failed;
         }
-        catch (Exception e) when (!string.IsNullOrWhiteSpace(options.BrokerUrl) && e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or TimeoutException)
+        catch (Exception e) when (!string.IsNullOrWhiteSpace(options.BrokerUrl) && e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or TimeoutException or InvalidOperationException)
         {
-            stderr.WriteLine($"alicia: cannot reach the broker {options.BrokerUrl}: {e.Message}");
+            stderr.WriteLine($"alicia: cannot connect to the broker {options.BrokerUrl}: {EngineProbe.Describe(e)}");
             return Cli.Failed;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -61,10 +94,10 @@ internal static class RunCommand
         string where = engine.Broker is { TcpEndPoint: { } tcp }
             ? $"embedded MQTT 5 broker on mqtt://{EmbeddedBroker.Format(tcp)}{tlsToo}"
             : engine.Broker is not null ? "embedded MQTT 5 broker (in-process only, TCP off)" : $"external broker {engine.ClientEndpoint}";
-        stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}. Ctrl+C stops.");
+        stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}, data in {Path.GetFullPath(options.DataDirectory)}. Ctrl+C stops.");
         stdout.Flush();
 
-        await host.WaitForShutdownAsync().ConfigureAwait(false);
+        await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         stdout.WriteLine("alicia: stopping");
         return Cli.Ok;
     }
@@ -75,6 +108,8 @@ internal static class RunCommand
         AliciaEngineOptions options = configuration.Engine;
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddAliciaConsole(level);
+        // A failed start is reported by ExecuteAsync in one line (or thrown); the host's own error entry would repeat it with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         // Under systemd: sd_notify readiness once started, journal-friendly log lines; elsewhere nothing changes.
         builder.Services.AddSystemd();

@@ -1,10 +1,10 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
 using Alicia.Tools.Simulation;
-using Alicia.Host.Configuration;
 using Alicia.Host.Logging;
 using Microsoft.Extensions.Logging;
 
@@ -16,27 +16,42 @@ namespace Alicia.Host.Commands;
 /// </summary>
 public static class SimulateCommand
 {
-    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    internal static Command Create(CliContext cli)
     {
-        var tokens = args.ToList();
-        string countText = Cli.TakeOption(tokens, "--devices") ?? "8";
-        string intervalText = Cli.TakeOption(tokens, "--heartbeat") ?? "5";
-        string? durationText = Cli.TakeOption(tokens, "--duration");
-        string identityName = Cli.TakeOption(tokens, "--as") ?? "alicia-simulator";
-        string prefix = Cli.TakeOption(tokens, "--prefix") ?? "sim";
-        bool keep = Cli.TakeFlag(tokens, "--keep");
-        bool verbose = Cli.TakeFlag(tokens, "--verbose");
-        if (!int.TryParse(countText, NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count is < 1 or > 10_000)
-            throw new ConfigurationError($"--devices: '{countText}' is not a number of devices from 1 to 10000");
-        if (!double.TryParse(intervalText, NumberStyles.Float, CultureInfo.InvariantCulture, out double interval) || interval < 0.1)
-            throw new ConfigurationError($"--heartbeat: '{intervalText}' is not a number of seconds (at least 0.1)");
-        double duration = 0;
-        if (durationText is not null && (!double.TryParse(durationText, NumberStyles.Float, CultureInfo.InvariantCulture, out duration) || duration <= 0))
-            throw new ConfigurationError($"--duration: '{durationText}' is not a positive number of seconds");
-        if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
-        if (RegistrationValidator_IsBadPrefix(prefix)) throw new ConfigurationError($"--prefix: '{prefix}' must be letters, digits, '-' or '_'");
+        var devices = new Option<int>("--devices") { Description = "How many devices (sensors, bulbs, switches and speakers in turn)", HelpName = "N", DefaultValueFactory = _ => 8,
+            CustomParser = CommonOptions.Integer("--devices", 1, 10_000, "a number of devices") };
+        var heartbeat = CommonOptions.Seconds("--heartbeat", "Heartbeat interval of every device", 5, minimum: 0.1);
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: until Ctrl+C)", HelpName = "SECONDS",
+            CustomParser = r =>
+            {
+                string text = r.Tokens[0].Value;
+                if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds > 0) return seconds;
+                r.AddError($"--duration: '{text}' is not a positive number of seconds");
+                return null;
+            } };
+        var prefix = new Option<string>("--prefix") { Description = "Device id prefix (letters, digits, '-' or '_')", HelpName = "PREFIX", DefaultValueFactory = _ => "sim" };
+        prefix.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is { } p && IsBadPrefix(p)) r.AddError($"--prefix: '{p}' must be 1-32 letters, digits, '-' or '_'");
+        });
+        var keep = new Option<bool>("--keep") { Description = "Leave the devices registered when stopping (default: unregister them)" };
+        var command = cli.ReadsConfiguration(new Command("simulate", "Simulated sensors, bulbs, switches and speakers that register with a running engine, heartbeat, publish telemetry and obey commands"), endpoint: true);
+        command.Add(devices);
+        command.Add(heartbeat);
+        command.Add(duration);
+        command.Add(cli.Options.As);
+        command.Add(prefix);
+        command.Add(keep);
+        command.Add(cli.Options.Verbose);
+        command.SetAction((result, cancellationToken) => ExecuteAsync(cli, cli.Load(result), result.GetValue(devices), result.GetValue(heartbeat), result.GetValue(duration) ?? 0,
+            result.GetValue(cli.Options.As) ?? Alicia.Tools.LocalTools.Simulator, result.GetValue(prefix)!, result.GetValue(keep), result.GetValue(cli.Options.Verbose), cancellationToken));
+        return command;
+    }
 
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+    private static async Task<int> ExecuteAsync(CliContext cli, AliciaEngineOptions options, int count, double interval, double duration, string identityName, string prefix,
+        bool keep, bool verbose, CancellationToken cancellationToken)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
         BrokerEndpoint endpoint = BusClient.EndpointOf(options);
         LogLevel level = verbose ? LogLevel.Information : LogLevel.Warning;
         using ILoggerFactory loggerFactory = ConsoleLogging.Create(level);
@@ -44,7 +59,7 @@ public static class SimulateCommand
         using SigningIdentity identity = keys.Load(identityName, createIfMissing: true); // the engine trusts the key directory
         var verifier = new EnvelopeVerifier(new TrustStore(keys), options.Security);
 
-        using var stop = new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
         if (duration > 0) stop.CancelAfter(TimeSpan.FromSeconds(duration));
@@ -74,6 +89,6 @@ public static class SimulateCommand
         return Cli.Ok;
     }
 
-    private static bool RegistrationValidator_IsBadPrefix(string prefix) =>
+    private static bool IsBadPrefix(string prefix) =>
         prefix.Length == 0 || prefix.Length > 32 || !prefix.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 }

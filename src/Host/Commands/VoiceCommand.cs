@@ -1,4 +1,5 @@
 using Alicia.Tools.Voice;
+using System.CommandLine;
 using System.Globalization;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
@@ -6,57 +7,47 @@ using Alicia.Engine.Hosting;
 using Alicia.Engine.Security;
 using Alicia.Voice;
 using Alicia.Voice.Audio;
-using Alicia.Host.Configuration;
 
 namespace Alicia.Host.Commands;
 
 /// <summary><c>alicia voice send FILE.wav</c>: a satellite's session: ask on the bus, stream the file, print the transcripts.</summary>
 internal static class VoiceCommand
 {
-    public const string Usage = """
-        alicia voice send FILE.wav [--as NAME] [--to ENGINE] [--device ID] [--kind command|dictation]
-                                   [--language CODE] [--stt ENGINE] [--budget MS]
-                                   [--realtime] [--websocket] [--timeout SECONDS] [--port N | --broker URL] [--keys DIR]
-          Opens a voice session on the engine, streams the WAV (16-bit PCM, any rate, mono or stereo) over
-          the audio endpoint it returns (TCP, or its WebSocket endpoint with --websocket, as a browser
-          would), and prints each transcript with its per-stage timings. tls:// and wss:// endpoints are
-          trusted by Bus:CaCertificatePath (as for mqtts://), else the local engine's own ca.pem.
-          --language/--budget let the engine pick a speech-to-text engine serving that language within
-          that end-of-speech-to-transcript budget; --stt names one (e.g. whisper:tiny.en).
-        """;
-
-    public static async Task<int> ExecuteAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    internal static Command Create(CliContext cli)
     {
-        if (args.Length < 2 || args[0] != "send")
+        var file = new Argument<string>("file") { Description = "A WAV file: 16-bit PCM, any sample rate, mono or stereo" };
+        var device = new Option<string>("--device") { Description = "The device id the session is for", HelpName = "ID", DefaultValueFactory = _ => "" };
+        var kind = CommonOptions.OneOf("--kind", "A command (default) or dictation (no speculation)", "command", "command", "dictation");
+        var language = new Option<string>("--language") { Description = "The spoken language (default en); the engine picks a speech-to-text engine serving it", HelpName = "CODE", DefaultValueFactory = _ => "en" };
+        var stt = new Option<string>("--stt") { Description = "A speech-to-text engine by name, e.g. whisper:tiny.en", HelpName = "ENGINE", DefaultValueFactory = _ => "" };
+        var budget = new Option<int>("--budget") { Description = "End-of-speech-to-transcript budget the engine chooses within", HelpName = "MS",
+            CustomParser = CommonOptions.Integer("--budget", 1, 600_000, "a positive number of milliseconds") };
+        var realTime = new Option<bool>("--realtime") { Description = "Stream at the audio's own pace, as a microphone would" };
+        var webSocket = new Option<bool>("--websocket") { Description = "Stream over the engine's WebSocket endpoint (ws://, wss://), as a browser does" };
+        var timeout = CommonOptions.Seconds("--timeout", "How long the whole session may take", 60);
+        var send = cli.ReadsConfiguration(new Command("send", """
+            Open a voice session on the running engine, stream the WAV over the audio endpoint it returns (TCP, or
+            WebSocket with --websocket), and print each transcript with its per-stage timings. tls:// and wss://
+            endpoints are trusted by Bus:CaCertificatePath (as for mqtts://), else the local engine's own ca.pem.
+            """) { file }, endpoint: true);
+        foreach (Option option in new Option[] { cli.Options.As, cli.Options.To, device, kind, language, stt, budget, realTime, webSocket, timeout }) send.Add(option);
+        send.SetAction((result, cancellationToken) => ExecuteAsync(cli, result, result.GetValue(file)!, new VoiceSendOptions
         {
-            stderr.WriteLine(Usage);
-            return Cli.Usage;
-        }
-        var tokens = args[1..].ToList();
-        string identityName = Cli.TakeOption(tokens, "--as") ?? "alicia-cli";
-        string? target = Cli.TakeOption(tokens, "--to");
-        string device = Cli.TakeOption(tokens, "--device") ?? "";
-        string kindText = Cli.TakeOption(tokens, "--kind") ?? "command";
-        double seconds = Cli.TakeSeconds(tokens, "--timeout", 60);
-        bool realTime = Cli.TakeFlag(tokens, "--realtime");
-        string language = Cli.TakeOption(tokens, "--language") ?? "en";
-        string stt = Cli.TakeOption(tokens, "--stt") ?? "";
-        string? budgetText = Cli.TakeOption(tokens, "--budget");
-        int budget = 0;
-        if (budgetText is not null && (!int.TryParse(budgetText, NumberStyles.Integer, CultureInfo.InvariantCulture, out budget) || budget <= 0))
-            throw new ConfigurationError($"--budget: '{budgetText}' is not a positive number of milliseconds");
-        bool webSocket = Cli.TakeFlag(tokens, "--websocket");
-        VoiceSessionKind kind = kindText switch
-        {
-            "command" => VoiceSessionKind.Command,
-            "dictation" => VoiceSessionKind.Dictation,
-            _ => throw new ConfigurationError($"--kind: '{kindText}' is not command or dictation"),
-        };
-        if (!IdentityNames.IsValid(identityName)) throw new ConfigurationError($"--as: '{identityName}' is not a valid identity name");
-        string? file = tokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal));
-        if (file is null) throw new ConfigurationError("voice send: which WAV file?");
-        tokens.Remove(file);
+            DeviceId = result.GetValue(device)!,
+            Kind = result.GetValue(kind) == "dictation" ? VoiceSessionKind.Dictation : VoiceSessionKind.Command,
+            RealTime = result.GetValue(realTime),
+            WebSocket = result.GetValue(webSocket),
+            Language = result.GetValue(language)!,
+            SttEngine = result.GetValue(stt)!,
+            LatencyBudgetMs = result.GetValue(budget),
+        }, result.GetValue(cli.Options.As) ?? Alicia.Tools.LocalTools.Cli, result.GetValue(cli.Options.To), result.GetValue(timeout), cancellationToken));
+        return new Command("voice", "Voice sessions with a running engine") { send };
+    }
 
+    private static async Task<int> ExecuteAsync(CliContext cli, ParseResult parsed, string file, VoiceSendOptions send, string identityName, string? target, double seconds,
+        CancellationToken cancellationToken)
+    {
+        TextWriter stdout = cli.Out, stderr = cli.Err;
         WavFile wav;
         try { wav = WavFile.Read(file); }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
@@ -65,9 +56,10 @@ internal static class VoiceCommand
             return Cli.Failed;
         }
 
-        AliciaEngineOptions options = ConfigurationLoader.Load(tokens);
+        AliciaEngineOptions options = cli.Load(parsed);
         target ??= options.Name;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(TimeSpan.FromSeconds(seconds));
         BusClient? client = await BusClient.ConnectAsync("voice", options, identityName, TimeSpan.FromSeconds(seconds), stderr, cts.Token).ConfigureAwait(false);
         if (client is null) return Cli.Failed;
         AliciaBus bus = client.Bus;
@@ -79,10 +71,9 @@ internal static class VoiceCommand
             VoiceSendResult result;
             try
             {
-                result = await VoiceClient.SendAsync(bus, wav.Pcm, wav.SampleRate, wav.Channels, new VoiceSendOptions
+                result = await VoiceClient.SendAsync(bus, wav.Pcm, wav.SampleRate, wav.Channels, send with
                 {
-                    Engine = target, DeviceId = device, Kind = kind, RealTime = realTime, WebSocket = webSocket, Timeout = TimeSpan.FromSeconds(seconds),
-                    Language = language, SttEngine = stt, LatencyBudgetMs = budget,
+                    Engine = target, Timeout = TimeSpan.FromSeconds(seconds),
                     CaCertificatePath = BusClient.CaCertificateOf(options), // tls:// and wss:// audio: the CA of mqtts://
                 }, cts.Token).ConfigureAwait(false);
             }

@@ -1,4 +1,3 @@
-using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Voice;
 using Microsoft.Extensions.Configuration;
@@ -11,62 +10,89 @@ internal sealed record LoadedConfiguration(IConfiguration Source, AliciaEngineOp
 /// <summary>A configuration problem, naming the key at fault.</summary>
 internal sealed class ConfigurationError(string message) : Exception(message);
 
+/// <summary>What a command line says about the configuration: the file, the keys its options set, and keys given as such.</summary>
+internal sealed class ConfigurationRequest
+{
+    /// <summary><c>--config FILE</c>; null: <c>alicia.json</c> in the working directory when it exists.</summary>
+    public string? File { get; init; }
+
+    /// <summary>Keys set by the commands' own options (<c>--port 1884</c> sets <c>Broker:Port</c>).</summary>
+    public Dictionary<string, string?> Values { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Any key given on the command line as <c>--Section:Key=VALUE</c> (or <c>--Section:Key VALUE</c>), in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string?>> Keys { get; init; } = [];
+}
+
 /// <summary>
 /// Builds the engine's options from, in rising precedence: <c>alicia.json</c> (or <c>--config FILE</c>),
-/// environment variables prefixed <c>ALICIA_</c> (<c>ALICIA_Broker__Port=1884</c>), and command-line
-/// options (<c>--port 1884</c>, or any key as <c>--Broker:Port=1884</c>). Binding is source-generated
-/// (AOT-safe); an unknown key, a value of the wrong type or out of range is an error naming the key.
+/// environment variables prefixed <c>ALICIA_</c> (<c>ALICIA_Broker__Port=1884</c>), any key on the command
+/// line (<c>--Broker:Port=1884</c>), and the commands' options (<c>--port 1884</c>). Relative paths in a
+/// configuration file (keys ending in <c>Path</c>, <c>Paths</c> or <c>Directory</c>) are relative to that file's
+/// folder. Binding is source-generated (AOT-safe); an unknown key, a value of the wrong type or out of range
+/// is an error naming the key.
 /// </summary>
 internal static class ConfigurationLoader
 {
     public const string DefaultFile = "alicia.json";
     public const string EnvironmentPrefix = "ALICIA_";
 
-    /// <summary>Friendly command-line options and the keys they set.</summary>
-    public static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
-    {
-        ["--port"] = "Broker:Port",
-        ["--listen"] = "Broker:ListenAddress",
-        ["--no-tcp"] = "Broker:ListenTcp",
-        ["--broker"] = "BrokerUrl",
-        ["--keys"] = "KeyDirectory",
-        ["--name"] = "Name",
-    };
-
     /// <summary>The configuration from the file, the environment and the command line, in rising precedence.</summary>
-    public static IConfiguration Build(IReadOnlyList<string> optionTokens, IDictionary<string, string?>? environment = null)
+    public static IConfiguration Build(ConfigurationRequest request, IDictionary<string, string?>? environment = null)
     {
-        (string? configFile, List<string> tokens) = ExtractConfigFile(optionTokens);
         var builder = new ConfigurationBuilder();
-        string file = configFile ?? DefaultFile;
-        if (configFile is not null && !File.Exists(configFile))
-            throw new ConfigurationError($"configuration file '{configFile}' does not exist");
-        if (File.Exists(file))
-        {
-            builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
-        }
+        if (request.File is not null && !System.IO.File.Exists(request.File))
+            throw new ConfigurationError($"configuration file '{request.File}' does not exist");
+        string file = request.File ?? DefaultFile;
+        if (System.IO.File.Exists(file)) builder.AddInMemoryCollection(ReadFile(Path.GetFullPath(file)));
+
         if (environment is null) builder.AddEnvironmentVariables(EnvironmentPrefix);
         else builder.AddInMemoryCollection(environment.Where(kv => kv.Key.StartsWith(EnvironmentPrefix, StringComparison.Ordinal))
             .Select(kv => new KeyValuePair<string, string?>(kv.Key[EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), kv.Value)));
-        builder.AddCommandLine(NormalizeFlags(tokens), Switches);
+        builder.AddInMemoryCollection(request.Keys);
+        builder.AddInMemoryCollection(request.Values);
 
-        IConfigurationRoot config;
         try
         {
-            config = builder.Build();
+            return builder.Build();
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException)
+        {
+            throw new ConfigurationError($"cannot read configuration: {e.Message}");
+        }
+    }
+
+    /// <summary>The file's keys, its relative paths made absolute against the file's folder.</summary>
+    private static IEnumerable<KeyValuePair<string, string?>> ReadFile(string path)
+    {
+        IConfigurationRoot json;
+        try
+        {
+            json = new ConfigurationBuilder().AddJsonFile(path, optional: false, reloadOnChange: false).Build();
         }
         catch (Exception e) when (e is FormatException or InvalidDataException or System.Text.Json.JsonException)
         {
             throw new ConfigurationError($"cannot read configuration: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
         }
+        string folder = Path.GetDirectoryName(path)!;
+        return [.. json.AsEnumerable().Where(kv => kv.Value is not null)
+            .Select(kv => IsPathKey(kv.Key) && kv.Value is { Length: > 0 } value && !Path.IsPathRooted(value)
+                ? new KeyValuePair<string, string?>(kv.Key, Path.GetFullPath(Path.Combine(folder, value)))
+                : kv)];
+    }
 
-        return config;
+    /// <summary><c>KeyDirectory</c>, <c>Bus:CaCertificatePath</c>, <c>Voice:ExtraWhisperModelPaths:0</c>: keys whose value is a file or folder.</summary>
+    internal static bool IsPathKey(string key)
+    {
+        string[] parts = key.Split(':');
+        string last = parts[^1];
+        if (last.EndsWith("Path", StringComparison.OrdinalIgnoreCase) || last.EndsWith("Directory", StringComparison.OrdinalIgnoreCase)) return true;
+        return parts.Length > 1 && parts[^2].EndsWith("Paths", StringComparison.OrdinalIgnoreCase) && last.All(char.IsAsciiDigit);
     }
 
     /// <summary>The engine's options and the sections of the capabilities (<c>Voice</c>), bound and validated.</summary>
-    public static LoadedConfiguration LoadAll(IReadOnlyList<string> optionTokens, IDictionary<string, string?>? environment = null)
+    public static LoadedConfiguration LoadAll(ConfigurationRequest request, IDictionary<string, string?>? environment = null)
     {
-        IConfiguration config = Build(optionTokens, environment);
+        IConfiguration config = Build(request, environment);
         var engine = new AliciaEngineOptions();
         BindEngine(config, engine);
         var voice = new VoiceSettings();
@@ -76,8 +102,8 @@ internal static class ConfigurationLoader
         return new LoadedConfiguration(config, engine, voice);
     }
 
-    public static AliciaEngineOptions Load(IReadOnlyList<string> optionTokens, IDictionary<string, string?>? environment = null) =>
-        LoadAll(optionTokens, environment).Engine;
+    public static AliciaEngineOptions Load(ConfigurationRequest request, IDictionary<string, string?>? environment = null) =>
+        LoadAll(request, environment).Engine;
 
     /// <summary>The capability sections, each bound on its own: the engine's binding must not see them as unknown keys.</summary>
     private static readonly string[] CapabilitySections = ["Voice"];
@@ -127,37 +153,5 @@ internal static class ConfigurationLoader
         return keys.Length == 0
             ? $"unknown configuration key{(names.Length > 1 ? "s" : "")} {string.Join(", ", names)}"
             : $"unknown configuration key{(keys.Length > 1 ? "s" : "")} {string.Join(", ", keys)} (no such setting; check the spelling against the README's configuration)";
-    }
-
-    private static (string? File, List<string> Remaining) ExtractConfigFile(IReadOnlyList<string> tokens)
-    {
-        string? file = null;
-        var rest = new List<string>();
-        for (int i = 0; i < tokens.Count; i++)
-        {
-            string t = tokens[i];
-            if (t == "--config")
-            {
-                if (i + 1 >= tokens.Count) throw new ConfigurationError("--config needs a file name");
-                file = tokens[++i];
-            }
-            else if (t.StartsWith("--config=", StringComparison.Ordinal)) file = t["--config=".Length..];
-            else rest.Add(t);
-        }
-        return (file, rest);
-    }
-
-    /// <summary>Boolean flags given bare (<c>--no-tcp</c>) become key=value pairs.</summary>
-    private static string[] NormalizeFlags(List<string> tokens)
-    {
-        var result = new List<string>(tokens.Count);
-        foreach (string t in tokens)
-        {
-            if (t == "--no-tcp") { result.Add("--Broker:ListenTcp=false"); continue; }
-            if (t.StartsWith('-') && !t.StartsWith("--", StringComparison.Ordinal))
-                throw new ConfigurationError($"unknown option '{t}' (options are written --name value)");
-            result.Add(t);
-        }
-        return [.. result];
     }
 }

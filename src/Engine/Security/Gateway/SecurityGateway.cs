@@ -92,6 +92,7 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         if (e.UserName == _engine!.Name && CryptographicOperations.FixedTimeEquals(e.RawPassword ?? [], _inProcessSecret))
         {
             e.SessionItems[ClientContext.SessionKey] = new ClientContext(new IdentityRecord(_engine.Name, IdentityKind.Service, "engine"), AuthenticationMethod.InProcess, null);
+            _inProcess[e.ClientId] = 0;
             return Task.CompletedTask;
         }
 
@@ -119,9 +120,9 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
         {
             if (!_options.AllowAnonymousReadOnly || !IsLoopback(e.RemoteEndPoint))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, "anonymous clients are refused (present a client certificate)", "anonymous");
-            // Connecting with a known identity's client id would take that identity's session over.
-            if (IsReservedClientId(e.ClientId))
-                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid, $"client id '{e.ClientId}' belongs to an identity; anonymous readers use another", "client-id");
+            if (ReservedBy(e.ClientId) is { } owner)
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid,
+                    $"client id '{e.ClientId}' is in use by {owner}; an anonymous client may not take over its session", "client-id");
             if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
                 return Refuse(e, MqttConnectReasonCode.Banned, $"too many unauthenticated connects from {address}; banned for {banned.TotalSeconds:0} s", "flapping");
             context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous, null);
@@ -151,20 +152,27 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     private static string AddressOf(EndPoint? endPoint) => endPoint is IPEndPoint ip ? ip.Address.ToString() : endPoint?.ToString() ?? "in-process";
 
-    /// <summary>Client ids of the engine (its bus and raw links) and of every known identity (and its <c>{id}:...</c> connections).</summary>
-    private bool IsReservedClientId(string clientId)
+    /// <summary>
+    /// Who a client id belongs to, if anyone: the engine (its bus and raw links, by name and as connected now), a known
+    /// identity (and its <c>{id}:...</c> connections), or an authenticated client connected now. An MQTT connect with a
+    /// client id takes over the session of whoever is connected with it, so anonymous clients may not use these.
+    /// </summary>
+    private string? ReservedBy(string clientId)
     {
         string engine = _engine!.Name;
-        if (clientId.StartsWith(engine, StringComparison.Ordinal)
-            && (clientId.Length == engine.Length || clientId[engine.Length] is '-' or ':')) return true;
+        if (_inProcess.ContainsKey(clientId)
+            || (clientId.StartsWith(engine, StringComparison.Ordinal) && (clientId.Length == engine.Length || clientId[engine.Length] is '-' or ':')))
+            return $"the running Alicia engine '{engine}' (another engine with the same name? give it its own name)";
+        if (_live.ContainsKey(clientId)) return "an authenticated client";
         int colon = clientId.IndexOf(':', StringComparison.Ordinal);
         string id = colon < 0 ? clientId : clientId[..colon];
-        return _directory is not null && _directory.TryGet(id, out _);
+        return _directory is not null && _directory.TryGet(id, out _) ? $"identity '{id}'" : null;
     }
 
     private Task OnClientDisconnected(ClientDisconnectedEventArgs e)
     {
         _live.TryRemove(e.ClientId, out _);
+        _inProcess.TryRemove(e.ClientId, out _);
         // A clean DISCONNECT ends a session as intended: that connect was not a flap.
         if (e.DisconnectType == MqttClientDisconnectType.Clean && Context(e.SessionItems) is { Method: AuthenticationMethod.Certificate or AuthenticationMethod.Password } context)
             _flaps?.Forgive(context.Identity.Id);
@@ -300,6 +308,9 @@ public sealed class SecurityGateway : IEngineService, IBrokerExtension
             _audit?.Record(auditKind, identity, topic, $"publish refused (0x{(int)code:x2})", auditEvery == 1 ? rule : $"{rule} ({n} so far)");
         }
     }
+
+    /// <summary>The client ids of the engine's own in-process connections (its bus, its raw links).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _inProcess = new(StringComparer.Ordinal);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (ClientContext Context, System.Security.Cryptography.X509Certificates.X509Certificate2? Certificate)> _live = new(StringComparer.Ordinal);
 

@@ -1,5 +1,5 @@
+using Alicia.Engine.Bus;
 using System.Globalization;
-using MQTTnet.Protocol;
 
 namespace Alicia.Load;
 
@@ -83,7 +83,7 @@ internal sealed class LoadOptions
     /// <summary>Cap on measured messages over all devices (0 = none: the duration bounds the run).</summary>
     public long Messages { get; private set; }
 
-    public MqttQualityOfServiceLevel Qos { get; private set; } = MqttQualityOfServiceLevel.AtLeastOnce;
+    public QualityOfService Qos { get; private set; } = QualityOfService.AtLeastOnce;
 
     public string[] Targets { get; private set; } = ["embedded", "mosquitto"];
 
@@ -203,7 +203,7 @@ internal sealed class LoadOptions
                 case "--rate": o.Rate = Double(name, value, 0, 1_000_000); break;
                 case "--duration": o.DurationSeconds = Double(name, value, 0.1, MaxDurationSeconds); break;
                 case "--messages": o.Messages = Int(name, value, 0, 100_000_000); break;
-                case "--qos": o.Qos = (MqttQualityOfServiceLevel)Int(name, value, 0, 1); break;
+                case "--qos": o.Qos = (QualityOfService)Int(name, value, 0, 1); break;
                 case "--target":
                     o.Targets = value switch
                     {

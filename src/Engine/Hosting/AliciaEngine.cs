@@ -33,15 +33,15 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     private long _heartbeatSequence;
     private bool _started;
 
-    public AliciaEngine(AliciaEngineOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null)
-        : this(options, [], loggerFactory, null, clock)
-    {
-    }
-
-    /// <summary>The engine with its capabilities, as <c>AddAlicia</c> composes it; they start in dependency order.</summary>
-    public AliciaEngine(AliciaEngineOptions options, IEnumerable<IEngineService> services, ILoggerFactory? loggerFactory = null,
+    /// <summary>
+    /// The engine with its capabilities (<paramref name="services"/>, started in dependency order) and the message
+    /// types it understands beside Alicia's (<paramref name="messages"/>), as <c>AddAlicia</c> composes it; on its
+    /// own, <c>new AliciaEngine(options)</c> and <see cref="AddService"/>.
+    /// </summary>
+    public AliciaEngine(AliciaEngineOptions options, IEnumerable<IEngineService>? services = null, ILoggerFactory? loggerFactory = null,
         IMeterFactory? meterFactory = null, TimeProvider? clock = null, IEnumerable<MessageSet>? messages = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         Messages = MessageSet.Combine(messages ?? []);
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
@@ -54,7 +54,7 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         // writing into the caller's options.
         VerifierOptions = options.Security.WithAttester(options.Name);
         Verifier = new EnvelopeVerifier(Trust, VerifierOptions, Metrics, _clock);
-        _engineServices.AddRange(services);
+        if (services is not null) _engineServices.AddRange(services);
     }
 
     /// <summary>The message types the engine's bus and gateway understand: Alicia's and those added with <c>AddMessages</c>.</summary>
@@ -139,7 +139,7 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         };
         _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken, Messages).ConfigureAwait(false);
         // The engine can open payloads sealed for it (X25519 key beside its signing key).
-        _bus.PayloadCipher = new Security.Encryption.PayloadCipher(Keys.LoadAgreementKey(_options.Name), _options.Name, Keys.TryReadAgreementKey);
+        _bus.EnableEncryption(Keys);
 
         var api = new ApiService(this, _clock);
         _services.Add(await _bus.RespondAsync<ApiRequest, ApiResponse>(api.HandleAsync,

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Alicia.Engine.Registry;
 
 /// <summary>Registry and routing counters on meter <c>Alicia.Registry</c>, also kept as plain numbers for tests and health.</summary>
-public sealed class RegistryMetrics : IDisposable
+internal sealed class RegistryMetrics : IDisposable
 {
     public const string MeterName = "Alicia.Registry";
 

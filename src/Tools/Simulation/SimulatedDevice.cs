@@ -13,7 +13,7 @@ using MQTTnet;
 namespace Alicia.Tools.Simulation;
 
 /// <summary>The kinds of device the simulator brings up.</summary>
-public enum SimulatedKind
+internal enum SimulatedKind
 {
     /// <summary>An ESP32 temperature/humidity sensor publishing telemetry.</summary>
     Sensor,
@@ -31,7 +31,7 @@ public enum SimulatedKind
 /// birth on every (re)connect, signed heartbeats in the service health schema, telemetry, and signed
 /// state after each verified command. <see cref="KillAsync"/> drops the connection as a crash would.
 /// </summary>
-public sealed class SimulatedDevice : IAsyncDisposable
+internal sealed class SimulatedDevice : IAsyncDisposable
 {
     private readonly EnvelopeSigner _signer;
     private readonly EnvelopeVerifier _verifier;

@@ -1,7 +1,7 @@
 namespace Alicia.Engine.Security.Gateway;
 
 /// <summary>Bans a client id that connects too often in a short window (a crash loop or an attack).</summary>
-public sealed class ConnectionFlapGuard(GatewayOptions options, TimeProvider clock)
+internal sealed class ConnectionFlapGuard(GatewayOptions options, TimeProvider clock)
 {
     private readonly Dictionary<string, (Queue<long> Connects, long BannedUntil)> _clients = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();

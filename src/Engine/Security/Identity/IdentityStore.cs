@@ -6,14 +6,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alicia.Engine.Security.Identity;
 
-public enum IdentityStatus
+internal enum IdentityStatus
 {
     Active,
     Revoked,
 }
 
 /// <summary>Where a certificate stands in its identity's life.</summary>
-public enum CertificateState
+internal enum CertificateState
 {
     /// <summary>The identity's certificate.</summary>
     Current,
@@ -26,12 +26,12 @@ public enum CertificateState
 }
 
 /// <summary>One issued certificate of an identity.</summary>
-public sealed record CertificateEntry(
+internal sealed record CertificateEntry(
     string Thumbprint, string Serial, string IdentityId, DateTimeOffset NotBefore, DateTimeOffset NotAfter,
     CertificateState State, DateTimeOffset? ValidUntil, DateTimeOffset IssuedAt);
 
 /// <summary>A provisioned identity as stored (including revoked ones).</summary>
-public sealed record IdentityEntry(
+internal sealed record IdentityEntry(
     string Id, IdentityKind Kind, IReadOnlyList<string> Roles, IReadOnlyList<string> ExtraSubscriptions,
     IdentityStatus Status, string PublicKey, string? PreviousPublicKey, DateTimeOffset? PreviousKeyValidUntil,
     bool HasPassword, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, string? RevokedReason,
@@ -51,7 +51,7 @@ public sealed record IdentityEntry(
 /// provisioned, revoked, renewed, and also when a renewal's overlap ends or a certificate expires, so a
 /// listener re-checks that identity's live connections with <see cref="TryAuthenticate(X509Certificate2, out IdentityRecord, out string)"/>.
 /// </summary>
-public sealed class IdentityStore : IIdentityDirectory, IDisposable
+internal sealed class IdentityStore : IIdentityDirectory, IDisposable
 {
     public const string FileName = "identities.db";
 

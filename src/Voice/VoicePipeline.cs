@@ -6,7 +6,7 @@ using Alicia.Voice.Vad;
 namespace Alicia.Voice;
 
 /// <summary>One utterance cut by the VAD, with the stage stamps taken so far (Stopwatch ticks).</summary>
-public sealed class Utterance
+internal sealed class Utterance
 {
     public required int Index { get; init; }
 
@@ -34,10 +34,10 @@ public sealed class Utterance
 /// The utterance as it will be if the silence now being waited out ends it: the same samples the final
 /// <see cref="Utterance"/> then carries, handed on early so speech to text can start during the hangover.
 /// </summary>
-public sealed record TentativeUtterance(int Index, long StartSample, long EndSample, float[] Samples, long SilenceArrivedTicks);
+internal sealed record TentativeUtterance(int Index, long StartSample, long EndSample, float[] Samples, long SilenceArrivedTicks);
 
 /// <summary>What a pipeline reports (called on the thread that writes audio).</summary>
-public interface IVoicePipelineSink
+internal interface IVoicePipelineSink
 {
     /// <summary>Speech has lasted the minimum: it is an utterance now.</summary>
     void OnSpeechStarted(int index, double startSeconds);
@@ -57,7 +57,7 @@ public interface IVoicePipelineSink
 /// is pushed in chunks of any size; per 32 ms frame nothing is allocated until an utterance is handed on.
 /// Not thread-safe: one writer.
 /// </summary>
-public sealed class VoicePipeline : IDisposable
+internal sealed class VoicePipeline : IDisposable
 {
     private const int Frame = SileroVadModel.FrameSamples;
     private const int RingSize = 16384; // > pad + one frame: the pre-roll an utterance may need

@@ -9,7 +9,7 @@ using Alicia.Voice.Transport;
 namespace Alicia.Tools.Voice;
 
 /// <summary>What a satellite got back for one stream.</summary>
-public sealed class VoiceSendResult
+internal sealed class VoiceSendResult
 {
     public required string SessionId { get; init; }
 
@@ -24,7 +24,7 @@ public sealed class VoiceSendResult
     public int Utterances { get; set; }
 }
 
-public sealed record VoiceSendOptions
+internal sealed record VoiceSendOptions
 {
     public string Engine { get; init; } = "alicia-engine";
     public string DeviceId { get; init; } = "";
@@ -60,7 +60,7 @@ public sealed record VoiceSendOptions
 /// it names (TCP, or WebSocket with <see cref="VoiceSendOptions.WebSocket"/>; over TLS when the engine
 /// offers <c>tls://</c>/<c>wss://</c>, trusting <see cref="VoiceSendOptions.CaCertificatePath"/>), and collects the segments and transcripts the engine publishes. Used by <c>alicia voice send</c>.
 /// </summary>
-public static class VoiceClient
+internal static class VoiceClient
 {
     public static async Task<VoiceSendResult> SendAsync(AliciaBus bus, byte[] pcm, int sampleRate, int channels, VoiceSendOptions? options = null, CancellationToken cancellationToken = default)
     {

@@ -10,7 +10,7 @@ namespace Alicia.Voice.Audio;
 /// low-pass at the target Nyquist; good enough for VAD and Whisper, whose features stop at 8 kHz.
 /// Allocates nothing per chunk: the caller supplies the output span (see <see cref="MaxOutputSamples"/>).
 /// </summary>
-public sealed class PcmConverter
+internal sealed class PcmConverter
 {
     public const int TargetRate = 16000;
 

@@ -91,8 +91,6 @@ internal sealed class VoicePipeline : IDisposable
         _speculateAfter = _endpointer.Options.SpeculateAfter is { } after ? (long)Math.Round(after.TotalSeconds * SileroVadModel.SampleRate) : -1;
     }
 
-    public SpeechEndpointer Endpointer => _endpointer;
-
     /// <summary>Seconds of 16 kHz audio received.</summary>
     public double AudioSeconds => (_samples + _frameFill) / 16000.0;
 
@@ -115,14 +113,6 @@ internal sealed class VoicePipeline : IDisposable
         if (_converted.Length < max) _converted = new float[Math.Max(max, _converted.Length * 2)];
         int n = _converter.Convert(pcm, _converted);
         Push(_converted.AsSpan(0, n));
-    }
-
-    /// <summary>Pushes 16 kHz mono samples directly.</summary>
-    public void WriteSamples(ReadOnlySpan<float> samples)
-    {
-        _chunkTicks = Stopwatch.GetTimestamp();
-        if (_firstFrameTicks == 0) _firstFrameTicks = _chunkTicks;
-        Push(samples);
     }
 
     private void Push(ReadOnlySpan<float> samples)

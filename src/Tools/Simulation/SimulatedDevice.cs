@@ -255,14 +255,9 @@ internal sealed class SimulatedDevice : IAsyncDisposable
     /// <summary>Stops heartbeats (and telemetry) but keeps the connection: a hung device, which only liveness can notice.</summary>
     public async Task PauseHeartbeatsAsync()
     {
-        _heartbeatPaused = true;
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_heartbeat is not null) { try { await _heartbeat.ConfigureAwait(false); } catch (OperationCanceledException) { } }
     }
-
-    private volatile bool _heartbeatPaused;
-
-    public bool HeartbeatsPaused => _heartbeatPaused;
 
     /// <summary>Drops the connection without DISCONNECT, as a crash or power loss would: the broker sends the will.</summary>
     public async Task KillAsync()

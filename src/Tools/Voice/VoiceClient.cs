@@ -3,7 +3,6 @@ using System.Collections.Concurrent;
 using System.Text;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
-using Alicia.Voice.Audio;
 using Alicia.Voice.Transport;
 
 namespace Alicia.Tools.Voice;
@@ -147,7 +146,4 @@ internal static class VoiceClient
         await stream.ReadExactlyAsync(payload, ct).ConfigureAwait(false);
         return ((AudioFrameType)header[0], payload);
     }
-
-    /// <summary>Reads a WAV file for sending: its PCM, rate and channels as they are (the engine converts at the edge).</summary>
-    public static WavFile ReadWav(string path) => WavFile.Read(path);
 }

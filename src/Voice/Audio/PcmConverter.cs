@@ -111,12 +111,6 @@ internal sealed class PcmConverter
         return written;
     }
 
-    /// <summary>s16le mono 16 kHz to float, the fast path.</summary>
-    public static void S16ToFloat(ReadOnlySpan<byte> pcm, Span<float> output)
-    {
-        for (int i = 0; i < output.Length; i++) output[i] = BinaryPrimitives.ReadInt16LittleEndian(pcm[(2 * i)..]) / 32768f;
-    }
-
     /// <summary>Float [-1, 1] to s16le (clipped).</summary>
     public static byte[] FloatToS16(ReadOnlySpan<float> samples)
     {

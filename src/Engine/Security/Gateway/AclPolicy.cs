@@ -74,10 +74,6 @@ internal static class AclPolicy
     public static AclDecision AuthorizePublish(IdentityRecord identity, string topic) =>
         Authorize(GrantsFor(identity), AclAction.Publish, topic);
 
-    /// <summary>May <paramref name="identity"/> subscribe to <paramref name="filter"/> (wildcards allowed, <c>$share/g/</c> stripped)?</summary>
-    public static AclDecision AuthorizeSubscribe(IdentityRecord identity, string filter) =>
-        Authorize(GrantsFor(identity), AclAction.Subscribe, filter);
-
     public static AclDecision Authorize(IReadOnlyList<AclGrant> grants, AclAction action, string topicOrFilter)
     {
         if (!TopicRules.IsSafe(topicOrFilter, allowWildcards: action == AclAction.Subscribe, out string? problem))

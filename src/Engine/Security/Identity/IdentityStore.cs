@@ -300,33 +300,6 @@ internal sealed class IdentityStore : IIdentityDirectory, IDisposable
         return true;
     }
 
-    /// <summary>Sets or clears (null) the password hash of an identity (see <see cref="PasswordHasher"/>).</summary>
-    public void SetPasswordHash(string id, string? passwordHash) => Update(id, "password", "password_hash", passwordHash);
-
-    /// <summary>Sets the extra subscriptions (topics the registered capabilities name) of an identity.</summary>
-    public void SetExtraSubscriptions(string id, IReadOnlyList<string> topics)
-    {
-        foreach (string t in topics)
-        {
-            if (!TopicRules.IsSafe(t, allowWildcards: true, out string? problem)) throw new ArgumentException($"'{t}': {problem}", nameof(topics));
-        }
-        Update(id, "subscriptions", "subscriptions", Join(topics));
-    }
-
-    private void Update(string id, string what, string column, string? value)
-    {
-        long now = Now();
-        using (SqliteConnection db = Open())
-        using (SqliteTransaction tx = db.BeginTransaction())
-        {
-            if (Execute(db, tx, $"UPDATE identities SET {column} = $v, updated_at = $now WHERE id = $id", ("$id", id), ("$v", value), ("$now", now)) == 0)
-                throw new KeyNotFoundException($"no identity '{id}'");
-            LogChange(db, tx, id, what, now);
-            tx.Commit();
-        }
-        Poll();
-    }
-
     // ---- change notification ----
 
     /// <summary>Polls the change log every <paramref name="interval"/> (1 s by default) so changes made by other processes (the CLI) are seen.</summary>

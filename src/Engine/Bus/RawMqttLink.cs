@@ -71,7 +71,8 @@ internal sealed class RawMqttLink : IAsyncDisposable
     /// <summary>Connects one of the engine's own links with the engine's credentials (the gateway knows them).</summary>
     public static Task<RawMqttLink> ConnectToEngineAsync(Hosting.AliciaEngine engine, string clientId, ILogger logger,
         Func<bool, Task>? connected = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.Options.Bus.Username, engine.Options.Bus.Password, engine.Options.Bus);
+        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken,
+            engine.ClientCredentials.Username, engine.ClientCredentials.Password, engine.Options.Bus);
 
     public static BrokerEndpoint EndpointOf(Hosting.AliciaEngine engine) =>
         engine.Broker is { } broker ? BrokerEndpoint.InProcess(broker.InMemory) : engine.ClientEndpoint ?? throw new InvalidOperationException("the engine is not started");

@@ -80,6 +80,13 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     public ILoggerFactory LoggerFactory => _loggerFactory;
     public TimeProvider Clock => _clock;
 
+    /// <summary>
+    /// How the engine's own clients (its bus, the raw links of its services) log in: in process, to its own
+    /// broker (and its gateway) with the broker's secret; to an external broker with the configured credentials.
+    /// </summary>
+    internal (string? Username, byte[]? Password) ClientCredentials =>
+        _broker is not null ? (_options.Name, _broker.InProcessSecret) : (_options.Bus.Username, _options.Bus.Password);
+
     /// <summary>The engine's own signing identity (after start).</summary>
     public SigningIdentity Identity => _identity ?? throw new InvalidOperationException("the engine is not started");
 
@@ -129,9 +136,8 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
             RequestTimeout = _options.Bus.RequestTimeout,
             ReconnectMinDelay = _options.Bus.ReconnectMinDelay,
             ReconnectMaxDelay = _options.Bus.ReconnectMaxDelay,
-            // In process, the engine proves itself to its own broker (and its gateway) with the broker's secret.
-            Username = _broker is not null ? _options.Name : _options.Bus.Username,
-            Password = _broker is not null ? _broker.InProcessSecret : _options.Bus.Password,
+            Username = ClientCredentials.Username,
+            Password = ClientCredentials.Password,
             EncryptedTopics = _options.Bus.EncryptedTopics,
             ClientCertificatePath = _options.Bus.ClientCertificatePath,
             ClientKeyPath = _options.Bus.ClientKeyPath,

@@ -1,6 +1,6 @@
+using Alicia.Engine.Bus;
 using System.Globalization;
 using System.CommandLine;
-using MQTTnet.Protocol;
 
 namespace Alicia.Load;
 
@@ -84,7 +84,7 @@ internal sealed class LoadOptions
     /// <summary>Cap on measured messages over all devices (0 = none: the duration bounds the run).</summary>
     public long Messages { get; init; }
 
-    public MqttQualityOfServiceLevel Qos { get; init; } = MqttQualityOfServiceLevel.AtLeastOnce;
+    public QualityOfService Qos { get; init; } = QualityOfService.AtLeastOnce;
 
     public string[] Targets { get; init; } = ["embedded", "mosquitto"];
 
@@ -190,7 +190,7 @@ internal sealed class LoadOptions
                 Rate = r.GetValue(rate) is { } given && given != 0 ? given : scenarioName == "gateway" && flooding ? 500 : 0,
                 DurationSeconds = r.GetValue(duration)!.Value,
                 Messages = r.GetValue(messages)!.Value,
-                Qos = (MqttQualityOfServiceLevel)r.GetValue(qos)!.Value,
+                Qos = (QualityOfService)r.GetValue(qos)!.Value,
                 Targets = r.GetValue(target) == "both" ? ["embedded", "mosquitto"] : [r.GetValue(target)!],
                 PayloadBytes = r.GetValue(payload)!.Value,
                 InFlight = r.GetValue(inFlight)!.Value,

@@ -23,7 +23,7 @@ public sealed class HomeAssistantOptions
 }
 
 /// <summary>One HA entity for one capability of one device.</summary>
-public sealed record HaEntity(string DeviceId, string Capability, string Component, string NodeId, string ObjectId, string ConfigTopic, string StateTopic, string? CommandTopic, string Config)
+internal sealed record HaEntity(string DeviceId, string Capability, string Component, string NodeId, string ObjectId, string ConfigTopic, string StateTopic, string? CommandTopic, string Config)
 {
     public string UniqueId => $"alicia_{NodeId}_{ObjectId}";
     public string EntityId => $"{Component}.{UniqueId}";
@@ -37,7 +37,7 @@ public sealed record HaEntity(string DeviceId, string Capability, string Compone
 /// <c>.../set</c> topics, or signed <see cref="HaCommand"/>s) become signed <see cref="DeviceCommand"/>s to
 /// the device; device data becomes HA state (plain state topics, and <see cref="HaState"/> on the bus).
 /// </summary>
-public sealed class HomeAssistantBridge(RegistryService registry, HomeAssistantOptions? options = null) : IEngineService
+internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistantOptions? options = null) : IEngineService
 {
     private readonly HomeAssistantOptions _options = options ?? new HomeAssistantOptions();
     private readonly ConcurrentDictionary<string, HaEntity[]> _published = new(StringComparer.Ordinal);

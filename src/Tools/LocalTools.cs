@@ -14,7 +14,7 @@ namespace Alicia.Tools;
 /// random password in <c>{DataDirectory}/local/{name}.password</c> (mode 0600): whoever can read the
 /// engine's data directory may use them, over loopback only, like any password identity.
 /// </summary>
-public static class LocalTools
+internal static class LocalTools
 {
     public const string Cli = "alicia-cli";
     public const string Simulator = "alicia-simulator";
@@ -58,7 +58,7 @@ public static class LocalTools
 }
 
 /// <summary><c>AddAlicia().AddLocalTools()</c>: the gateway lets the engine's own command-line tools in.</summary>
-public static class LocalToolsBuilderExtensions
+internal static class LocalToolsBuilderExtensions
 {
     /// <summary>Registers <c>alicia-cli</c> and <c>alicia-simulator</c> (passwords in the data directory) as identities the gateway knows.</summary>
     public static IAliciaBuilder AddLocalTools(this IAliciaBuilder builder)

@@ -26,7 +26,7 @@ public static class VoiceBuilderExtensions
     }
 
     /// <summary>The service's options from the configuration section.</summary>
-    public static VoiceOptions ToVoiceOptions(this VoiceSettings voice) => new()
+    internal static VoiceOptions ToVoiceOptions(this VoiceSettings voice) => new()
     {
         Enabled = voice.Enabled,
         OffWithoutVadModel = true,

@@ -4,7 +4,7 @@ using Alicia.Voice.Vad;
 
 namespace Alicia.Voice;
 
-public sealed record VoiceOptions
+internal sealed record VoiceOptions
 {
     /// <summary>False: the service stays off (it is registered but listens to nothing).</summary>
     public bool Enabled { get; init; } = true;

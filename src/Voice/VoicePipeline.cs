@@ -6,7 +6,7 @@ using Alicia.Voice.Vad;
 namespace Alicia.Voice;
 
 /// <summary>One utterance cut by the VAD, with the stage stamps taken so far (Stopwatch ticks).</summary>
-public sealed class Utterance
+internal sealed class Utterance
 {
     public required int Index { get; init; }
 
@@ -34,10 +34,10 @@ public sealed class Utterance
 /// The utterance as it will be if the silence now being waited out ends it: the same samples the final
 /// <see cref="Utterance"/> then carries, handed on early so speech to text can start during the hangover.
 /// </summary>
-public sealed record TentativeUtterance(int Index, long StartSample, long EndSample, float[] Samples, long SilenceArrivedTicks);
+internal sealed record TentativeUtterance(int Index, long StartSample, long EndSample, float[] Samples, long SilenceArrivedTicks);
 
 /// <summary>What a pipeline reports (called on the thread that writes audio).</summary>
-public interface IVoicePipelineSink
+internal interface IVoicePipelineSink
 {
     /// <summary>Speech has lasted the minimum: it is an utterance now.</summary>
     void OnSpeechStarted(int index, double startSeconds);
@@ -57,7 +57,7 @@ public interface IVoicePipelineSink
 /// is pushed in chunks of any size; per 32 ms frame nothing is allocated until an utterance is handed on.
 /// Not thread-safe: one writer.
 /// </summary>
-public sealed class VoicePipeline : IDisposable
+internal sealed class VoicePipeline : IDisposable
 {
     private const int Frame = SileroVadModel.FrameSamples;
     private const int RingSize = 16384; // > pad + one frame: the pre-roll an utterance may need
@@ -91,8 +91,6 @@ public sealed class VoicePipeline : IDisposable
         _speculateAfter = _endpointer.Options.SpeculateAfter is { } after ? (long)Math.Round(after.TotalSeconds * SileroVadModel.SampleRate) : -1;
     }
 
-    public SpeechEndpointer Endpointer => _endpointer;
-
     /// <summary>Seconds of 16 kHz audio received.</summary>
     public double AudioSeconds => (_samples + _frameFill) / 16000.0;
 
@@ -115,14 +113,6 @@ public sealed class VoicePipeline : IDisposable
         if (_converted.Length < max) _converted = new float[Math.Max(max, _converted.Length * 2)];
         int n = _converter.Convert(pcm, _converted);
         Push(_converted.AsSpan(0, n));
-    }
-
-    /// <summary>Pushes 16 kHz mono samples directly.</summary>
-    public void WriteSamples(ReadOnlySpan<float> samples)
-    {
-        _chunkTicks = Stopwatch.GetTimestamp();
-        if (_firstFrameTicks == 0) _firstFrameTicks = _chunkTicks;
-        Push(samples);
     }
 
     private void Push(ReadOnlySpan<float> samples)

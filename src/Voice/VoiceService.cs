@@ -32,13 +32,13 @@ public sealed class VoiceService : IEngineService
     private AudioStreamServer? _server;
     private ITimer? _sweeper;
 
-    public VoiceService(VoiceOptions? options = null, ISpeechToText? speechToText = null)
+    internal VoiceService(VoiceOptions? options = null, ISpeechToText? speechToText = null)
         : this(options, speechToText is null ? [] : [speechToText])
     {
     }
 
     /// <summary>With engines of the host's own (a cloud STT ...), before the configured Whisper models in preference order.</summary>
-    public VoiceService(VoiceOptions? options, IReadOnlyList<ISpeechToText> speechToText)
+    internal VoiceService(VoiceOptions? options, IReadOnlyList<ISpeechToText> speechToText)
     {
         _options = options ?? new VoiceOptions();
         _injectedStt = speechToText;
@@ -48,40 +48,41 @@ public sealed class VoiceService : IEngineService
     public string Name => "voice";
 
     public IReadOnlyList<Type> StartsAfter { get; } = [typeof(Engine.Security.Gateway.SecurityGateway)];
-    public VoiceOptions Options => _options;
-    public QualityAssessor Quality { get; }
+    internal VoiceOptions Options => _options;
+    internal QualityAssessor Quality { get; }
     /// <summary>The engine manager: every speech-to-text engine, each with its pool, in preference order.</summary>
-    public SttEngineManager Engines { get; } = new();
+    internal SttEngineManager Engines { get; } = new();
 
     /// <summary>The default (first) engine's pool.</summary>
-    public SpeechToTextPool? Pool => Engines.Default;
-    public SileroVadModel VadModel => _vad ?? throw new InvalidOperationException("the voice service is not started");
+    internal SpeechToTextPool? Pool => Engines.Default;
+    internal SileroVadModel VadModel => _vad ?? throw new InvalidOperationException("the voice service is not started");
 
     /// <summary>Where satellites stream audio (after start).</summary>
     public IPEndPoint? AudioEndPoint => _server?.EndPoint;
 
+    /// <summary>Audio sessions in progress (TCP, WebSocket and MQTT).</summary>
     public int ActiveSessions => _sessions.Count;
 
     /// <summary>
     /// Raised when an audio connection ends before any session (remote, reason): a TLS handshake that
     /// failed or timed out, or plaintext the TLS policy refuses. For monitoring; each is also logged.
     /// </summary>
-    public event Action<string, string>? ConnectionRefused;
+    internal event Action<string, string>? ConnectionRefused;
 
     internal void OnConnectionRefused(string remote, string reason) => ConnectionRefused?.Invoke(remote, reason);
 
     /// <summary>Raised after each transcript is published (stage stamps for benchmarks and monitoring).</summary>
-    public event Action<UtteranceTrace>? Published;
+    internal event Action<UtteranceTrace>? Published;
 
     internal void OnPublished(UtteranceTrace trace) => Published?.Invoke(trace);
 
     private long _speculationsStarted, _speculationsWithdrawn;
 
     /// <summary>Transcriptions started during a silence hangover.</summary>
-    public long SpeculationsStarted => Interlocked.Read(ref _speculationsStarted);
+    internal long SpeculationsStarted => Interlocked.Read(ref _speculationsStarted);
 
     /// <summary>Speculations dropped because speech resumed (or ended elsewhere).</summary>
-    public long SpeculationsWithdrawn => Interlocked.Read(ref _speculationsWithdrawn);
+    internal long SpeculationsWithdrawn => Interlocked.Read(ref _speculationsWithdrawn);
 
     internal void CountSpeculation(bool started) => Interlocked.Increment(ref started ? ref _speculationsStarted : ref _speculationsWithdrawn);
 

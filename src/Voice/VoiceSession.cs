@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace Alicia.Voice;
 
 /// <summary>Stage stamps of one published transcript (for benchmarks and monitoring).</summary>
-public sealed record UtteranceTrace(string SessionId, Utterance Utterance, SttResponse Response, string Status, long PublishedTicks)
+internal sealed record UtteranceTrace(string SessionId, Utterance Utterance, SttResponse Response, string Status, long PublishedTicks)
 {
     public double EndOfSpeechToPublishedMs => Stopwatch.GetElapsedTime(Utterance.SpeechEndArrivedTicks, PublishedTicks).TotalMilliseconds;
     public double EndpointToPublishedMs => Stopwatch.GetElapsedTime(Utterance.EndpointTicks, PublishedTicks).TotalMilliseconds;
@@ -18,7 +18,7 @@ public sealed record UtteranceTrace(string SessionId, Utterance Utterance, SttRe
 /// One voice session: the pipeline, and what happens to its utterances (segments on the bus, speech to
 /// text through the shared pool, the quality verdict, the transcript with per-stage timings).
 /// </summary>
-public sealed class VoiceSession : IVoicePipelineSink, IDisposable
+internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
 {
     private readonly VoiceService _service;
     private readonly AliciaBus _bus;

@@ -11,7 +11,7 @@ internal sealed partial class VoiceSettingsRangeValidator : IValidateOptions<Voi
 /// Checks the <c>Voice</c> section when the host starts: the generated range checks, then the rules that
 /// span several keys. Every failure names its key.
 /// </summary>
-public sealed class VoiceSettingsValidator : IValidateOptions<VoiceSettings>
+internal sealed class VoiceSettingsValidator : IValidateOptions<VoiceSettings>
 {
     public ValidateOptionsResult Validate(string? name, VoiceSettings options)
     {

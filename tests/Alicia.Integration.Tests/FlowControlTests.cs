@@ -185,7 +185,7 @@ public sealed class FlowControlTests
         string topic = DeviceData.BuildTopic(device.Name);
 
         const int total = 600;
-        var qos0 = new PublishOptions { Topic = topic, QualityOfService = MqttQualityOfServiceLevel.AtMostOnce };
+        var qos0 = new PublishOptions { Topic = topic, QualityOfService = QualityOfService.AtMostOnce };
         for (int i = 0; i < total; i++) await device.PublishAsync(new DeviceData { Values = new() { ["n"] = i } }, qos0);
         // The broker handles one client's packets in order: once this QoS 1 marker (to a topic nobody
         // subscribes to) is acknowledged, every QoS 0 message before it was queued or dropped.

@@ -3,7 +3,7 @@ using Alicia.Contracts.Serialization;
 namespace Alicia.Contracts;
 
 /// <summary>The wire names of <see cref="MessageKind"/>.</summary>
-public static class MessageKindNames
+internal static class MessageKindNames
 {
     public static ReadOnlySpan<byte> ToUtf8(MessageKind kind) => kind switch
     {

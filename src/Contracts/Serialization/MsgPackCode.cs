@@ -1,7 +1,7 @@
 namespace Alicia.Contracts.Serialization;
 
 /// <summary>MessagePack format bytes (https://github.com/msgpack/msgpack/blob/master/spec.md).</summary>
-public static class MsgPackCode
+internal static class MsgPackCode
 {
     public const byte MaxFixInt = 0x7f;
     public const byte MinFixMap = 0x80;

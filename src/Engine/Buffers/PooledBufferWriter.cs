@@ -6,7 +6,7 @@ namespace Alicia.Engine.Buffers;
 /// A growable <see cref="IBufferWriter{T}"/> over arrays rented from the shared pool. Reused with
 /// <see cref="Reset"/>, it stops allocating once it has grown to the largest message seen.
 /// </summary>
-public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
     private int _written;

@@ -127,7 +127,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
             {
                 Topic = topic,
                 Payload = new ReadOnlySequence<byte>(buffer.WrittenMemory),
-                QualityOfServiceLevel = options.QualityOfService,
+                QualityOfServiceLevel = options.QualityOfService.ToMqtt(),
                 Retain = options.Retain,
                 ContentType = options.Json ? EnvelopeJson.ContentType : MessagePackContentType,
                 ResponseTopic = responseTopic,
@@ -145,10 +145,23 @@ public sealed partial class AliciaBus : IAsyncDisposable
     }
 
     /// <summary>This client's end-to-end payload cipher (its X25519 key); without one it can neither seal nor open payloads.</summary>
-    public Security.Encryption.PayloadCipher? PayloadCipher { get; set; }
+    internal Security.Encryption.PayloadCipher? PayloadCipher { get; set; }
+
+    /// <summary>
+    /// Turns on end-to-end payload encryption for this client: payloads published with
+    /// <see cref="PublishOptions.EncryptFor"/> are sealed with the recipient's X25519 public key from
+    /// <paramref name="keys"/> (<c>{recipient}.x25519.pub</c>), and payloads sealed for this client are opened
+    /// with its own X25519 key there (<c>{Name}.x25519</c>, created with mode 0600 when missing). Without it,
+    /// this client can neither seal nor open payloads.
+    /// </summary>
+    public void EnableEncryption(KeyDirectory keys)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        PayloadCipher = new Security.Encryption.PayloadCipher(keys.LoadAgreementKey(Name), Name, keys.TryReadAgreementKey);
+    }
 
     private Security.Encryption.PayloadCipher PayloadCipherOrThrow() =>
-        PayloadCipher ?? throw new InvalidOperationException("this bus has no payload cipher (AliciaBus.PayloadCipher) to encrypt with");
+        PayloadCipher ?? throw new InvalidOperationException("this bus cannot encrypt: call EnableEncryption first");
 
     private bool IsSensitive(string topic)
     {

@@ -13,12 +13,12 @@ public sealed class BrokerEndpoint
         UseTls = tls;
     }
 
-    public InMemoryServerAdapter? InMemory { get; }
+    internal InMemoryServerAdapter? InMemory { get; }
     public string Host { get; }
     public int Port { get; }
     public bool UseTls { get; }
 
-    public static BrokerEndpoint InProcess(InMemoryServerAdapter adapter) => new(adapter, "in-memory", 0, false);
+    internal static BrokerEndpoint InProcess(InMemoryServerAdapter adapter) => new(adapter, "in-memory", 0, false);
 
     public static BrokerEndpoint Tcp(string host, int port, bool tls = false) => new(null, host, port, tls);
 

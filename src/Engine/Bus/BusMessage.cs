@@ -26,7 +26,7 @@ public sealed record PublishOptions
     public bool Retain { get; init; }
 
     /// <summary>QoS 1 by default: the bus does not lose acknowledged messages.</summary>
-    public MQTTnet.Protocol.MqttQualityOfServiceLevel QualityOfService { get; init; } = MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce;
+    public QualityOfService QualityOfService { get; init; } = QualityOfService.AtLeastOnce;
 
     /// <summary>JSON (<c>application/json</c>) instead of MessagePack, for debugging and constrained peers.</summary>
     public bool Json { get; init; }

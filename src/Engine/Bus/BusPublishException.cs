@@ -1,9 +1,17 @@
 namespace Alicia.Engine.Bus;
 
-/// <summary>The broker refused a publish (e.g. 0x87 not authorized, 0x96 rate too high).</summary>
-public sealed class BusPublishException(string topic, int reasonCode, string reason, string? detail)
-    : Exception($"broker refused publish to '{topic}': 0x{reasonCode:x2} {reason}{(string.IsNullOrEmpty(detail) ? "" : $" ({detail})")}")
+/// <summary>The broker refused a publish (e.g. 0x87 not authorized, 0x97 quota exceeded).</summary>
+public sealed class BusPublishException : Exception
 {
-    public string Topic { get; } = topic;
-    public int ReasonCode { get; } = reasonCode;
+    internal BusPublishException(string topic, int reasonCode, string reason, string? detail)
+        : base($"broker refused publish to '{topic}': 0x{reasonCode:x2} {reason}{(string.IsNullOrEmpty(detail) ? "" : $" ({detail})")}")
+    {
+        Topic = topic;
+        ReasonCode = reasonCode;
+    }
+
+    public string Topic { get; }
+
+    /// <summary>The MQTT 5 PUBACK reason code.</summary>
+    public int ReasonCode { get; }
 }

@@ -13,6 +13,8 @@ namespace Alicia.Engine.Bus;
 /// The MQTT 5 broker inside the engine (MQTTnet's server): plain TCP on loopback by default, plus an
 /// in-memory transport for the engine's own services. Adds what the stock server lacks: no silent loss
 /// of QoS 1 messages (<see cref="BrokerFlowControl"/>) and shared subscriptions (<see cref="SharedSubscriptions"/>).
+/// The engine creates, starts and stops it (<see cref="Hosting.AliciaEngine.Broker"/>); an
+/// <see cref="Hosting.IBrokerExtension"/> may shape it before it starts (<see cref="Tls"/>).
 /// </summary>
 public sealed class EmbeddedBroker : IAsyncDisposable
 {
@@ -22,7 +24,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     private readonly SharedSubscriptions _shared = new();
     private MqttServer? _server;
 
-    public EmbeddedBroker(EmbeddedBrokerOptions? options = null, BusMetrics? metrics = null, ILogger<EmbeddedBroker>? logger = null)
+    internal EmbeddedBroker(EmbeddedBrokerOptions? options = null, BusMetrics? metrics = null, ILogger<EmbeddedBroker>? logger = null)
     {
         _options = options ?? new EmbeddedBrokerOptions();
         _logger = logger ?? (ILogger)NullLogger.Instance;
@@ -30,36 +32,34 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         _flow = new BrokerFlowControl(_options, Metrics, _logger);
     }
 
-    public BusMetrics Metrics { get; }
+    internal BusMetrics Metrics { get; }
 
-    public InMemoryServerAdapter InMemory { get; } = new();
+    internal InMemoryServerAdapter InMemory { get; } = new();
 
     /// <summary>
     /// A per-process secret with which the engine's own in-process clients authenticate to the gateway.
     /// It never leaves the process.
     /// </summary>
-    public byte[] InProcessSecret { get; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+    internal byte[] InProcessSecret { get; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
 
     /// <summary>The TCP endpoint after start (with the real port when 0 was asked for), or null when TCP is off.</summary>
     public IPEndPoint? TcpEndPoint { get; private set; }
 
-    public MqttServer Server => _server ?? throw new InvalidOperationException("the broker is not started");
+    internal MqttServer Server => _server ?? throw new InvalidOperationException("the broker is not started");
 
-    public int PendingFor(string clientId) => _flow.PendingFor(clientId);
-
-    /// <summary>Hooks for features layered on the broker (the security gateway, the registry).</summary>
-    public event Func<InterceptingClientApplicationMessageEnqueueEventArgs, Task>? InterceptingEnqueue;
+    /// <summary>Messages queued, in flight or buffered for <paramref name="clientId"/> (flow control).</summary>
+    internal int PendingFor(string clientId) => _flow.PendingFor(clientId);
 
     /// <summary>Called with the server before it starts, to attach hooks (authentication, authorization, auditing).</summary>
-    public event Action<MqttServer>? Configuring;
+    internal event Action<MqttServer>? Configuring;
 
     /// <summary>Settings for the TLS listener (<see cref="EmbeddedBrokerOptions.TlsPort"/>); set before start.</summary>
-    public Security.Gateway.BrokerTlsSettings? Tls { get; set; }
+    public BrokerTlsSettings? Tls { get; set; }
 
     /// <summary>The TLS endpoint after start, or null when the encrypted listener is off.</summary>
     public IPEndPoint? TlsEndPoint { get; private set; }
 
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    internal async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (_server is not null) throw new InvalidOperationException("the broker is already started");
         IPAddress address = ParseAddress(_options.ListenAddress);
@@ -119,11 +119,6 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             e.AcceptEnqueue = false;
             return;
         }
-        if (InterceptingEnqueue is { } hook)
-        {
-            await hook(e).ConfigureAwait(false);
-            if (!e.AcceptEnqueue) return;
-        }
         await _flow.BeforeEnqueueAsync(e).ConfigureAwait(false);
     }
 
@@ -137,7 +132,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    public static string Format(IPEndPoint endPoint) =>
+    internal static string Format(IPEndPoint endPoint) =>
         endPoint.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]:{endPoint.Port}" : $"{endPoint.Address}:{endPoint.Port}";
 
     private static IPAddress ParseAddress(string text)
@@ -147,7 +142,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         throw new ArgumentException($"'{text}' is not an IP address to listen on (e.g. 127.0.0.1, ::1, 0.0.0.0)");
     }
 
-    public async Task StopAsync()
+    internal async Task StopAsync()
     {
         MqttServer? server = Interlocked.Exchange(ref _server, null);
         if (server is null) return;

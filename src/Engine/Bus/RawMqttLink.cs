@@ -14,7 +14,7 @@ namespace Alicia.Engine.Bus;
 /// need their own will. Everything received here is validated by its user; nothing is trusted for being
 /// here. Reconnects with backoff, re-subscribes, and composes a new will for every connection.
 /// </summary>
-public sealed class RawMqttLink : IAsyncDisposable
+internal sealed class RawMqttLink : IAsyncDisposable
 {
     private readonly BrokerEndpoint _endpoint;
     private readonly string _clientId;

@@ -21,8 +21,6 @@ internal sealed class SharedSubscriptions
 
     private sealed record Group(string Name, string Filter, string[] Members);
 
-    public int GroupCount => Volatile.Read(ref _groups).Length;
-
     public void Attach(MqttServer server)
     {
         server.InterceptingInboundPacketAsync += OnInbound;

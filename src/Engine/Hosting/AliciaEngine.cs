@@ -33,15 +33,15 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     private long _heartbeatSequence;
     private bool _started;
 
-    public AliciaEngine(AliciaEngineOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null)
-        : this(options, [], loggerFactory, null, clock)
-    {
-    }
-
-    /// <summary>The engine with its capabilities, as <c>AddAlicia</c> composes it; they start in dependency order.</summary>
-    public AliciaEngine(AliciaEngineOptions options, IEnumerable<IEngineService> services, ILoggerFactory? loggerFactory = null,
+    /// <summary>
+    /// The engine with its capabilities (<paramref name="services"/>, started in dependency order) and the message
+    /// types it understands beside Alicia's (<paramref name="messages"/>), as <c>AddAlicia</c> composes it; on its
+    /// own, <c>new AliciaEngine(options)</c> and <see cref="AddService"/>.
+    /// </summary>
+    public AliciaEngine(AliciaEngineOptions options, IEnumerable<IEngineService>? services = null, ILoggerFactory? loggerFactory = null,
         IMeterFactory? meterFactory = null, TimeProvider? clock = null, IEnumerable<MessageSet>? messages = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         Messages = MessageSet.Combine(messages ?? []);
         _options = options;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
@@ -54,7 +54,7 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         // writing into the caller's options.
         VerifierOptions = options.Security.WithAttester(options.Name);
         Verifier = new EnvelopeVerifier(Trust, VerifierOptions, Metrics, _clock);
-        _engineServices.AddRange(services);
+        if (services is not null) _engineServices.AddRange(services);
     }
 
     /// <summary>How the engine's own connections reach the broker (credentials, TLS): its bus, and the raw links of its services.</summary>
@@ -82,6 +82,13 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     public AliciaEngineOptions Options => _options;
     public ILoggerFactory LoggerFactory => _loggerFactory;
     public TimeProvider Clock => _clock;
+
+    /// <summary>
+    /// How the engine's own clients (its bus, the raw links of its services) log in: in process, to its own
+    /// broker (and its gateway) with the broker's secret; to an external broker with the configured credentials.
+    /// </summary>
+    internal (string? Username, byte[]? Password) ClientCredentials =>
+        _broker is not null ? (_options.Name, _broker.InProcessSecret) : (_options.Bus.Username, _options.Bus.Password);
 
     /// <summary>The engine's own signing identity (after start).</summary>
     public SigningIdentity Identity => _identity ?? throw new InvalidOperationException("the engine is not started");
@@ -132,9 +139,8 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
             RequestTimeout = _options.Bus.RequestTimeout,
             ReconnectMinDelay = _options.Bus.ReconnectMinDelay,
             ReconnectMaxDelay = _options.Bus.ReconnectMaxDelay,
-            // In process, the engine proves itself to its own broker (and its gateway) with the broker's secret.
-            Username = _broker is not null ? _options.Name : _options.Bus.Username,
-            Password = _broker is not null ? _broker.InProcessSecret : _options.Bus.Password,
+            Username = ClientCredentials.Username,
+            Password = ClientCredentials.Password,
             EncryptedTopics = _options.Bus.EncryptedTopics,
             ClientCertificatePath = _options.Bus.ClientCertificatePath,
             ClientKeyPath = _options.Bus.ClientKeyPath,
@@ -143,7 +149,7 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         BusClientOptions = busOptions;
         _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken, Messages).ConfigureAwait(false);
         // The engine can open payloads sealed for it (X25519 key beside its signing key).
-        _bus.PayloadCipher = new Security.Encryption.PayloadCipher(Keys.LoadAgreementKey(_options.Name), _options.Name, Keys.TryReadAgreementKey);
+        _bus.EnableEncryption(Keys);
 
         var api = new ApiService(this, _clock);
         _services.Add(await _bus.RespondAsync<ApiRequest, ApiResponse>(api.HandleAsync,

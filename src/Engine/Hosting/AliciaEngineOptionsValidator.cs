@@ -10,7 +10,7 @@ namespace Alicia.Engine.Hosting;
 /// Checks <see cref="AliciaEngineOptions"/> when the host starts; every failure names its configuration key
 /// (<c>Broker:Port</c>), so the message tells the user what to change.
 /// </summary>
-public sealed class AliciaEngineOptionsValidator : IValidateOptions<AliciaEngineOptions>
+internal sealed class AliciaEngineOptionsValidator : IValidateOptions<AliciaEngineOptions>
 {
     public ValidateOptionsResult Validate(string? name, AliciaEngineOptions options)
     {

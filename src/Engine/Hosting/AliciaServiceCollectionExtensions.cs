@@ -70,7 +70,7 @@ public static class AliciaServiceCollectionExtensions
 
     /// <summary>
     /// The security gateway in the embedded broker (<c>Gateway</c> options; off with <c>Gateway:Enabled=false</c>
-    /// or an external broker): authentication against every registered <see cref="IIdentityDirectory"/>,
+    /// or an external broker): authentication against the provisioned identities (<see cref="AddIdentities"/>),
     /// ACLs, ingress verification, rate limits and the audit log (<c>{DataDirectory}/audit.db</c>).
     /// </summary>
     public static IAliciaBuilder AddGateway(this IAliciaBuilder builder)

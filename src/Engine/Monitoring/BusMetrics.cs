@@ -38,43 +38,43 @@ public sealed class BusMetrics : IDisposable
         _backpressureWaits = _meter.CreateCounter<long>("alicia.broker.backpressure.waits", "{publish}", "Publishes held back because a subscriber's queue was near full");
     }
 
-    public void Rejected(RejectReason reason)
+    internal void Rejected(RejectReason reason)
     {
         Interlocked.Increment(ref _rejectedByReason[(int)reason]);
         _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToName()));
     }
 
-    public void Accepted()
+    internal void Accepted()
     {
         Interlocked.Increment(ref _acceptedCount);
         _accepted.Add(1);
     }
 
-    public void Published()
+    internal void Published()
     {
         Interlocked.Increment(ref _publishedCount);
         _published.Add(1);
     }
 
-    public void Qos0Dropped()
+    internal void Qos0Dropped()
     {
         Interlocked.Increment(ref _qos0DroppedCount);
         _qos0Dropped.Add(1);
     }
 
-    public void Qos1Dropped()
+    internal void Qos1Dropped()
     {
         Interlocked.Increment(ref _qos1DroppedCount);
         _qos1Dropped.Add(1);
     }
 
-    public void BackpressureWait()
+    internal void BackpressureWait()
     {
         Interlocked.Increment(ref _backpressureCount);
         _backpressureWaits.Add(1);
     }
 
-    public void SequenceGap(long missing)
+    internal void SequenceGap(long missing)
     {
         Interlocked.Add(ref _sequenceGapCount, missing);
         _sequenceGaps.Add(missing);

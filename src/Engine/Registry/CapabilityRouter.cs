@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Alicia.Engine.Registry;
 
 /// <summary>Where a capability-addressed command goes.</summary>
-public sealed record RouteDecision(int Status, DeviceRecord[] Devices, string Location, string FallbackUsed, string Reason)
+internal sealed record RouteDecision(int Status, DeviceRecord[] Devices, string Location, string FallbackUsed, string Reason)
 {
     public bool Routed => Status == 200;
 }
@@ -17,7 +17,7 @@ public sealed record RouteDecision(int Status, DeviceRecord[] Devices, string Lo
 /// <c>rate_limit</c> and <c>max_connections</c>; when none can take it, the fallback the caller allowed
 /// (another place), else a clear error. Each decision is logged and counted (meter Alicia.Registry).
 /// </summary>
-public sealed class CapabilityRouter(DeviceRegistry registry, TimeProvider? clock = null, ILogger? logger = null)
+internal sealed class CapabilityRouter(DeviceRegistry registry, TimeProvider? clock = null, ILogger? logger = null)
 {
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger.Instance;

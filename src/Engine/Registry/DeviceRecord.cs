@@ -8,7 +8,7 @@ namespace Alicia.Engine.Registry;
 /// a re-registration replaces the record) plus its liveness, which changes under the registry's lock and
 /// is read lock-free by the router.
 /// </summary>
-public sealed class DeviceRecord
+internal sealed class DeviceRecord
 {
     private int _state;
     private long _lastSeenTicks;

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Alicia.Engine.Registry;
 
 /// <summary>What changed in the registry (raised after the change is durable).</summary>
-public enum RegistryChangeKind
+internal enum RegistryChangeKind
 {
     Registered,
     Updated,
@@ -14,10 +14,10 @@ public enum RegistryChangeKind
     StateChanged,
 }
 
-public readonly record struct RegistryChange(RegistryChangeKind Kind, DeviceRecord Device, string Cause);
+internal readonly record struct RegistryChange(RegistryChangeKind Kind, DeviceRecord Device, string Cause);
 
 /// <summary>The result of a registration or removal.</summary>
-public readonly record struct RegistrationOutcome(string Outcome, ValidationError? Error, DeviceRecord? Device)
+internal readonly record struct RegistrationOutcome(string Outcome, ValidationError? Error, DeviceRecord? Device)
 {
     public bool Accepted => Error is null;
 }
@@ -28,7 +28,7 @@ public readonly record struct RegistrationOutcome(string Outcome, ValidationErro
 /// with a birth sequence, heartbeats, and a sweep that declares silent devices offline). Writes are
 /// serialised under one lock; the router reads an immutable index snapshot without locking.
 /// </summary>
-public sealed class DeviceRegistry : IDisposable
+internal sealed class DeviceRegistry : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly RegistryStore? _store;

@@ -5,13 +5,13 @@ using Alicia.Contracts.Messages;
 namespace Alicia.Engine.Registry;
 
 /// <summary>A refusal: the wire name of the field at fault and why.</summary>
-public readonly record struct ValidationError(string Field, string Reason)
+internal readonly record struct ValidationError(string Field, string Reason)
 {
     public override string ToString() => $"{Field}: {Reason}";
 }
 
 /// <summary>Checks a registration before anything is stored: required fields, known types, sizes, safe ids.</summary>
-public static class RegistrationValidator
+internal static class RegistrationValidator
 {
     public static readonly IReadOnlySet<string> DeviceTypes = new HashSet<string>(StringComparer.Ordinal)
     {

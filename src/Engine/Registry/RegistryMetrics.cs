@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Alicia.Engine.Registry;
 
 /// <summary>Registry and routing counters on meter <c>Alicia.Registry</c>, also kept as plain numbers for tests and health.</summary>
-public sealed class RegistryMetrics : IDisposable
+internal sealed class RegistryMetrics : IDisposable
 {
     public const string MeterName = "Alicia.Registry";
 
@@ -11,7 +11,7 @@ public sealed class RegistryMetrics : IDisposable
     private readonly Counter<long> _registrations;
     private readonly Counter<long> _routes;
     private readonly Counter<long> _transitions;
-    private long _accepted, _refused, _routed, _unroutable, _fallbacks;
+    private long _refused, _routed, _fallbacks;
 
     public RegistryMetrics()
     {
@@ -24,23 +24,19 @@ public sealed class RegistryMetrics : IDisposable
     public Func<int> DeviceCountSource { get; set; } = () => 0;
     private int DeviceCount => DeviceCountSource();
 
-    public long Accepted => Interlocked.Read(ref _accepted);
     public long Refused => Interlocked.Read(ref _refused);
     public long Routed => Interlocked.Read(ref _routed);
-    public long Unroutable => Interlocked.Read(ref _unroutable);
     public long Fallbacks => Interlocked.Read(ref _fallbacks);
 
     public void Registration(string outcome, string? field = null)
     {
         if (outcome == "refused") Interlocked.Increment(ref _refused);
-        else Interlocked.Increment(ref _accepted);
         _registrations.Add(1, new KeyValuePair<string, object?>("outcome", outcome), new KeyValuePair<string, object?>("field", field ?? ""));
     }
 
     public void Route(string outcome)
     {
         if (outcome is "routed" or "fallback") Interlocked.Increment(ref _routed);
-        else Interlocked.Increment(ref _unroutable);
         if (outcome == "fallback") Interlocked.Increment(ref _fallbacks);
         _routes.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
     }

@@ -28,7 +28,7 @@ namespace Alicia.Engine.Registry;
 /// </summary>
 public sealed class RegistryService : IEngineService, IDevicePolicy
 {
-    public const string InvalidIdTopicSegment = "_invalid";
+    internal const string InvalidIdTopicSegment = "_invalid";
 
     private readonly RegistryOptions _options;
     private readonly Channel<MqttApplicationMessage> _inbox = Channel.CreateBounded<MqttApplicationMessage>(new BoundedChannelOptions(4096) { SingleReader = true });
@@ -42,7 +42,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
     private RawMqttLink? _link;
     private bool _registryStarted;
 
-    public RegistryService(RegistryOptions? options = null) => _options = options ?? new RegistryOptions();
+    internal RegistryService(RegistryOptions? options = null) => _options = options ?? new RegistryOptions();
 
     public IReadOnlyList<Type> StartsAfter { get; } = [typeof(SecurityGateway)];
 
@@ -57,11 +57,11 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
 
     public string Name => "registry";
 
-    public DeviceRegistry Registry { get; private set; } = null!;
-    public CapabilityRouter Router { get; private set; } = null!;
+    internal DeviceRegistry Registry { get; private set; } = null!;
+    internal CapabilityRouter Router { get; private set; } = null!;
 
     /// <summary>Raised after a device's registration change was announced (for bridges; runs on the announcer).</summary>
-    public event Func<RegistryChange, CancellationToken, Task>? Announced;
+    internal event Func<RegistryChange, CancellationToken, Task>? Announced;
 
     private AliciaEngine Engine => _engine ?? throw new InvalidOperationException("the registry is not started");
 
@@ -108,7 +108,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
     private void OnBusReconnected() => _ = ReannounceAsync("the broker connection came back");
 
     /// <summary>Asks every device to register and announce its birth again (after a restart of the registry or the broker).</summary>
-    public async Task ReannounceAsync(string reason)
+    private async Task ReannounceAsync(string reason)
     {
         try
         {
@@ -520,8 +520,16 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
     }
 }
 
-/// <summary>No instance could take a capability-routed request.</summary>
-public sealed class RoutingException(RouteDecision decision) : Exception($"{decision.Status}: {decision.Reason}")
+/// <summary>No instance could take a capability-routed request (<see cref="RegistryService.RequestServiceAsync"/>).</summary>
+public sealed class RoutingException : Exception
 {
-    public RouteDecision Decision { get; } = decision;
+    internal RoutingException(RouteDecision decision) : base($"{decision.Status}: {decision.Reason}") => Decision = decision;
+
+    internal RouteDecision Decision { get; }
+
+    /// <summary>The routing status, as in <see cref="RoutingResult.Status"/> (404: no device has the capability, 429: every instance is at its limits, 503: none is alive).</summary>
+    public int Status => Decision.Status;
+
+    /// <summary>Why no instance was chosen.</summary>
+    public string Reason => Decision.Reason;
 }

@@ -11,7 +11,7 @@ namespace Alicia.Engine.Registry;
 /// the machine). Registrations are stored as their JSON wire form; the capability index is a table.
 /// Not thread-safe: the registry serialises every call under its lock.
 /// </summary>
-public sealed class RegistryStore : IDisposable
+internal sealed class RegistryStore : IDisposable
 {
     private readonly SqliteConnection _connection;
 

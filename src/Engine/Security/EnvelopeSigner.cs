@@ -41,7 +41,7 @@ public sealed class EnvelopeSigner(SigningIdentity identity)
     /// authenticated connection (a constrained device): the envelope keeps its source and gains
     /// <c>attested_by</c> = this signer, whose key signs it. Receivers see <see cref="Attestation.GatewayAttested"/>.
     /// </summary>
-    public void Attest<T>(IBufferWriter<byte> output, ReadOnlySpan<char> topic, in Envelope<T> envelope)
+    internal void Attest<T>(IBufferWriter<byte> output, ReadOnlySpan<char> topic, in Envelope<T> envelope)
         where T : IAliciaSerializable<T> =>
         EncodeSigned(output, topic, envelope.WithAttestedBy(Identity.Name));
 

@@ -40,10 +40,10 @@ public sealed class EnvelopeVerifier
         Strings = strings ?? new Utf8StringCache();
     }
 
-    public Utf8StringCache Strings { get; }
+    internal Utf8StringCache Strings { get; }
 
     /// <summary>Per-source sequence numbers of verified messages (gaps and restarts).</summary>
-    public SequenceTracker Sequences { get; } = new();
+    internal SequenceTracker Sequences { get; } = new();
     public BusMetrics Metrics => _metrics;
     public TrustStore Trust => _trust;
 

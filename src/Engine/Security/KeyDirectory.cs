@@ -71,11 +71,11 @@ public sealed class KeyDirectory(string path)
         return true;
     }
 
-    public const string AgreementPrivateSuffix = ".x25519";
-    public const string AgreementPublicSuffix = ".x25519.pub";
+    internal const string AgreementPrivateSuffix = ".x25519";
+    internal const string AgreementPublicSuffix = ".x25519.pub";
 
     /// <summary>The identity's X25519 key for end-to-end payload encryption, created (0600) when missing.</summary>
-    public Key LoadAgreementKey(string name, bool createIfMissing = true)
+    internal Key LoadAgreementKey(string name, bool createIfMissing = true)
     {
         IdentityNames.Validate(name);
         string file = System.IO.Path.Combine(Path, name + AgreementPrivateSuffix);
@@ -92,7 +92,7 @@ public sealed class KeyDirectory(string path)
     }
 
     /// <summary>A recipient's X25519 public key, or null when it has none here.</summary>
-    public PublicKey? TryReadAgreementKey(string name)
+    internal PublicKey? TryReadAgreementKey(string name)
     {
         if (!IdentityNames.IsValid(name)) return null;
         string file = System.IO.Path.Combine(Path, name + AgreementPublicSuffix);
@@ -100,7 +100,7 @@ public sealed class KeyDirectory(string path)
         return PublicKey.Import(KeyAgreementAlgorithm.X25519, DecodeBase64(File.ReadAllText(file), file), KeyBlobFormat.RawPublicKey);
     }
 
-    public static PublicKey ParsePublicKey(string base64) =>
+    internal static PublicKey ParsePublicKey(string base64) =>
         PublicKey.Import(Ed25519, DecodeBase64(base64, "public key"), KeyBlobFormat.RawPublicKey);
 
     private static byte[] DecodeBase64(string text, string what)

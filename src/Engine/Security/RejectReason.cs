@@ -33,7 +33,7 @@ public enum RejectReason
     Unencrypted,
 }
 
-public static class RejectReasonNames
+internal static class RejectReasonNames
 {
     public static string ToName(this RejectReason reason) => reason switch
     {

@@ -6,7 +6,7 @@ namespace Alicia.Engine.Security;
 /// checks allocate nothing. When the ring is full the oldest id is forgotten early; the timestamp skew
 /// check still refuses anything older than the skew, so size the capacity to the window's traffic.
 /// </summary>
-public sealed class ReplayFilter
+internal sealed class ReplayFilter
 {
     private readonly HashSet<Guid> _seen;
     private readonly Guid[] _ids;

@@ -7,7 +7,7 @@ namespace Alicia.Engine.Security;
 /// withheld between sender and receiver) and restarts (a sender that began counting again) are visible
 /// in metrics and here. A state object is allocated once per source; updates allocate nothing.
 /// </summary>
-public sealed class SequenceTracker
+internal sealed class SequenceTracker
 {
     private sealed class SourceState
     {

@@ -27,7 +27,7 @@ public sealed class SigningIdentity : IDisposable
 }
 
 /// <summary>Rules for the names of services and devices (they become topic segments and file names).</summary>
-public static class IdentityNames
+internal static class IdentityNames
 {
     public const int MaxLength = 64;
 

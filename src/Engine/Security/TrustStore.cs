@@ -42,14 +42,14 @@ public sealed class TrustStore
     /// until <paramref name="previousUntil"/>: a renewal's overlap window, so messages signed just before
     /// a device switched keys still verify.
     /// </summary>
-    public void Trust(string name, PublicKey key, PublicKey previous, DateTimeOffset previousUntil)
+    internal void Trust(string name, PublicKey key, PublicKey previous, DateTimeOffset previousUntil)
     {
         Trust(name, key);
         _previous[name] = (previous, previousUntil);
     }
 
     /// <summary>The key a renewed identity used before, while its overlap window lasts.</summary>
-    public bool TryGetPrevious(string name, out PublicKey key)
+    internal bool TryGetPrevious(string name, out PublicKey key)
     {
         key = null!;
         if (!_previous.TryGetValue(name, out var entry)) return false;

@@ -8,14 +8,14 @@ public sealed class VerifierOptions
     /// <summary>Messages larger than this are refused before they are parsed.</summary>
     public int MaxMessageBytes { get; set; } = 256 * 1024;
 
-    /// <summary>How many message ids the replay filter holds (see <see cref="ReplayFilter"/>).</summary>
+    /// <summary>How many message ids the replay filter holds (ids are remembered for twice <see cref="MaxClockSkew"/>).</summary>
     public int ReplayCapacity { get; set; } = 1 << 18;
 
     /// <summary>Gateways whose countersignature (<c>attested_by</c>) is accepted for devices that cannot sign.</summary>
     public List<string> TrustedAttesters { get; set; } = [];
 
     /// <summary>A copy that also trusts <paramref name="attester"/>'s countersignatures.</summary>
-    public VerifierOptions WithAttester(string attester) => new()
+    internal VerifierOptions WithAttester(string attester) => new()
     {
         MaxClockSkew = MaxClockSkew,
         MaxMessageBytes = MaxMessageBytes,

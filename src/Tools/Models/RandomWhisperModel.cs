@@ -4,7 +4,7 @@ using System.Text;
 namespace Alicia.Tools.Models;
 
 /// <summary>Whisper hyper-parameters, as the ggml header stores them.</summary>
-public sealed record WhisperDimensions
+internal sealed record WhisperDimensions
 {
     public int Vocab { get; init; } = 51864;
     public int AudioContext { get; init; } = 1500;
@@ -46,7 +46,7 @@ public sealed record WhisperDimensions
 /// f32. Its transcripts are meaningless: it exists so tests and benchmarks exercise the real inference
 /// path and cost without downloadable weights. Nothing may claim recognition accuracy from it.
 /// </summary>
-public static class RandomWhisperModel
+internal static class RandomWhisperModel
 {
     private const uint Magic = 0x67676d6c;
     private const int F32 = 0, F16 = 1;

@@ -10,7 +10,7 @@ using Alicia.Engine.Security.Gateway;
 namespace Alicia.Tools.Mosquitto;
 
 /// <summary>Options of the generated Mosquitto configuration.</summary>
-public sealed record MosquittoConfigOptions
+internal sealed record MosquittoConfigOptions
 {
     /// <summary>The MQTT-over-TLS port (client certificates required).</summary>
     public int TlsPort { get; init; } = 8883;
@@ -37,7 +37,7 @@ public sealed record MosquittoConfigOptions
 }
 
 /// <summary>The files <see cref="MosquittoConfig.Write"/> produced.</summary>
-public sealed record MosquittoConfigFiles(string Directory, string Config, string Acl, string? PlainAcl, string CaFile, string CertFile, string KeyFile, string CrlFile);
+internal sealed record MosquittoConfigFiles(string Directory, string Config, string Acl, string? PlainAcl, string CaFile, string CertFile, string KeyFile, string CrlFile);
 
 /// <summary>
 /// Generates a Mosquitto 2 configuration from the same policy the embedded broker enforces
@@ -47,7 +47,7 @@ public sealed record MosquittoConfigFiles(string Directory, string Config, strin
 /// clients may only read. <c>per_listener_settings true</c> keeps the two listeners' rules apart, so a
 /// client on the plain listener cannot borrow a device's name.
 /// </summary>
-public static class MosquittoConfig
+internal static class MosquittoConfig
 {
     public const string ConfigFile = "mosquitto.conf";
     public const string AclFile = "alicia.acl";

@@ -10,7 +10,7 @@ namespace Alicia.Tools.Simulation;
 /// rooms, all signing as one simulator identity that the engine trusts. Each registers, heartbeats,
 /// publishes and obeys commands; disposing unregisters them (or leave them and let liveness notice).
 /// </summary>
-public sealed class DeviceSimulator(BrokerEndpoint endpoint, SigningIdentity identity, EnvelopeVerifier verifier, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null) : IAsyncDisposable
+internal sealed class DeviceSimulator(BrokerEndpoint endpoint, SigningIdentity identity, EnvelopeVerifier verifier, ILoggerFactory? loggerFactory = null, TimeProvider? clock = null) : IAsyncDisposable
 {
     public static readonly string[] Rooms = ["kitchen", "living_room", "bedroom", "office", "hallway", "garage"];
     private static readonly SimulatedKind[] Kinds = [SimulatedKind.Sensor, SimulatedKind.Bulb, SimulatedKind.Switch, SimulatedKind.Speaker];

@@ -13,7 +13,7 @@ using MQTTnet;
 namespace Alicia.Tools.Simulation;
 
 /// <summary>The kinds of device the simulator brings up.</summary>
-public enum SimulatedKind
+internal enum SimulatedKind
 {
     /// <summary>An ESP32 temperature/humidity sensor publishing telemetry.</summary>
     Sensor,
@@ -31,7 +31,7 @@ public enum SimulatedKind
 /// birth on every (re)connect, signed heartbeats in the service health schema, telemetry, and signed
 /// state after each verified command. <see cref="KillAsync"/> drops the connection as a crash would.
 /// </summary>
-public sealed class SimulatedDevice : IAsyncDisposable
+internal sealed class SimulatedDevice : IAsyncDisposable
 {
     private readonly EnvelopeSigner _signer;
     private readonly EnvelopeVerifier _verifier;
@@ -255,14 +255,9 @@ public sealed class SimulatedDevice : IAsyncDisposable
     /// <summary>Stops heartbeats (and telemetry) but keeps the connection: a hung device, which only liveness can notice.</summary>
     public async Task PauseHeartbeatsAsync()
     {
-        _heartbeatPaused = true;
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_heartbeat is not null) { try { await _heartbeat.ConfigureAwait(false); } catch (OperationCanceledException) { } }
     }
-
-    private volatile bool _heartbeatPaused;
-
-    public bool HeartbeatsPaused => _heartbeatPaused;
 
     /// <summary>Drops the connection without DISCONNECT, as a crash or power loss would: the broker sends the will.</summary>
     public async Task KillAsync()

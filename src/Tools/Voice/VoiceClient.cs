@@ -3,13 +3,12 @@ using System.Collections.Concurrent;
 using System.Text;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
-using Alicia.Voice.Audio;
 using Alicia.Voice.Transport;
 
 namespace Alicia.Tools.Voice;
 
 /// <summary>What a satellite got back for one stream.</summary>
-public sealed class VoiceSendResult
+internal sealed class VoiceSendResult
 {
     public required string SessionId { get; init; }
 
@@ -24,7 +23,7 @@ public sealed class VoiceSendResult
     public int Utterances { get; set; }
 }
 
-public sealed record VoiceSendOptions
+internal sealed record VoiceSendOptions
 {
     public string Engine { get; init; } = "alicia-engine";
     public string DeviceId { get; init; } = "";
@@ -60,7 +59,7 @@ public sealed record VoiceSendOptions
 /// it names (TCP, or WebSocket with <see cref="VoiceSendOptions.WebSocket"/>; over TLS when the engine
 /// offers <c>tls://</c>/<c>wss://</c>, trusting <see cref="VoiceSendOptions.CaCertificatePath"/>), and collects the segments and transcripts the engine publishes. Used by <c>alicia voice send</c>.
 /// </summary>
-public static class VoiceClient
+internal static class VoiceClient
 {
     public static async Task<VoiceSendResult> SendAsync(AliciaBus bus, byte[] pcm, int sampleRate, int channels, VoiceSendOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -147,7 +146,4 @@ public static class VoiceClient
         await stream.ReadExactlyAsync(payload, ct).ConfigureAwait(false);
         return ((AudioFrameType)header[0], payload);
     }
-
-    /// <summary>Reads a WAV file for sending: its PCM, rate and channels as they are (the engine converts at the edge).</summary>
-    public static WavFile ReadWav(string path) => WavFile.Read(path);
 }

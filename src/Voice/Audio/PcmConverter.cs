@@ -10,7 +10,7 @@ namespace Alicia.Voice.Audio;
 /// low-pass at the target Nyquist; good enough for VAD and Whisper, whose features stop at 8 kHz.
 /// Allocates nothing per chunk: the caller supplies the output span (see <see cref="MaxOutputSamples"/>).
 /// </summary>
-public sealed class PcmConverter
+internal sealed class PcmConverter
 {
     public const int TargetRate = 16000;
 
@@ -109,12 +109,6 @@ public sealed class PcmConverter
         _position -= 1.0;
         _previous = sample;
         return written;
-    }
-
-    /// <summary>s16le mono 16 kHz to float, the fast path.</summary>
-    public static void S16ToFloat(ReadOnlySpan<byte> pcm, Span<float> output)
-    {
-        for (int i = 0; i < output.Length; i++) output[i] = BinaryPrimitives.ReadInt16LittleEndian(pcm[(2 * i)..]) / 32768f;
     }
 
     /// <summary>Float [-1, 1] to s16le (clipped).</summary>

@@ -4,7 +4,7 @@ using System.Text;
 namespace Alicia.Voice.Audio;
 
 /// <summary>A RIFF/WAVE file of 16-bit PCM (the format satellites and espeak-ng write).</summary>
-public sealed class WavFile
+internal sealed class WavFile
 {
     public required int SampleRate { get; init; }
     public required int Channels { get; init; }

@@ -52,7 +52,7 @@ public interface ISpeechToText : IAsyncDisposable
     Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken);
 }
 
-public static class AudioContext
+internal static class AudioContext
 {
     /// <summary>Whisper's encoder produces 1500 positions per 30 s: 50 per second.</summary>
     public const int PerSecond = 50;

@@ -1,6 +1,6 @@
 namespace Alicia.Voice.Stt;
 
-public sealed record QualityOptions
+internal sealed record QualityOptions
 {
     /// <summary>Transcripts whose mean token probability is below this are rejected.</summary>
     public double MinConfidence { get; init; } = 0.4;
@@ -9,10 +9,10 @@ public sealed record QualityOptions
     public double MaxNoSpeechProbability { get; init; } = 0.6;
 }
 
-public readonly record struct QualityVerdict(bool Accepted, string Reason);
+internal readonly record struct QualityVerdict(bool Accepted, string Reason);
 
 /// <summary>Rejects empty, non-speech and low-confidence transcripts, saying why.</summary>
-public sealed class QualityAssessor(QualityOptions? options = null)
+internal sealed class QualityAssessor(QualityOptions? options = null)
 {
     private readonly QualityOptions _options = options ?? new QualityOptions();
 

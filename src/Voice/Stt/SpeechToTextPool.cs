@@ -1,6 +1,6 @@
 namespace Alicia.Voice.Stt;
 
-public enum SttPriority
+internal enum SttPriority
 {
     /// <summary>Device commands: served first.</summary>
     Command = 0,
@@ -14,7 +14,7 @@ public enum SttPriority
     Speculative = 2,
 }
 
-public enum SttOutcomeKind
+internal enum SttOutcomeKind
 {
     Transcribed,
 
@@ -25,9 +25,9 @@ public enum SttOutcomeKind
     Cancelled,
 }
 
-public sealed record SttOutcome(SttOutcomeKind Kind, SttResult? Result, string Reason, double QueueMs, double SttMs);
+internal sealed record SttOutcome(SttOutcomeKind Kind, SttResult? Result, string Reason, double QueueMs, double SttMs);
 
-public sealed record SttPoolOptions
+internal sealed record SttPoolOptions
 {
     /// <summary>Utterances waiting at most (beyond those being transcribed); more get "busy" at once.</summary>
     public int QueueCapacity { get; init; } = 16;
@@ -45,7 +45,7 @@ public sealed record SttPoolOptions
 /// go before other work; a full queue or a wait beyond <see cref="SttPoolOptions.MaxWait"/> answers
 /// <see cref="SttOutcomeKind.Busy"/> with the reason, so the satellite can say so.
 /// </summary>
-public sealed class SpeechToTextPool : IAsyncDisposable
+internal sealed class SpeechToTextPool : IAsyncDisposable
 {
     private readonly ISpeechToText _engine;
     private readonly SttPoolOptions _options;
@@ -244,7 +244,7 @@ public sealed class SpeechToTextPool : IAsyncDisposable
 }
 
 /// <summary>A queued utterance: its outcome, and a way to raise its priority while it waits.</summary>
-public sealed class SttTicket
+internal sealed class SttTicket
 {
     private readonly SpeechToTextPool _pool;
     private readonly SpeechToTextPool.Job _job;

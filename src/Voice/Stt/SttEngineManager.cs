@@ -1,7 +1,7 @@
 namespace Alicia.Voice.Stt;
 
 /// <summary>What a session needs from speech to text.</summary>
-public sealed record SttRequirement
+internal sealed record SttRequirement
 {
     /// <summary>ISO 639-1 language of the speech.</summary>
     public string Language { get; init; } = "en";
@@ -14,7 +14,7 @@ public sealed record SttRequirement
 }
 
 /// <summary>The engine chosen for a session, or why none could be.</summary>
-public sealed record SttChoice(SpeechToTextPool? Pool, string? Error, bool OverBudget = false);
+internal sealed record SttChoice(SpeechToTextPool? Pool, string? Error, bool OverBudget = false);
 
 /// <summary>
 /// The engine manager: every speech-to-text engine the service runs, each behind its own scheduling pool,
@@ -22,7 +22,7 @@ public sealed record SttChoice(SpeechToTextPool? Pool, string? Error, bool OverB
 /// names one, else by requirement: the engines that serve its language, then the first preferred whose
 /// expected time to a result fits the latency budget, or the quickest when none fits.
 /// </summary>
-public sealed class SttEngineManager : IAsyncDisposable
+internal sealed class SttEngineManager : IAsyncDisposable
 {
     private readonly List<SpeechToTextPool> _pools = [];
 

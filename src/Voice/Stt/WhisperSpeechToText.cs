@@ -7,7 +7,7 @@ using Alicia.Voice.Stt.Whisper;
 
 namespace Alicia.Voice.Stt;
 
-public sealed record WhisperOptions
+internal sealed record WhisperOptions
 {
     public required string ModelPath { get; init; }
 
@@ -33,7 +33,7 @@ public sealed record WhisperOptions
 /// utterances, token cap, probabilities read back. A whisper state (tens of MB of buffers) is sized for the full
 /// 30 s context and serves any <c>audio_ctx</c>, which is a per-call parameter: one state per concurrent slot.
 /// </summary>
-public sealed class WhisperSpeechToText : ISpeechToText
+internal sealed class WhisperSpeechToText : ISpeechToText
 {
     private readonly WhisperOptions _options;
     private readonly nint _context;

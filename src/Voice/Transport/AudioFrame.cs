@@ -4,7 +4,7 @@ using System.Buffers.Binary;
 namespace Alicia.Voice.Transport;
 
 /// <summary>Frame types of the audio stream.</summary>
-public enum AudioFrameType : byte
+internal enum AudioFrameType : byte
 {
     /// <summary>Client → engine, first frame: the one-time session token (UTF-8).</summary>
     Hello = 0x01,
@@ -32,7 +32,7 @@ public enum AudioFrameType : byte
 /// reports how much it needs; a header that can never be valid is an error at once (no waiting for a
 /// payload that should not be read).
 /// </summary>
-public static class AudioFrameCodec
+internal static class AudioFrameCodec
 {
     public const int HeaderSize = 5;
 

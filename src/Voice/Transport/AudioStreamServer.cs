@@ -17,7 +17,7 @@ namespace Alicia.Voice.Transport;
 /// With a certificate (<see cref="AudioTls"/>), a connection opening with a TLS record is served over TLS
 /// and the same sniffing goes on inside; plaintext is refused or allowed by the policy.
 /// </summary>
-public sealed class AudioStreamServer : IAsyncDisposable
+internal sealed class AudioStreamServer : IAsyncDisposable
 {
     private readonly VoiceService _service;
     private readonly ILogger _logger;

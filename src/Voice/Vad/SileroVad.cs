@@ -7,7 +7,7 @@ namespace Alicia.Voice.Vad;
 /// to run concurrently; each stream brings its own buffers and bindings). One intra-op thread, one
 /// inter-op thread, sequential execution: per-frame work is tiny, and streams run in parallel instead.
 /// </summary>
-public sealed class SileroVadModel : IDisposable
+internal sealed class SileroVadModel : IDisposable
 {
     public const int SampleRate = 16000;
     public const int FrameSamples = 512;
@@ -62,7 +62,7 @@ public sealed class SileroVadModel : IDisposable
 /// <see cref="OrtIoBinding"/>s (state A → B, state B → A) alternate, so the state never needs copying.
 /// Not thread-safe: one caller per stream.
 /// </summary>
-public sealed class SileroVad : IDisposable
+internal sealed class SileroVad : IDisposable
 {
     private readonly InferenceSession _session;
     private readonly float[] _input = GC.AllocateArray<float>(SileroVadModel.ContextSamples + SileroVadModel.FrameSamples, pinned: true);

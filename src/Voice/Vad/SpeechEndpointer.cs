@@ -1,7 +1,7 @@
 namespace Alicia.Voice.Vad;
 
 /// <summary>Endpointing rules, in Silero's terms.</summary>
-public sealed record EndpointerOptions
+internal sealed record EndpointerOptions
 {
     /// <summary>Speech starts when a frame's probability reaches this.</summary>
     public float Threshold { get; init; } = 0.5f;
@@ -37,7 +37,7 @@ public sealed record EndpointerOptions
     public float EffectiveNegativeThreshold => NegativeThreshold ?? Math.Max(Threshold - 0.15f, 0.01f);
 }
 
-public enum EndpointEvent
+internal enum EndpointEvent
 {
     None,
 
@@ -61,7 +61,7 @@ public enum EndpointEvent
 /// 2 x pad; here the hangover (≥ 100 ms) always exceeds 2 x 30 ms, so the plain padding is the same.
 /// Positions are in 16 kHz samples from the start of the stream. No allocation.
 /// </summary>
-public sealed class SpeechEndpointer
+internal sealed class SpeechEndpointer
 {
     private readonly float _threshold, _negative;
     private readonly long _minSpeech, _minSilence, _pad, _maxSpeech;

@@ -12,7 +12,7 @@ namespace Alicia.Engine.Bus.InMemory;
 /// Lets the engine's own services reach the embedded broker over a pair of pipes instead of loopback
 /// TCP: no sockets, no kernel round trip, the same MQTT protocol and hooks as any other client.
 /// </summary>
-public sealed class InMemoryServerAdapter : IMqttServerAdapter
+internal sealed class InMemoryServerAdapter : IMqttServerAdapter
 {
     private static readonly IPEndPoint InProcessEndPoint = new(IPAddress.Loopback, 0);
     private IMqttNetLogger _logger = MqttNetNullLogger.Instance;

@@ -13,7 +13,7 @@ namespace Alicia.Engine.Security.Audit;
 /// writer, so the broker's hot path never waits on the disk; if the queue ever overflows, what was
 /// lost is itself recorded.
 /// </summary>
-public sealed class AuditLog : IAsyncDisposable
+internal sealed class AuditLog : IAsyncDisposable
 {
     private const int QueueCapacity = 100_000;
     private readonly string _connectionString;

@@ -1,10 +1,10 @@
 namespace Alicia.Engine.Security.Audit;
 
 /// <summary>One security decision, as stored in the audit log.</summary>
-public sealed record AuditRecord(long Sequence, DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail, byte[] PreviousHash, byte[] Hash);
+internal sealed record AuditRecord(long Sequence, DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail, byte[] PreviousHash, byte[] Hash);
 
 /// <summary>The kinds of security decision the gateway records.</summary>
-public static class AuditKinds
+internal static class AuditKinds
 {
     public const string ConnectAccepted = "connect.accepted";
     public const string ConnectRefused = "connect.refused";

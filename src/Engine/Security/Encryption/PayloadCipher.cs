@@ -12,7 +12,7 @@ namespace Alicia.Engine.Security.Encryption;
 /// to a ChaCha20-Poly1305 key, the topic and message id as associated data. Only the recipient can open
 /// the payload; brokers, gateways and other subscribers verify the signature and route the ciphertext.
 /// </summary>
-public sealed class PayloadCipher(Key ownAgreementKey, string ownName, Func<string, PublicKey?> recipientKeys)
+internal sealed class PayloadCipher(Key ownAgreementKey, string ownName, Func<string, PublicKey?> recipientKeys)
 {
     public const string Algorithm = "chacha20-poly1305";
     public const string KeyAgreement = "x25519";

@@ -1,16 +1,16 @@
 namespace Alicia.Engine.Security.Gateway;
 
-public enum AclAction
+internal enum AclAction
 {
     Publish,
     Subscribe,
 }
 
 /// <summary>One grant: an action on a topic filter, with the name of the rule that granted it (for logs).</summary>
-public readonly record struct AclGrant(AclAction Action, string Filter, string Rule);
+internal readonly record struct AclGrant(AclAction Action, string Filter, string Rule);
 
 /// <summary>The result of an authorization check.</summary>
-public readonly record struct AclDecision(bool Allowed, string Rule)
+internal readonly record struct AclDecision(bool Allowed, string Rule)
 {
     public static AclDecision Deny(string why) => new(false, why);
 }
@@ -20,7 +20,7 @@ public readonly record struct AclDecision(bool Allowed, string Rule)
 /// same grants drive the embedded broker's checks and the generated Mosquitto ACL file, so the two
 /// brokers enforce one policy.
 /// </summary>
-public static class AclPolicy
+internal static class AclPolicy
 {
     /// <summary>Roles a service can hold, and what each grants (publish; subscribe).</summary>
     public static readonly IReadOnlyDictionary<string, (string[] Publish, string[] Subscribe)> Roles =
@@ -73,10 +73,6 @@ public static class AclPolicy
     /// <summary>May <paramref name="identity"/> publish to <paramref name="topic"/> (a concrete topic)?</summary>
     public static AclDecision AuthorizePublish(IdentityRecord identity, string topic) =>
         Authorize(GrantsFor(identity), AclAction.Publish, topic);
-
-    /// <summary>May <paramref name="identity"/> subscribe to <paramref name="filter"/> (wildcards allowed, <c>$share/g/</c> stripped)?</summary>
-    public static AclDecision AuthorizeSubscribe(IdentityRecord identity, string filter) =>
-        Authorize(GrantsFor(identity), AclAction.Subscribe, filter);
 
     public static AclDecision Authorize(IReadOnlyList<AclGrant> grants, AclAction action, string topicOrFilter)
     {

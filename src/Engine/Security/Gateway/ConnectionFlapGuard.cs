@@ -7,7 +7,7 @@ namespace Alicia.Engine.Security.Gateway;
 /// are never flapping), and refused or anonymous attempts by their source address, never by the client
 /// id they claim. An address ban refuses unauthenticated attempts only; valid credentials still get in.
 /// </summary>
-public sealed class ConnectionFlapGuard(GatewayOptions options, TimeProvider clock)
+internal sealed class ConnectionFlapGuard(GatewayOptions options, TimeProvider clock)
 {
     private readonly Dictionary<string, Window> _windows = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 namespace Alicia.Engine.Security.Gateway;
 
 /// <summary>The gateway's counters (meter <c>Alicia.Gateway</c>), also kept as numbers for tests and health.</summary>
-public sealed class GatewayMetrics : IDisposable
+internal sealed class GatewayMetrics : IDisposable
 {
     private readonly Meter _meter = new("Alicia.Gateway");
     private readonly Counter<long> _denied;

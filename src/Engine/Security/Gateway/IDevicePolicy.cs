@@ -5,7 +5,7 @@ namespace Alicia.Engine.Security.Gateway;
 /// constraint <c>rate_limit</c>) and the input topics its capabilities name. The registry provides it;
 /// the gateway asks it when present.
 /// </summary>
-public interface IDevicePolicy
+internal interface IDevicePolicy
 {
     /// <summary>The identity's registered rate limit; null: the gateway's default.</summary>
     RateLimit? RateLimitOf(string identity);

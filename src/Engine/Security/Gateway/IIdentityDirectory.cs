@@ -6,7 +6,7 @@ namespace Alicia.Engine.Security.Gateway;
 /// The provisioned identities the gateway authenticates against: devices and services with their
 /// certificates, passwords (services on loopback) and revocation state.
 /// </summary>
-public interface IIdentityDirectory
+internal interface IIdentityDirectory
 {
     /// <summary>An active (not revoked) identity by id.</summary>
     bool TryGet(string id, out IdentityRecord identity);
@@ -22,13 +22,4 @@ public interface IIdentityDirectory
 
     /// <summary>Raised when an identity is revoked or renewed, so live connections can be dropped.</summary>
     event Action<string>? Changed;
-}
-
-/// <summary>TLS settings of the embedded broker's encrypted listener.</summary>
-public sealed class BrokerTlsSettings
-{
-    public required X509Certificate2 ServerCertificate { get; init; }
-
-    /// <summary>Validates a client certificate chain against the CA; required client certificates when set.</summary>
-    public required System.Net.Security.RemoteCertificateValidationCallback ClientCertificateValidator { get; init; }
 }

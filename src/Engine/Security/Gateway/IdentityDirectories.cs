@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace Alicia.Engine.Security.Gateway;
 
 /// <summary>Several identity directories as one: the first that knows an identity answers.</summary>
-public sealed class IdentityDirectories(params IIdentityDirectory[] directories) : IIdentityDirectory
+internal sealed class IdentityDirectories(params IIdentityDirectory[] directories) : IIdentityDirectory
 {
     public bool TryGet(string id, out IdentityRecord identity)
     {

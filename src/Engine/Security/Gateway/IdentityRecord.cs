@@ -1,7 +1,7 @@
 namespace Alicia.Engine.Security.Gateway;
 
 /// <summary>What kind of participant an identity is; it decides the identity's ACL.</summary>
-public enum IdentityKind
+internal enum IdentityKind
 {
     Speaker,
     Sensor,
@@ -15,7 +15,7 @@ public enum IdentityKind
 /// <param name="Kind">Device type or service.</param>
 /// <param name="Roles">For services, the roles granted (e.g. <c>stt</c>, <c>tts</c>, <c>ai</c>, <c>ha</c>, <c>engine</c>, <c>admin</c>).</param>
 /// <param name="ExtraSubscriptions">Topics a device's registered capabilities name (input endpoints).</param>
-public sealed record IdentityRecord(string Id, IdentityKind Kind, IReadOnlyList<string> Roles, IReadOnlyList<string> ExtraSubscriptions)
+internal sealed record IdentityRecord(string Id, IdentityKind Kind, IReadOnlyList<string> Roles, IReadOnlyList<string> ExtraSubscriptions)
 {
     public IdentityRecord(string id, IdentityKind kind, params string[] roles) : this(id, kind, roles, []) { }
 

@@ -10,7 +10,7 @@ namespace Alicia.Engine.Security.Gateway;
 /// engine configures itself. Passwords are compared in constant time. Provisioned identities with
 /// certificates live in the SQLite <c>IdentityStore</c>; both serve the gateway through <see cref="IIdentityDirectory"/>.
 /// </summary>
-public sealed class PasswordDirectory : IIdentityDirectory
+internal sealed class PasswordDirectory : IIdentityDirectory
 {
     private readonly ConcurrentDictionary<string, (IdentityRecord Identity, byte[] Password)> _entries = new(StringComparer.Ordinal);
 

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Alicia.Engine.Security.Gateway;
 
 /// <summary>A rate such as <c>100/minute</c>, <c>10/second</c> or <c>5000/hour</c>.</summary>
-public readonly record struct RateLimit(double Count, TimeSpan Per)
+internal readonly record struct RateLimit(double Count, TimeSpan Per)
 {
     public double PerSecond => Count / Per.TotalSeconds;
 
@@ -30,7 +30,7 @@ public readonly record struct RateLimit(double Count, TimeSpan Per)
 }
 
 /// <summary>A token bucket: a steady rate plus a burst allowance. Thread-safe, allocation-free.</summary>
-public sealed class TokenBucket(RateLimit limit, int burst, TimeProvider clock)
+internal sealed class TokenBucket(RateLimit limit, int burst, TimeProvider clock)
 {
     private readonly Lock _lock = new();
     private readonly double _capacity = Math.Max(1, burst);

@@ -17,7 +17,7 @@ namespace Alicia.Engine.Security.Gateway;
 /// before delivery (and countersigning for devices that cannot sign), per-client rate limits and
 /// connection-flap bans. Every refusal is logged with identity, topic and rule, counted, and audited.
 /// </summary>
-public sealed class SecurityGateway : IEngineService, IBrokerExtension
+internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 {
     private readonly GatewayOptions _options;
     private readonly IIdentityDirectory? _directory;

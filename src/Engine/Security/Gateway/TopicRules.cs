@@ -1,7 +1,7 @@
 namespace Alicia.Engine.Security.Gateway;
 
 /// <summary>Checks a topic or filter for injection and abuse before any rule looks at it.</summary>
-public static class TopicRules
+internal static class TopicRules
 {
     public const int MaxDepth = 12;
     public const int MaxLength = 256;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Alicia.Engine.Bus;
 using Alicia.Engine.Security.Gateway;
 
 namespace Alicia.Engine.Security.Identity;
@@ -12,7 +13,7 @@ namespace Alicia.Engine.Security.Identity;
 /// identity id, EKU clientAuth). Files live in <c>{DataDirectory}/ca/</c>: <c>ca.pem</c>, <c>ca.key</c>
 /// (0600), <c>server.pem</c>, <c>server.key</c> (0600). Built on .NET's own X509 APIs (AOT-safe).
 /// </summary>
-public sealed class CertificateAuthority : IDisposable
+internal sealed class CertificateAuthority : IDisposable
 {
     public const string DirectoryName = "ca";
     public const string CertificateFile = "ca.pem";

@@ -6,7 +6,7 @@ using Alicia.Engine.Security.Gateway;
 namespace Alicia.Engine.Security.Identity;
 
 /// <summary>What to provision.</summary>
-public sealed record ProvisionRequest(string Id, IdentityKind Kind)
+internal sealed record ProvisionRequest(string Id, IdentityKind Kind)
 {
     /// <summary>Service roles (see <see cref="AclPolicy.Roles"/>).</summary>
     public IReadOnlyList<string> Roles { get; init; } = [];
@@ -25,7 +25,7 @@ public sealed record ProvisionRequest(string Id, IdentityKind Kind)
 }
 
 /// <summary>The outcome of provisioning or renewal.</summary>
-public sealed record ProvisionResult(IdentityEntry Identity, string BundleDirectory, string CertificateSerial, DateTimeOffset NotAfter, bool SigningKeyInBundle);
+internal sealed record ProvisionResult(IdentityEntry Identity, string BundleDirectory, string CertificateSerial, DateTimeOffset NotAfter, bool SigningKeyInBundle);
 
 /// <summary>
 /// Provisions, renews and revokes devices and services: issues the client certificate from the CA,
@@ -37,7 +37,7 @@ public sealed record ProvisionResult(IdentityEntry Identity, string BundleDirect
 /// An identity that already has a key pair in the engine's key directory (a local service created with
 /// <c>alicia keys new</c>, or the engine itself) keeps that signing key; only its certificate is issued.
 /// </summary>
-public sealed class DeviceProvisioner(CertificateAuthority ca, IdentityStore store, KeyDirectory keys, string dataDirectory)
+internal sealed class DeviceProvisioner(CertificateAuthority ca, IdentityStore store, KeyDirectory keys, string dataDirectory)
 {
     public const string DeviceFile = "device.json";
     public const string CaFile = "ca.pem";

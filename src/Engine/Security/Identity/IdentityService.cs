@@ -13,7 +13,7 @@ namespace Alicia.Engine.Security.Identity;
 /// the CLI's changes, and keeps the engine's <see cref="TrustStore"/> in step (revoked keys out, renewed keys in).
 /// Add it before the security gateway: <c>engine.AddService(identity)</c>.
 /// </summary>
-public sealed class IdentityService : IEngineService, IBrokerExtension
+internal sealed class IdentityService : IEngineService, IBrokerExtension
 {
     private readonly string _dataDirectory;
     private readonly TimeSpan _pollInterval;

@@ -6,14 +6,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alicia.Engine.Security.Identity;
 
-public enum IdentityStatus
+internal enum IdentityStatus
 {
     Active,
     Revoked,
 }
 
 /// <summary>Where a certificate stands in its identity's life.</summary>
-public enum CertificateState
+internal enum CertificateState
 {
     /// <summary>The identity's certificate.</summary>
     Current,
@@ -26,12 +26,12 @@ public enum CertificateState
 }
 
 /// <summary>One issued certificate of an identity.</summary>
-public sealed record CertificateEntry(
+internal sealed record CertificateEntry(
     string Thumbprint, string Serial, string IdentityId, DateTimeOffset NotBefore, DateTimeOffset NotAfter,
     CertificateState State, DateTimeOffset? ValidUntil, DateTimeOffset IssuedAt);
 
 /// <summary>A provisioned identity as stored (including revoked ones).</summary>
-public sealed record IdentityEntry(
+internal sealed record IdentityEntry(
     string Id, IdentityKind Kind, IReadOnlyList<string> Roles, IReadOnlyList<string> ExtraSubscriptions,
     IdentityStatus Status, string PublicKey, string? PreviousPublicKey, DateTimeOffset? PreviousKeyValidUntil,
     bool HasPassword, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt, string? RevokedReason,
@@ -51,7 +51,7 @@ public sealed record IdentityEntry(
 /// provisioned, revoked, renewed, and also when a renewal's overlap ends or a certificate expires, so a
 /// listener re-checks that identity's live connections with <see cref="TryAuthenticate(X509Certificate2, out IdentityRecord, out string)"/>.
 /// </summary>
-public sealed class IdentityStore : IIdentityDirectory, IDisposable
+internal sealed class IdentityStore : IIdentityDirectory, IDisposable
 {
     public const string FileName = "identities.db";
 
@@ -298,33 +298,6 @@ public sealed class IdentityStore : IIdentityDirectory, IDisposable
         }
         Poll();
         return true;
-    }
-
-    /// <summary>Sets or clears (null) the password hash of an identity (see <see cref="PasswordHasher"/>).</summary>
-    public void SetPasswordHash(string id, string? passwordHash) => Update(id, "password", "password_hash", passwordHash);
-
-    /// <summary>Sets the extra subscriptions (topics the registered capabilities name) of an identity.</summary>
-    public void SetExtraSubscriptions(string id, IReadOnlyList<string> topics)
-    {
-        foreach (string t in topics)
-        {
-            if (!TopicRules.IsSafe(t, allowWildcards: true, out string? problem)) throw new ArgumentException($"'{t}': {problem}", nameof(topics));
-        }
-        Update(id, "subscriptions", "subscriptions", Join(topics));
-    }
-
-    private void Update(string id, string what, string column, string? value)
-    {
-        long now = Now();
-        using (SqliteConnection db = Open())
-        using (SqliteTransaction tx = db.BeginTransaction())
-        {
-            if (Execute(db, tx, $"UPDATE identities SET {column} = $v, updated_at = $now WHERE id = $id", ("$id", id), ("$v", value), ("$now", now)) == 0)
-                throw new KeyNotFoundException($"no identity '{id}'");
-            LogChange(db, tx, id, what, now);
-            tx.Commit();
-        }
-        Poll();
     }
 
     // ---- change notification ----

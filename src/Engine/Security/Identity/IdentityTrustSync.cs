@@ -7,7 +7,7 @@ namespace Alicia.Engine.Security.Identity;
 /// identity's signing key stops being trusted at once (the trust store caches keys, so deleting the
 /// <c>.pub</c> file alone is not enough), and a renewed identity's new key is trusted at once.
 /// </summary>
-public sealed class IdentityTrustSync : IDisposable
+internal sealed class IdentityTrustSync : IDisposable
 {
     private readonly IdentityStore _store;
     private readonly TrustStore _trust;

@@ -8,7 +8,7 @@ namespace Alicia.Engine.Security.Identity;
 /// random 16-byte salt, stored as <c>pbkdf2-sha256$ITERATIONS$SALT$HASH</c> (base64). Verification is
 /// constant-time, and an unknown user costs the same as a wrong password.
 /// </summary>
-public static class PasswordHasher
+internal static class PasswordHasher
 {
     public const int DefaultIterations = 100_000;
     private const int SaltBytes = 16;

@@ -1,7 +1,7 @@
 namespace Alicia.Engine.Security.Identity;
 
 /// <summary>Writes secrets (mode 0600) and private directories (mode 0700) without a window where they are readable.</summary>
-public static class SecretFiles
+internal static class SecretFiles
 {
     public const UnixFileMode SecretMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     public const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;

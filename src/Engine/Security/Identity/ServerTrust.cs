@@ -8,7 +8,7 @@ namespace Alicia.Engine.Security.Identity;
 /// certificate must chain to our CA alone (no system roots), carry serverAuth, be valid now, and name the
 /// host it was reached by. One place, so <c>mqtts://</c>, <c>tls://</c> and <c>wss://</c> cannot drift apart.
 /// </summary>
-public static class ServerTrust
+internal static class ServerTrust
 {
     /// <summary>The CA certificate a client trusts (<c>ca.pem</c>, PEM or DER).</summary>
     public static X509Certificate2 LoadRoot(string path) => X509CertificateLoader.LoadCertificateFromFile(path);

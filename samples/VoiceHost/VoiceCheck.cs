@@ -47,7 +47,7 @@ internal sealed class VoiceCheck(AliciaEngine engine, VoiceService voice, IOptio
         // Without the Silero VAD model the engine still starts, with voice off: that is a failure here.
         IPEndPoint audio = voice.AudioEndPoint
             ?? throw new InvalidOperationException("the voice service is not listening: is the Silero VAD model there? (Voice:VadModelPath; scripts/fetch-models.sh)");
-        string[] stt = [.. voice.Engines.Pools.Select(p => p.Engine.Name)];
+        string[] stt = [.. voice.SpeechToTextEngines];
         Console.WriteLine($"voice-host: engine '{engine.Name}' on {endpoint}; voice listening for audio on {audio}; VAD {(settings.Value.VadModelPath.Length > 0 ? settings.Value.VadModelPath : "models/cache/silero_vad_v5.onnx, found up from the working directory")}; " +
                           $"speech to text: {(stt.Length == 0 ? "none (no Whisper model: VAD segments only)" : string.Join(", ", stt))}");
         // A Whisper model was given but no engine runs: whisper.cpp did not load (its libraries, or the CPU).

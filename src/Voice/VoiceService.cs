@@ -63,6 +63,9 @@ public sealed class VoiceService : IEngineService
     /// <summary>Audio sessions in progress (TCP, WebSocket and MQTT).</summary>
     public int ActiveSessions => _sessions.Count;
 
+    /// <summary>The speech-to-text engines serving sessions, in preference order (empty: VAD segments only).</summary>
+    public IReadOnlyList<string> SpeechToTextEngines => [.. Engines.Pools.Select(p => p.Engine.Name)];
+
     /// <summary>
     /// Raised when an audio connection ends before any session (remote, reason): a TLS handshake that
     /// failed or timed out, or plaintext the TLS policy refuses. For monitoring; each is also logged.

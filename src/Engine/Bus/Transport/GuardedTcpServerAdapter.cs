@@ -55,7 +55,10 @@ internal sealed class GuardedTcpServerAdapter(
     {
         var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listeners.Add(socket);
-        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true); // restart while old connections sit in TIME_WAIT
+        // Plain SO_REUSEADDR (as Kestrel does), so a restart binds while old connections sit in TIME_WAIT.
+        // Not SocketOptionName.ReuseAddress: on Unix .NET adds SO_REUSEPORT, and a second broker could
+        // bind the same port instead of failing with "address in use".
+        if (OperatingSystem.IsLinux()) socket.SetRawSocketOption(1 /* SOL_SOCKET */, 2 /* SO_REUSEADDR */, [1, 0, 0, 0]);
         socket.Bind(endPoint);
         socket.Listen(128);
         _ = AcceptLoopAsync(socket, encrypt);

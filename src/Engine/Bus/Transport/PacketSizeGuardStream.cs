@@ -30,6 +30,8 @@ internal sealed class PacketSizeGuardStream(Stream inner, PacketLimits limits, A
     /// <summary>The limit that applies now (total packet size: fixed header included).</summary>
     public long CurrentLimit => _authenticated ? limits.AfterConnect : limits.BeforeConnect;
 
+    // Pooled builder: a read that waits on the socket does not allocate its state machine.
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (_refused) return 0;

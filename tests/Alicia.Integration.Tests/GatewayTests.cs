@@ -237,7 +237,7 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, replay.ReasonCode);
         Assert.Contains("already received", replay.ReasonString);
 
-        MqttClientPublishResult oversize = await client.PublishAsync(Message(topic, new byte[300 * 1024]));
+        MqttClientPublishResult oversize = await client.PublishAsync(Message(topic, new byte[256 * 1024 + 1]));
         Assert.Equal(MqttClientPublishReasonCode.ImplementationSpecificError, oversize.ReasonCode);
         Assert.Contains("exceeds", oversize.ReasonString);
 

@@ -130,4 +130,37 @@ public sealed class EmbeddedBrokerTlsTests : IAsyncLifetime
         Assert.True(client is not null, error);
         client!.Dispose();
     }
+
+    [Fact]
+    public async Task Over_tls_a_connect_announcing_100_MB_is_closed_before_it_is_buffered()
+    {
+        using X509Certificate2 cert = Provision("porch-sensor");
+        (IMqttClient? client, string? error) = await TlsClients.TryConnect(TlsClients.Options(_port, "porch-sensor", cert, Root, SslProtocols.Tls13));
+        Assert.True(client is not null, error);
+        using (client) Assert.True(client.IsConnected);
+
+        // The guard reads the decrypted stream: a CONNECT announcing 100 MB, followed by 4 KB, is closed.
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, _port);
+        await using var ssl = new System.Net.Security.SslStream(tcp.GetStream(), false, (_, _, _, _) => true);
+        await ssl.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+        {
+            TargetHost = "localhost",
+            ClientCertificates = [cert],
+            EnabledSslProtocols = SslProtocols.Tls13,
+        });
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        byte[] attack = [0x10, 0x80, 0xC2, 0xD7, 0x2F, .. new byte[4096]]; // remaining length 100,000,000
+        await ssl.WriteAsync(attack);
+        await ssl.FlushAsync();
+        int read;
+        try { read = await ssl.ReadAsync(new byte[64]).AsTask().WaitAsync(TimeSpan.FromSeconds(10)); }
+        catch (IOException) { read = 0; }
+        Assert.Equal(0, read);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore < 32 * 1024 * 1024);
+
+        (IMqttClient? after, error) = await TlsClients.TryConnect(TlsClients.Options(_port, "porch-sensor", cert, Root, SslProtocols.Tls13));
+        Assert.True(after is not null, error);
+        after!.Dispose();
+    }
 }

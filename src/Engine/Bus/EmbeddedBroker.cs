@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Alicia.Engine.Bus.InMemory;
+using Alicia.Engine.Bus.Transport;
 using Alicia.Engine.Monitoring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,15 +25,24 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     private readonly SharedSubscriptions _shared = new();
     private MqttServer? _server;
 
-    internal EmbeddedBroker(EmbeddedBrokerOptions? options = null, BusMetrics? metrics = null, ILogger<EmbeddedBroker>? logger = null)
+    internal EmbeddedBroker(EmbeddedBrokerOptions? options = null, BusMetrics? metrics = null, ILogger<EmbeddedBroker>? logger = null, int maxMessageBytes = 256 * 1024)
     {
         _options = options ?? new EmbeddedBrokerOptions();
+        Limits = new PacketLimits(
+            _options.MaxConnectPacketBytes,
+            _options.MaxPacketBytes > 0 ? _options.MaxPacketBytes : (long)maxMessageBytes + EmbeddedBrokerOptions.PacketOverheadBytes);
         _logger = logger ?? (ILogger)NullLogger.Instance;
         Metrics = metrics ?? new BusMetrics();
         _flow = new BrokerFlowControl(_options, Metrics, _logger);
     }
 
     internal BusMetrics Metrics { get; }
+
+    /// <summary>
+    /// The largest packets a network client may send: before its CONNECT is accepted, and after
+    /// (announced in CONNACK as Maximum Packet Size). The in-memory transport is not limited.
+    /// </summary>
+    internal PacketLimits Limits { get; }
 
     internal InMemoryServerAdapter InMemory { get; } = new();
 
@@ -65,31 +75,22 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         IPAddress address = ParseAddress(_options.ListenAddress);
         var builder = new MqttServerOptionsBuilder()
             .WithMaxPendingMessagesPerClient(_options.MaxPendingMessagesPerClient)
-            .WithPendingMessagesOverflowStrategy(MQTTnet.Server.MqttPendingMessagesOverflowStrategy.DropNewMessage);
-        if (_options.ListenTcp)
-        {
-            builder.WithDefaultEndpoint()
-                .WithDefaultEndpointPort(_options.Port)
-                .WithDefaultEndpointBoundIPAddress(address.AddressFamily == AddressFamily.InterNetwork ? address : IPAddress.None)
-                .WithDefaultEndpointBoundIPV6Address(address.AddressFamily == AddressFamily.InterNetworkV6 ? address : IPAddress.None);
-        }
-        else builder.WithoutDefaultEndpoint();
+            .WithPendingMessagesOverflowStrategy(MQTTnet.Server.MqttPendingMessagesOverflowStrategy.DropNewMessage)
+            .WithoutDefaultEndpoint(); // our own listeners (GuardedTcpServerAdapter) serve TCP and TLS
         bool tls = _options.TlsPort > 0;
-        if (tls)
-        {
-            if (Tls is null) throw new InvalidOperationException($"Broker:TlsPort is {_options.TlsPort} but no server certificate is configured (run 'alicia ca init')");
-            builder.WithEncryptedEndpoint()
-                .WithEncryptedEndpointPort(_options.TlsPort)
-                .WithEncryptedEndpointBoundIPAddress(address.AddressFamily == AddressFamily.InterNetwork ? address : IPAddress.None)
-                .WithEncryptedEndpointBoundIPV6Address(address.AddressFamily == AddressFamily.InterNetworkV6 ? address : IPAddress.None)
-                .WithEncryptionCertificate(Tls.ServerCertificate)
-                .WithEncryptionSslProtocol(System.Security.Authentication.SslProtocols.Tls13)
-                .WithClientCertificate(Tls.ClientCertificateValidator);
-        }
+        if (tls && Tls is null) throw new InvalidOperationException($"Broker:TlsPort is {_options.TlsPort} but no server certificate is configured (run 'alicia ca init')");
         MqttServerOptions serverOptions = builder.Build();
 
         List<IMqttServerAdapter> adapters = [InMemory];
-        if (_options.ListenTcp || tls) adapters.Add(new MqttTcpServerAdapter());
+        GuardedTcpServerAdapter? network = null;
+        if (_options.ListenTcp || tls)
+        {
+            network = new GuardedTcpServerAdapter(
+                _options.ListenTcp ? new IPEndPoint(address, _options.Port) : null,
+                tls ? new IPEndPoint(address, _options.TlsPort) : null,
+                Tls, Limits, _logger);
+            adapters.Add(network);
+        }
         MqttServer server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters);
         _flow.Attach(server);
         _shared.Attach(server);
@@ -107,8 +108,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             throw new BrokerPortInUseException(_options.ListenAddress, _options.Port, e);
         }
         _server = server;
-        if (_options.ListenTcp) TcpEndPoint = new IPEndPoint(address, serverOptions.DefaultEndpointOptions.Port);
-        if (tls) TlsEndPoint = new IPEndPoint(address, serverOptions.TlsEndpointOptions.Port);
+        TcpEndPoint = network?.PlainEndPoint;
+        TlsEndPoint = network?.EncryptedEndPoint;
         _logger.LogInformation("Embedded MQTT 5 broker started{Tcp}", TcpEndPoint is null ? " (in-memory only)" : $" on mqtt://{Format(TcpEndPoint)}");
     }
 

@@ -28,4 +28,24 @@ public sealed class EmbeddedBrokerOptions
 
     /// <summary>The longest a publisher is held back by one subscriber that does not read.</summary>
     public TimeSpan MaxBackpressureWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The largest packet (bytes, fixed header included) a network client may send before its CONNECT
+    /// is accepted; a bigger one closes the connection before it is buffered. 16 KiB: a CONNECT carries a
+    /// client id, credentials (a password or token of a few hundred bytes) and at most a will, whose
+    /// payload here is a signed envelope or a small JSON status (well under 1 KiB); a certificate travels
+    /// in the TLS handshake, not in CONNECT. 16 KiB leaves a wide margin for those and costs at most
+    /// 16 KiB per unauthenticated connection.
+    /// </summary>
+    public int MaxConnectPacketBytes { get; set; } = 16 * 1024;
+
+    /// <summary>
+    /// The largest packet an authenticated client may send, announced in CONNACK as Maximum Packet
+    /// Size. 0 (the default): Security:MaxMessageBytes plus <see cref="PacketOverheadBytes"/> for the
+    /// topic, properties and headers.
+    /// </summary>
+    public int MaxPacketBytes { get; set; }
+
+    /// <summary>Room above Security:MaxMessageBytes for a PUBLISH's topic, properties and fixed header.</summary>
+    internal const int PacketOverheadBytes = 16 * 1024;
 }

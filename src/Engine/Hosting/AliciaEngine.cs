@@ -118,7 +118,7 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         BrokerEndpoint busEndpoint;
         if (string.IsNullOrWhiteSpace(_options.BrokerUrl))
         {
-            _broker = new EmbeddedBroker(_options.Broker, Metrics, _loggerFactory.CreateLogger<EmbeddedBroker>());
+            _broker = new EmbeddedBroker(_options.Broker, Metrics, _loggerFactory.CreateLogger<EmbeddedBroker>(), _options.Security.MaxMessageBytes);
             foreach (IEngineService service in _engineServices)
             {
                 if (service is IBrokerExtension extension) extension.ConfigureBroker(_broker, this);

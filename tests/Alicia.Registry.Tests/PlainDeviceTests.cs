@@ -31,6 +31,8 @@ public sealed class PlainDeviceTests : IAsyncLifetime
         Assert.Equal(0, CaCommand.Execute(["init", .. DirOptions], TextWriter.Null, TextWriter.Null));
         Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "esp-plain", "--type", "sensor", "--password-from-env", "ESP_PASSWORD", .. DirOptions],
             TextWriter.Null, TextWriter.Null, name => name == "ESP_PASSWORD" ? Password : null));
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "living-room-speaker", "--type", "speaker", "--password-from-env", "ESP_PASSWORD", .. DirOptions],
+            TextWriter.Null, TextWriter.Null, name => name == "ESP_PASSWORD" ? Password : null));
         _audit = new AuditLog(Path.Combine(_dir.Data, "audit.db"));
         _test = await TestEngine.StartAsync(null, e =>
         {
@@ -90,5 +92,60 @@ public sealed class PlainDeviceTests : IAsyncLifetime
         Assert.Equal(TimeSpan.FromSeconds(1), device.HeartbeatInterval); // the heartbeats counted
         lock (transitions) Assert.DoesNotContain(transitions, t => t.StartsWith("Offline", StringComparison.Ordinal));
         Assert.True(DateTimeOffset.UtcNow - device.LastSeen < TimeSpan.FromSeconds(1.5), $"last seen {device.LastSeen:O}");
+    }
+
+    /// <summary>The README's plain-device example (the sh block after its marker), on this engine's port.</summary>
+    private string ReadmeExample()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "README.md")) || !File.Exists(Path.Combine(dir, "Alicia.slnx"))) dir = Path.GetDirectoryName(dir)!;
+        string readme = File.ReadAllText(Path.Combine(dir, "README.md"));
+        int marker = readme.IndexOf("<!-- plain-device-example", StringComparison.Ordinal);
+        Assert.True(marker >= 0, "README.md lost its plain-device example");
+        int start = readme.IndexOf("```sh\n", marker, StringComparison.Ordinal) + 6;
+        int end = readme.IndexOf("```", start, StringComparison.Ordinal);
+        string script = readme[start..end];
+        Assert.Contains("-p 1883 ", script);
+        return script.Replace("-p 1883 ", "-p " + Port + " ", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_readme_plain_device_example_registers_the_designs_speaker_gets_its_result_and_heartbeats()
+    {
+        Task<RegistryChange> registered = RegistryWaits.Change(_registry.Registry, c => c.Device.DeviceId == "living-room-speaker" && c.Kind == RegistryChangeKind.Registered);
+        var data = new TaskCompletionSource<double>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IAsyncDisposable sub = await _test.Engine.Bus.SubscribeAsync<DeviceData>((m, _) =>
+        {
+            if (m.Source == "living-room-speaker" && m.Data.Values.TryGetValue("volume", out double v)) data.TrySetResult(v);
+            return ValueTask.CompletedTask;
+        }, new Alicia.Engine.Bus.SubscribeOptions { ReceiveAll = true });
+
+        ProcessResult run = await ChildProcess.RunAsync("bash", ["-e", "-c", ReadmeExample()], TimeSpan.FromSeconds(60),
+            psi => psi.Environment["ESP_PASSWORD"] = Password);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("\"accepted\":true", run.StandardOutput);
+        Assert.Contains("\"outcome\":\"registered\"", run.StandardOutput);
+        DeviceRecord device = (await registered).Device;
+        Assert.Equal(["audio_playback", "volume_control", "group_management"], device.CapabilityNames);
+        Assert.Equal(35, await data.Task.WaitAsync(Waits.Long));
+        Assert.Equal(TimeSpan.FromSeconds(30), _registry.Registry.Get("living-room-speaker")!.HeartbeatInterval); // the heartbeat counted
+    }
+
+    [Fact]
+    public async Task Capabilities_as_a_list_of_objects_are_accepted_and_a_list_of_numbers_refused_with_the_field()
+    {
+        await using MosquittoSubscriber result = await MosquittoClients.SubscribeAsync("-V", "mqttv5", "-h", "127.0.0.1", "-p", Port, "-i", "esp-plain:sub",
+            "-u", "esp-plain", "-P", Password, "-t", "alicia/system/discovery/register/esp-plain/result");
+        Assert.Equal("0", result.Granted); // its own result topic (was 135, not authorised)
+        ProcessResult bad = await Pub("alicia/system/discovery/register", """{"device_id":"esp-plain","device_type":"sensor","capabilities":[7],"metadata":{"location":"attic"}}""");
+        Assert.True(bad.ExitCode == 0, bad.Output);
+        string refused = await result.WaitForLineAsync(l => l.Contains("\"accepted\":false", StringComparison.Ordinal));
+        Assert.Contains("\"field\":\"capabilities\"", refused);
+        Task<RegistryChange> registered = RegistryWaits.Change(_registry.Registry, c => c.Device.DeviceId == "esp-plain" && c.Kind == RegistryChangeKind.Registered);
+        ProcessResult ok = await Pub("alicia/system/discovery/register",
+            """{"device_id":"esp-plain","device_type":"sensor","capabilities":[{"name":"temperature","version":"1.0"},"humidity"],"metadata":{"location":"attic"}}""");
+        Assert.True(ok.ExitCode == 0, ok.Output);
+        Assert.Equal(["temperature", "humidity"], (await registered).Device.CapabilityNames);
+        await result.WaitForLineAsync(l => l.Contains("\"accepted\":true", StringComparison.Ordinal));
     }
 }

@@ -148,4 +148,29 @@ public sealed class PlainDeviceTests : IAsyncLifetime
         Assert.Equal(["temperature", "humidity"], (await registered).Device.CapabilityNames);
         await result.WaitForLineAsync(l => l.Contains("\"accepted\":true", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_crashed_simulator_device_behind_the_gateway_goes_offline_by_its_will_not_after_missed_heartbeats()
+    {
+        string password = LocalTools.EnsurePassword(_dir.Data, LocalTools.Simulator);
+        var device = new Alicia.Tools.Simulation.SimulatedDevice("sim-porch-bulb", Alicia.Tools.Simulation.SimulatedKind.Bulb, "porch",
+            new Alicia.Engine.Security.EnvelopeSigner(_test.Identity(LocalTools.Simulator)), _test.Verifier(), _test.Endpoint, TimeSpan.FromSeconds(30))
+        {
+            Credentials = (LocalTools.Simulator, Encoding.UTF8.GetBytes(password)),
+        };
+        await using (device)
+        {
+            Task<RegistryChange> born = RegistryWaits.Change(_registry.Registry, c => c.Device.DeviceId == "sim-porch-bulb" && c.Device.State == DeviceState.Online);
+            await device.StartAsync();
+            await born;
+            DateTimeOffset deadline = DateTimeOffset.UtcNow + Waits.Long;
+            while (_registry.Registry.Get("sim-porch-bulb")!.BirthSequence != device.BirthSequence && DateTimeOffset.UtcNow < deadline) await Task.Delay(20);
+            Assert.Equal(device.BirthSequence, _registry.Registry.Get("sim-porch-bulb")!.BirthSequence);
+
+            Task<RegistryChange> offline = RegistryWaits.State(_registry.Registry, "sim-porch-bulb", DeviceState.Offline);
+            await device.KillAsync(); // the connection drops without DISCONNECT, as after kill -9: the broker sends the will
+            RegistryChange change = await offline; // within 15 s; missed heartbeats would take 45 s
+            Assert.Equal("will", change.Cause);
+        }
+    }
 }

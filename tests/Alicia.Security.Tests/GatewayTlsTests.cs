@@ -180,4 +180,30 @@ public sealed class GatewayTlsTests : IAsyncLifetime
         Assert.Null(client);
         Assert.Contains("ClientIdentifierNotValid", error);
     }
+
+    [Fact]
+    public async Task The_readme_tls_example_runs_as_written_and_its_reading_arrives_countersigned()
+    {
+        var delivered = new TaskCompletionSource<BusMessage<DeviceData>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IAsyncDisposable sub = await _engine.Bus.SubscribeAsync<DeviceData>((m, _) =>
+        {
+            if (m.Source == "kitchen-sensor") delivered.TrySetResult(m);
+            return ValueTask.CompletedTask;
+        }, new SubscribeOptions { ReceiveAll = true });
+
+        string dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "Alicia.slnx"))) dir = Path.GetDirectoryName(dir)!;
+        string readme = File.ReadAllText(Path.Combine(dir, "README.md"));
+        const string bundleLine = "B=.alicia/data/devices/kitchen-sensor";
+        int start = readme.IndexOf(bundleLine, StringComparison.Ordinal);
+        Assert.True(start >= 0, "README.md lost its TLS example");
+        string script = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)]
+            .Replace(bundleLine, "B=" + Bundle("kitchen-sensor"), StringComparison.Ordinal)
+            .Replace("-p 8883 ", "-p " + Port(_tlsPort) + " ", StringComparison.Ordinal);
+        ProcessResult run = await ChildProcess.RunAsync("bash", ["-e", "-c", script], TimeSpan.FromSeconds(30));
+        Assert.True(run.ExitCode == 0, run.Output);
+        BusMessage<DeviceData> m = await delivered.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(21.5, m.Data.Values["temperature"]);
+        Assert.Equal(Attestation.GatewayAttested, m.Envelope.Attestation);
+    }
 }

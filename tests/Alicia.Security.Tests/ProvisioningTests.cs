@@ -204,4 +204,16 @@ public sealed class ProvisioningTests : IDisposable
         Assert.Contains("listener 8883\n", conf);
         Assert.Contains("user mosquitto\n", conf);
     }
+
+    [Fact]
+    public void The_bundle_names_the_configured_tls_port_not_8883()
+    {
+        Assert.Equal(0, Run(CaCommand.Execute, "init").Exit);
+        CommandRun run = Run(DeviceIdentityCommand.Execute, "provision", "porch-sensor", "--type", "sensor", "--Broker:TlsPort=9883");
+        Assert.True(run.Exit == 0, run.Err);
+        using JsonDocument device = JsonDocument.Parse(File.ReadAllText(Path.Combine(DeviceProvisioner.DefaultBundleDirectory(_dir.Data, "porch-sensor"), "device.json")));
+        string[] brokers = [.. device.RootElement.GetProperty("brokers").EnumerateArray().Select(e => e.GetString()!)];
+        Assert.Contains("mqtts://127.0.0.1:9883", brokers);
+        Assert.DoesNotContain(brokers, b => b.EndsWith(":8883", StringComparison.Ordinal));
+    }
 }

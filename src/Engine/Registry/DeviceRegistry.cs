@@ -155,7 +155,7 @@ internal sealed class DeviceRegistry : IDisposable
         DeviceRecord? record;
         lock (_lock)
         {
-            if (!_devices.TryGetValue(deviceId, out record) || !string.Equals(record.Owner, source, StringComparison.Ordinal)) return false;
+            if (!_devices.TryGetValue(deviceId, out record) || !IsOwner(record, source)) return false;
             if (birthSequence < record.BirthSequence)
             {
                 _logger.LogInformation("Stale birth of '{Device}' (sequence {Seq} < current {Current}) ignored", deviceId, birthSequence, record.BirthSequence);
@@ -203,7 +203,7 @@ internal sealed class DeviceRegistry : IDisposable
     {
         lock (_lock)
         {
-            if (!_devices.TryGetValue(health.Service, out DeviceRecord? record) || !string.Equals(record.Owner, source, StringComparison.Ordinal)) return false;
+            if (!_devices.TryGetValue(health.Service, out DeviceRecord? record) || !IsOwner(record, source)) return false;
             record.LastSeen = _clock.GetUtcNow();
             if (health.IntervalMs > 0) record.HeartbeatInterval = TimeSpan.FromMilliseconds(health.IntervalMs);
             record.Suspect = false;
@@ -215,6 +215,15 @@ internal sealed class DeviceRegistry : IDisposable
             return true;
         }
     }
+
+    /// <summary>
+    /// True when a verified message from <paramref name="source"/> speaks for <paramref name="record"/>: its owner, or,
+    /// for a plain-JSON device (owner <c>plain:{id}</c>), the device's own identity <c>{id}</c> (a gateway-attested
+    /// envelope from its own authenticated connection, or one it signed itself).
+    /// </summary>
+    private static bool IsOwner(DeviceRecord record, string source) =>
+        string.Equals(record.Owner, source, StringComparison.Ordinal)
+        || (record.IsPlain && string.Equals(record.DeviceId, source, StringComparison.Ordinal));
 
     /// <summary>Marks a service instance as suspect after a request to it timed out: skipped until its next sign of life.</summary>
     public void MarkSuspect(string deviceId)

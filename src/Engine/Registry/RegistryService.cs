@@ -233,7 +233,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
             }
             try
             {
-                registration = RegistryStore.FromJson(payload.Span);
+                registration = RegistryStore.FromPlainJson(payload.Span);
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
             {

@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json.Nodes;
 using System.Buffers;
 using System.Text.Json;
 using Alicia.Contracts.Messages;
@@ -164,6 +166,38 @@ internal sealed class RegistryStore : IDisposable
         var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 16 });
         if (!reader.Read()) throw new JsonException("empty JSON");
         return DeviceRegistration.ReadJson(ref reader);
+    }
+
+    /// <summary>
+    /// A plain-JSON registration as devices write it: <c>capabilities</c> is the object form
+    /// (<c>{"capabilities":[...],"constraints":{...}}</c>), or, as the design document writes it, a list of
+    /// capability names (<c>["audio_playback","volume_control"]</c>) or of capability objects
+    /// (<c>[{"name":"temperature","version":"1.0"}]</c>), which are read as the object form.
+    /// </summary>
+    public static DeviceRegistration FromPlainJson(ReadOnlySpan<byte> utf8)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (ArgumentException e)
+        {
+            throw new JsonException(e.Message, e);
+        }
+        if (root is not JsonObject registration || registration["capabilities"] is not JsonArray list) return FromJson(utf8);
+        var capabilities = new JsonArray();
+        foreach (JsonNode? item in list)
+        {
+            capabilities.Add(item switch
+            {
+                JsonValue value when value.GetValueKind() == JsonValueKind.String => new JsonObject { ["name"] = value.GetValue<string>() },
+                JsonObject capability => capability.DeepClone(),
+                _ => throw new JsonException("field 'capabilities': a list of capabilities holds names (strings) or capability objects"),
+            });
+        }
+        registration["capabilities"] = new JsonObject { ["capabilities"] = capabilities };
+        return FromJson(Encoding.UTF8.GetBytes(registration.ToJsonString()));
     }
 
     public static DeviceRegistration FromJson(string json) => FromJson(System.Text.Encoding.UTF8.GetBytes(json));

@@ -49,6 +49,7 @@ internal static class AclPolicy
         grants.Add(new(AclAction.Publish, "alicia/system/discovery/unregister", "discovery"));
         grants.Add(new(AclAction.Publish, "alicia/system/health/heartbeat", "heartbeat"));
         grants.Add(new(AclAction.Subscribe, "alicia/system/discovery/capabilities", "discovery"));
+        grants.Add(new(AclAction.Subscribe, $"alicia/system/discovery/register/{id}/result", "own-registration-result"));
         grants.Add(new(AclAction.Subscribe, "alicia/integration/api/response", "api-response"));
 
         if (identity.Kind != IdentityKind.Service)

@@ -7,7 +7,8 @@ namespace Alicia.Engine.Security.Gateway;
 /// The two plain-JSON messages (not envelopes) the registry accepts from devices that cannot sign, let
 /// through the gateway only for the connection's own id: a registration on
 /// <c>alicia/system/discovery/register</c> whose <c>device_id</c> is the identity, and a status (last
-/// will: <c>{"state":"offline","birth_sequence":N}</c>) on <c>alicia/devices/{identity}/status</c>.
+/// will: <c>{"state":"offline","birth_sequence":N}</c>) on a status topic <c>alicia/devices/{id}/status</c>
+/// the identity may publish to (its own; the simulator's, those of its devices).
 /// </summary>
 internal static class PlainJson
 {
@@ -19,7 +20,11 @@ internal static class PlainJson
     {
         problem = null;
         bool register = topic == "alicia/system/discovery/register";
-        bool status = topic == $"alicia/devices/{identity.Id}/status";
+        // A status topic the ACL (checked before) lets this identity publish to: its own, or, for the
+        // simulator's role, those of the devices it runs (their wills are composed at connect time and
+        // cannot be signed). The registry honours an unsigned status only as a death notice for the
+        // device's current birth sequence.
+        bool status = IsStatusTopic(topic);
         if (!register && !status) return false;
         string? deviceId = null;
         bool envelope = false;
@@ -44,5 +49,13 @@ internal static class PlainJson
         if (register && !string.Equals(deviceId, identity.Id, StringComparison.Ordinal))
             problem = $"'{identity.Id}' may only register itself, not '{deviceId}'";
         return true;
+    }
+
+    private static bool IsStatusTopic(string topic)
+    {
+        const string prefix = "alicia/devices/", suffix = "/status";
+        if (!topic.StartsWith(prefix, StringComparison.Ordinal) || !topic.EndsWith(suffix, StringComparison.Ordinal)) return false;
+        int length = topic.Length - prefix.Length - suffix.Length;
+        return length > 0 && topic.AsSpan(prefix.Length, length).IndexOfAny('/', '+', '#') < 0;
     }
 }

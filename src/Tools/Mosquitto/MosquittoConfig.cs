@@ -134,9 +134,10 @@ internal static class MosquittoConfig
                 else access[i] = (g.Filter, access[i].Write || write, access[i].Read || read);
             }
             // A wildcard read (monitor's alicia/#) would cover other identities' private answers; Mosquitto checks a
-            // deny before any grant, so such an identity reads no private answer at all (its own included) there.
+            // deny before any grant (for writing too), so such an identity reads no private answer at all (its own
+            // included) there. The engine, which answers on these topics, keeps them.
             foreach (string prefix in AclPolicy.PrivateTopicPrefixes)
-                if (access.Any(a => a.Read && AclPolicy.Covers(a.Filter, prefix + "+")))
+                if (!identity.Roles.Contains("engine") && access.Any(a => a.Read && AclPolicy.Covers(a.Filter, prefix + "+")))
                     s.AppendLine(CultureInfo.InvariantCulture, $"topic deny {prefix}#");
             foreach ((string filter, bool write, bool read) in access)
                 s.AppendLine(CultureInfo.InvariantCulture, $"topic {(write && read ? "readwrite" : write ? "write" : "read")} {filter}");

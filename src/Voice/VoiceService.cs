@@ -158,6 +158,7 @@ public sealed class VoiceService : IEngineService
         if (AtCapacity()) return Refuse($"busy: {_options.MaxSessions} voice sessions already open");
 
         if (request.LatencyBudgetMs < 0) return Refuse($"latency budget {request.LatencyBudgetMs} ms is negative");
+        if (request.HelloProofHash.Length is not (0 or SHA256.HashSizeInBytes)) return Refuse($"hello proof hash of {request.HelloProofHash.Length} bytes: a SHA-256 (32 bytes) or none");
         string language = string.IsNullOrEmpty(request.Language) ? "en" : request.Language.ToLowerInvariant();
         SttChoice stt = Engines.Choose(new SttRequirement
         {
@@ -172,7 +173,9 @@ public sealed class VoiceService : IEngineService
         string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
         var session = new VoiceSession(this, _engine!.Bus, _logger, id, string.IsNullOrEmpty(request.DeviceId) ? message.Source : request.DeviceId,
             message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool);
-        _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime);
+        // The token is bound to who asked: the response goes only to the requester's private topic, and with a
+        // proof hash the hello must also carry the requester's secret.
+        _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime, message.Source, request.HelloProofHash.Length == 0 ? null : request.HelloProofHash);
         string host = _options.AdvertisedHost ?? _options.ListenAddress;
         string authority = $"{(host.Contains(':') ? $"[{host}]" : host)}:{_server!.EndPoint.Port}";
         return ValueTask.FromResult(new VoiceSessionResponse
@@ -192,10 +195,22 @@ public sealed class VoiceService : IEngineService
         static ValueTask<VoiceSessionResponse> Refuse(string error) => ValueTask.FromResult(new VoiceSessionResponse { Accepted = false, Error = error });
     }
 
-    /// <summary>Takes a token (once): the session, or why not.</summary>
-    internal (VoiceSession? Session, string? Error) ClaimToken(string token)
+    /// <summary>
+    /// Takes a token (once): the session, or why not. <paramref name="hello"/> is the hello frame's text: the token, or
+    /// <c>token.proof</c> where proof is the base64url secret whose SHA-256 the request committed to. A token bound to
+    /// its requester is refused without the right proof, and stays valid for the requester.
+    /// </summary>
+    internal (VoiceSession? Session, string? Error) ClaimToken(string hello)
     {
         SweepTokens();
+        int dot = hello.IndexOf('.', StringComparison.Ordinal);
+        string token = dot < 0 ? hello : hello[..dot];
+        if (!_tokens.TryGetValue(token, out PendingToken? bound)) return (null, "unknown or already used session token");
+        if (bound.ProofHash is { } expected && !ProofMatches(dot < 0 ? null : hello[(dot + 1)..], expected))
+        {
+            _logger.LogWarning("Voice: a stream presented the token of session {Session} (requested by {Requester}) without the requester's proof; refused", bound.Session.Id, bound.Requester);
+            return (null, "this session token was issued to another client (the hello lacks the requester's proof)");
+        }
         if (!_tokens.TryRemove(token, out PendingToken? pending)) return (null, "unknown or already used session token");
         if (pending.Expires < _engine!.Clock.GetUtcNow())
         {
@@ -204,6 +219,16 @@ public sealed class VoiceService : IEngineService
         }
         _sessions[pending.Session.Id] = pending.Session;
         return (pending.Session, null);
+    }
+
+    private static bool ProofMatches(string? proof, byte[] expected)
+    {
+        if (string.IsNullOrEmpty(proof) || proof.Length > 128) return false;
+        Span<byte> secret = stackalloc byte[96];
+        if (System.Buffers.Text.Base64Url.DecodeFromChars(proof, secret, out _, out int written) != System.Buffers.OperationStatus.Done) return false;
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(secret[..written], hash);
+        return CryptographicOperations.FixedTimeEquals(hash, expected);
     }
 
     /// <summary>Whether open sessions and live tokens fill <see cref="VoiceOptions.MaxSessions"/>; tokens nobody claimed (a client whose TLS handshake failed ...) hold a place only until they expire.</summary>
@@ -338,7 +363,7 @@ public sealed class VoiceService : IEngineService
         _vad?.Dispose();
     }
 
-    private sealed record PendingToken(VoiceSession Session, DateTimeOffset Expires);
+    private sealed record PendingToken(VoiceSession Session, DateTimeOffset Expires, string Requester, byte[]? ProofHash);
 
     private sealed class MqttAudioSession(VoiceSession session, long firstSequence, int sampleRate, int channels)
     {

@@ -33,6 +33,8 @@ public sealed class MosquittoTlsFixture : IAsyncLifetime
         Check(DeviceIdentityCommand.Execute(["provision", "porch-sensor", "--type", "sensor", .. Dir.Options], TextWriter.Null, TextWriter.Null));
         Check(DeviceIdentityCommand.Execute(["provision", "stolen-speaker", "--type", "speaker", .. Dir.Options], TextWriter.Null, TextWriter.Null));
         Check(DeviceIdentityCommand.Execute(["revoke", "stolen-speaker", .. Dir.Options], TextWriter.Null, TextWriter.Null));
+        Check(DeviceIdentityCommand.Execute(["provision", "engine-svc", "--type", "service", "--role", "engine", .. Dir.Options], TextWriter.Null, TextWriter.Null));
+        Check(DeviceIdentityCommand.Execute(["provision", "watch-svc", "--type", "service", "--role", "monitor", .. Dir.Options], TextWriter.Null, TextWriter.Null));
         string outDir = Dir.Sub("mosquitto");
         var stderr = new StringWriter();
         string[] args = ["config", "mosquitto", "--out", outDir, "--port", TlsPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -127,6 +129,63 @@ public sealed class MosquittoTlsTests(MosquittoTlsFixture fixture) : IClassFixtu
             await sensor.DisconnectAsync();
         }
         await reader.DisconnectAsync();
+    }
+
+    [Fact]
+    public async Task A_voice_session_response_reaches_its_requester_only_never_an_anonymous_or_foreign_reader()
+    {
+        // The A3 hijack on Mosquitto: an anonymous alicia/# reader, a monitor (alicia/#) and another device that asks for
+        // the requester's private topic must not get the one-time token; the requester does.
+        var seen = new System.Collections.Concurrent.ConcurrentQueue<(string Who, string Topic)>();
+        var markers = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        var own = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        IMqttClient Track(string who, IMqttClient client)
+        {
+            client.ApplicationMessageReceivedAsync += e =>
+            {
+                seen.Enqueue((who, e.ApplicationMessage.Topic));
+                if (e.ApplicationMessage.Topic is "alicia/voice/session/status" or "alicia/devices/porch-sensor/command") markers[who] = true;
+                if (who == "kitchen-sensor" && e.ApplicationMessage.Topic == "alicia/voice/session/response/kitchen-sensor") own.TrySetResult();
+                return Task.CompletedTask;
+            };
+            return client;
+        }
+        using IMqttClient anonymous = Track("anonymous", new MqttClientFactory().CreateMqttClient());
+        await anonymous.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", fixture.PlainPort).WithProtocolVersion(MqttProtocolVersion.V500).Build());
+        await anonymous.SubscribeAsync("alicia/#", MqttQualityOfServiceLevel.AtLeastOnce);
+
+        using X509Certificate2 kitchenCert = fixture.Certificate("kitchen-sensor"), porchCert = fixture.Certificate("porch-sensor"),
+            monitorCert = fixture.Certificate("watch-svc"), engineCert = fixture.Certificate("engine-svc");
+        (IMqttClient? kitchen, string? error) = await TlsClients.TryConnect(TlsClients.Options(fixture.TlsPort, "kitchen-sensor", kitchenCert, fixture.Root));
+        Assert.True(kitchen is not null, error + "\n" + fixture.Broker!.Log);
+        (IMqttClient? porch, error) = await TlsClients.TryConnect(TlsClients.Options(fixture.TlsPort, "porch-sensor", porchCert, fixture.Root));
+        Assert.True(porch is not null, error);
+        (IMqttClient? monitor, error) = await TlsClients.TryConnect(TlsClients.Options(fixture.TlsPort, "watch-svc", monitorCert, fixture.Root));
+        Assert.True(monitor is not null, error);
+        (IMqttClient? engine, error) = await TlsClients.TryConnect(TlsClients.Options(fixture.TlsPort, "engine-svc", engineCert, fixture.Root));
+        Assert.True(engine is not null, error);
+        using (kitchen) using (porch) using (monitor) using (engine)
+        {
+            Track("kitchen-sensor", kitchen);
+            Track("porch-sensor", porch);
+            Track("watch-svc", monitor);
+            await kitchen.SubscribeAsync("alicia/voice/session/response/kitchen-sensor", MqttQualityOfServiceLevel.AtLeastOnce);
+            await porch.SubscribeAsync("alicia/voice/session/response/kitchen-sensor", MqttQualityOfServiceLevel.AtLeastOnce);
+            await porch.SubscribeAsync("alicia/devices/porch-sensor/command", MqttQualityOfServiceLevel.AtLeastOnce);
+            await monitor.SubscribeAsync("alicia/#", MqttQualityOfServiceLevel.AtLeastOnce);
+
+            Assert.Equal(MqttClientPublishReasonCode.Success, (await engine.PublishAsync(Message("alicia/voice/session/response/kitchen-sensor", "token-for-kitchen"))).ReasonCode);
+            // Markers published after it: once each reader has its marker, it would have had the response.
+            Assert.Equal(MqttClientPublishReasonCode.Success, (await engine.PublishAsync(Message("alicia/voice/session/status", "marker"))).ReasonCode);
+            Assert.Equal(MqttClientPublishReasonCode.Success, (await engine.PublishAsync(Message("alicia/devices/porch-sensor/command", "marker"))).ReasonCode);
+            await own.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            while (!(markers.ContainsKey("anonymous") && markers.ContainsKey("porch-sensor") && markers.ContainsKey("watch-svc")))
+                await Task.Delay(20, deadline.Token);
+            Assert.Equal(["kitchen-sensor"], seen.Where(m => m.Topic.StartsWith("alicia/voice/session/response/", StringComparison.Ordinal)).Select(m => m.Who));
+            await engine.DisconnectAsync();
+        }
+        await anonymous.DisconnectAsync();
     }
 
     [Fact]

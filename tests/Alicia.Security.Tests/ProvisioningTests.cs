@@ -190,6 +190,10 @@ public sealed class ProvisioningTests : IDisposable
         foreach (AclGrant g in AclPolicy.GrantsFor(new IdentityRecord("kitchen-sensor", IdentityKind.Sensor)))
             Assert.Contains($"topic {(g.Action == AclAction.Publish ? "write" : "read")} {g.Filter}\n", acl);
         Assert.Equal("topic read alicia/#", File.ReadAllLines(Path.Combine(outDir, "alicia-plain.acl")).Last(l => !l.StartsWith('#')));
+        // Voice session responses (one-time tokens) are private to their requester: never readable by anonymous readers.
+        Assert.Contains("pattern read alicia/voice/session/response/%u\n", acl);
+        Assert.Contains("topic read alicia/voice/session/response/kitchen-sensor\n", acl);
+        Assert.Contains("topic deny alicia/voice/session/response/#\n", File.ReadAllText(Path.Combine(outDir, "alicia-plain.acl")));
 
         // The CRL lists the revoked speaker's certificate.
         using IdentityStore store = IdentityStore.Open(_dir.Data);

@@ -25,7 +25,8 @@ internal sealed class VoiceEngineHarness : IAsyncDisposable
     public AliciaEngine Engine => _test.Engine;
     public VoiceService Voice { get; }
 
-    public static async Task<VoiceEngineHarness> StartAsync(Func<VoiceOptions, VoiceOptions>? adjust = null)
+    /// <param name="before">Services added before the voice service (the security gateway ...).</param>
+    public static async Task<VoiceEngineHarness> StartAsync(Func<VoiceOptions, VoiceOptions>? adjust = null, Action<AliciaEngine>? before = null)
     {
         var options = new VoiceOptions
         {
@@ -35,11 +36,17 @@ internal sealed class VoiceEngineHarness : IAsyncDisposable
             MqttIdleTimeout = TimeSpan.FromSeconds(30),
         };
         var voice = new VoiceService(adjust is null ? options : adjust(options));
-        return new VoiceEngineHarness(await TestEngine.StartAsync(services: e => e.AddService(voice)), voice);
+        return new VoiceEngineHarness(await TestEngine.StartAsync(services: e => { before?.Invoke(e); e.AddService(voice); }), voice);
     }
 
     /// <summary>A signed bus client the engine trusts, under a name of its own (so one test may have two of a role).</summary>
     public Task<AliciaBus> ClientAsync(string name) => _test.ClientAsync(name + "-" + Guid.NewGuid().ToString("N")[..6]);
+
+    /// <summary>A bus client under exactly <paramref name="name"/> (its key trusted by the engine), with <paramref name="options"/> (credentials ...).</summary>
+    public Task<AliciaBus> ClientAsync(string name, BusOptions options) => _test.ClientAsync(name, options);
+
+    /// <summary>The embedded broker's TCP endpoint.</summary>
+    public BrokerEndpoint Endpoint => _test.Endpoint;
 
     /// <summary>A 16 kHz mono command with silence around it: one utterance.</summary>
     public static WavFile Command() => WavFile.Parse(WavFile.Build(

@@ -33,9 +33,21 @@ public sealed partial class VoiceSessionRequest
 
     /// <summary>Time allowed from the end of speech to the transcript, in ms (0: none): picks an engine expected to fit it.</summary>
     public int LatencyBudgetMs { get; set; }
+
+    /// <summary>
+    /// SHA-256 of a random secret only the requester knows (32 bytes; empty: none). The token issued for this request is
+    /// then bound to the requester: the audio hello must carry the secret (<c>token.base64url(secret)</c>), so a token
+    /// seen by anyone else is refused (and not used up). The request is signed, so nobody can change this commitment.
+    /// </summary>
+    public byte[] HelloProofHash { get; set; } = [];
 }
 
-[AliciaMessage("alicia/voice/session/response", Kind = MessageKind.Response)]
+/// <summary>
+/// The engine's answer, on the requester's own topic (<c>alicia/voice/session/response/{requester}</c>, the requester being
+/// the request's signed source): it carries a one-time audio token, so only the requester (and the engine) may read it, and
+/// the token is valid only for a stream of that requester.
+/// </summary>
+[AliciaMessage("alicia/voice/session/response/{requester}", Kind = MessageKind.Response)]
 public sealed partial class VoiceSessionResponse
 {
     public bool Accepted { get; set; }

@@ -17,8 +17,10 @@ public sealed partial class AliciaBus
         where TResponse : IAliciaMessage<TResponse>
     {
         options ??= PublishOptions.Default;
-        string responseTopic = DefaultTopic<TResponse>();
-        await EnsureResponseSinkAsync(TResponse.TopicFilter, cancellationToken).ConfigureAwait(false);
+        // A response type whose topic names its requester (a private answer, e.g. a voice session's token) is
+        // awaited on this client's own topic only: the ACL lets nobody else read it.
+        string responseTopic = IsPrivateResponse<TResponse>() ? PrivateResponseTopic<TResponse>(Name) : DefaultTopic<TResponse>();
+        await EnsureResponseSinkAsync(IsPrivateResponse<TResponse>() ? responseTopic : TResponse.TopicFilter, cancellationToken).ConfigureAwait(false);
 
         var envelope = new Envelope<TRequest>(NewHeader(destination, MessageKind.Request), request, options.Metadata);
         var pending = new PendingRequest<TResponse>();
@@ -58,12 +60,30 @@ public sealed partial class AliciaBus
             TResponse response = await handler(request, ct).ConfigureAwait(false);
             // The response topic comes from the requester: only a topic of the response type is honoured,
             // so nobody can make this service sign messages onto an unrelated topic.
-            string topic = request.ResponseTopic is { } asked && MqttTopicFilterComparer.Compare(asked, TResponse.TopicFilter) == MqttTopicFilterCompareResult.IsMatch
+            // A private response goes to the topic of the request's signed source, whatever topic was asked for.
+            string topic = IsPrivateResponse<TResponse>() ? PrivateResponseTopic<TResponse>(request.Source)
+                : request.ResponseTopic is { } asked && MqttTopicFilterComparer.Compare(asked, TResponse.TopicFilter) == MqttTopicFilterCompareResult.IsMatch
                 ? asked
                 : DefaultTopic<TResponse>();
             var envelope = new Envelope<TResponse>(NewHeader(request.Source, MessageKind.Response), response);
             await PublishEnvelopeAsync(topic, envelope, PublishOptions.Default, null, request.CorrelationData, ct).ConfigureAwait(false);
         }, options, concurrency, cancellationToken);
+    }
+
+    /// <summary>
+    /// True when the response type's topic ends with one placeholder, the requester
+    /// (<c>alicia/voice/session/response/{requester}</c>): its responses are private to whoever asked.
+    /// </summary>
+    internal static bool IsPrivateResponse<T>() where T : IAliciaMessage<T> =>
+        T.TopicPattern.EndsWith('}') && T.TopicPattern.IndexOf('{') is int open && open > 0 && T.TopicPattern[open - 1] == '/'
+        && T.TopicPattern.IndexOf('{', open + 1) < 0;
+
+    /// <summary>The private response topic of <paramref name="requester"/> (an identity name: one topic level, no wildcards).</summary>
+    internal static string PrivateResponseTopic<T>(string requester) where T : IAliciaMessage<T>
+    {
+        if (requester.Length == 0 || requester.AsSpan().IndexOfAny("/+#\0") >= 0)
+            throw new ArgumentException($"'{requester}' cannot name a response topic", nameof(requester));
+        return string.Concat(T.TopicPattern.AsSpan(0, T.TopicPattern.IndexOf('{')), requester);
     }
 
     private Task EnsureResponseSinkAsync(string filter, CancellationToken cancellationToken)

@@ -63,6 +63,12 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     /// <summary>Called with the server before it starts, to attach hooks (authentication, authorization, auditing).</summary>
     internal event Action<MqttServer>? Configuring;
 
+    /// <summary>
+    /// Set by the security gateway: whether a message may be queued for a receiver (client id). Private topics
+    /// (a response only its requester may read) are refused here, since no subscription filter can exclude them.
+    /// </summary>
+    internal Func<string, MQTTnet.MqttApplicationMessage, bool>? DeliveryFilter { get; set; }
+
     /// <summary>Settings for the TLS listener (<see cref="EmbeddedBrokerOptions.TlsPort"/>); set before start.</summary>
     public BrokerTlsSettings? Tls { get; set; }
 
@@ -115,7 +121,8 @@ public sealed class EmbeddedBroker : IAsyncDisposable
 
     private async Task OnEnqueue(InterceptingClientApplicationMessageEnqueueEventArgs e)
     {
-        if (!_shared.ShouldDeliver(e.ReceiverClientId, e.ApplicationMessage))
+        if ((DeliveryFilter is { } filter && !filter(e.ReceiverClientId, e.ApplicationMessage))
+            || !_shared.ShouldDeliver(e.ReceiverClientId, e.ApplicationMessage))
         {
             e.AcceptEnqueue = false;
             return;

@@ -68,10 +68,14 @@ internal static class VoiceClient
         timeout.CancelAfter(options.Timeout);
         CancellationToken ct = timeout.Token;
 
+        // The token comes back on this client's private topic, and is bound to this request: the hello proves it with
+        // the secret whose hash the (signed) request carries.
+        byte[] secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
         BusMessage<VoiceSessionResponse> reply = await bus.RequestAsync<VoiceSessionRequest, VoiceSessionResponse>(new VoiceSessionRequest
         {
             DeviceId = options.DeviceId, Kind = options.Kind, SampleRate = sampleRate, Channels = channels,
             Language = options.Language, SttEngine = options.SttEngine, LatencyBudgetMs = options.LatencyBudgetMs,
+            HelloProofHash = System.Security.Cryptography.SHA256.HashData(secret),
         }, options.Engine, timeout: options.Timeout, cancellationToken: ct).ConfigureAwait(false);
         VoiceSessionResponse session = reply.Data;
         if (!session.Accepted) return new VoiceSendResult { SessionId = "", Error = "session refused: " + session.Error };
@@ -90,7 +94,7 @@ internal static class VoiceClient
             return default;
         }, cancellationToken: ct).ConfigureAwait(false);
 
-        (result.Error, result.Utterances) = await StreamAsync(session, pcm, sampleRate, channels, options, ct).ConfigureAwait(false);
+        (result.Error, result.Utterances) = await StreamAsync(session, pcm, sampleRate, channels, options, ct, secret).ConfigureAwait(false);
 
         // Done means every transcript was published; wait for the bus to deliver them.
         for (int i = 0; i < result.Utterances; i++)
@@ -102,12 +106,18 @@ internal static class VoiceClient
         return result;
     }
 
+    /// <summary>The hello frame's text: the token, followed by <c>.</c> and the base64url secret when the request committed to one.</summary>
+    public static string Hello(string token, byte[]? secret) =>
+        secret is null ? token : token + "." + System.Buffers.Text.Base64Url.EncodeToString(secret);
+
     /// <summary>Streams PCM over the session's endpoint; returns the engine's error (or null) and the utterance count.</summary>
-    public static async Task<(string? Error, int Utterances)> StreamAsync(VoiceSessionResponse session, byte[] pcm, int sampleRate, int channels, VoiceSendOptions options, CancellationToken ct)
+    /// <param name="helloSecret">The secret whose SHA-256 the request carried (<see cref="VoiceSessionRequest.HelloProofHash"/>), if any.</param>
+    public static async Task<(string? Error, int Utterances)> StreamAsync(VoiceSessionResponse session, byte[] pcm, int sampleRate, int channels, VoiceSendOptions options, CancellationToken ct,
+        byte[]? helloSecret = null)
     {
         if (options.WebSocket && string.IsNullOrEmpty(session.WebSocketEndpoint)) return ("the engine offers no WebSocket endpoint (it predates them)", 0);
         await using Stream stream = await AudioClientTransport.ConnectAsync(new Uri(options.WebSocket ? session.WebSocketEndpoint : session.Endpoint), options.CaCertificatePath, ct).ConfigureAwait(false);
-        await stream.WriteAsync(AudioFrameCodec.Encode(AudioFrameType.Hello, Encoding.UTF8.GetBytes(session.Token)), ct).ConfigureAwait(false);
+        await stream.WriteAsync(AudioFrameCodec.Encode(AudioFrameType.Hello, Encoding.UTF8.GetBytes(Hello(session.Token, helloSecret))), ct).ConfigureAwait(false);
         (AudioFrameType type, byte[] payload) = await ReadFrameAsync(stream, ct).ConfigureAwait(false);
         if (type == AudioFrameType.Error) return (Encoding.UTF8.GetString(payload), 0);
         if (type != AudioFrameType.Ready) return ($"unexpected {type} frame from the engine", 0);

@@ -27,6 +27,9 @@ internal static class AclPolicy
         new Dictionary<string, (string[], string[])>(StringComparer.Ordinal)
         {
             ["stt"] = (["alicia/voice/stt/response"], ["alicia/voice/stt/request", "alicia/devices/+/audio"]),
+            // A voice client (satellite, `alicia voice send`): asks for sessions, hears how they went. Its session
+            // response (with the audio token) arrives on its own private topic, which every identity may read.
+            ["voice"] = (["alicia/voice/session/request"], ["alicia/voice/session/status", "alicia/voice/vad/segment", "alicia/voice/stt/response"]),
             ["ai"] = (["alicia/voice/ai/response", "alicia/voice/command/route"], ["alicia/voice/ai/request", "alicia/voice/stt/response"]),
             ["tts"] = (["alicia/voice/tts/response", "alicia/devices/speakers/announce"], ["alicia/voice/tts/request"]),
             ["router"] = (["alicia/devices/+/command", "alicia/devices/speakers/announce"], ["alicia/voice/command/route", "alicia/system/discovery/capabilities"]),
@@ -38,6 +41,30 @@ internal static class AclPolicy
             ["engine"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#"]),
             ["admin"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#", "$SYS/#"]),
         };
+
+    /// <summary>
+    /// Topics <c>{prefix}{identity}</c> that carry secrets for one identity (the voice session response with its
+    /// one-time audio token). Only that identity and the engine may subscribe to them, and, since an MQTT filter
+    /// such as <c>alicia/#</c> cannot exclude a subtree, the broker refuses to deliver them to anyone else
+    /// (<see cref="MayReceive"/>); the Mosquitto ACL says the same with <c>pattern read {prefix}%u</c> and a deny
+    /// for anonymous readers.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PrivateTopicPrefixes = ["alicia/voice/session/response/"];
+
+    /// <summary>
+    /// May a client of identity <paramref name="receiver"/> (null: anonymous or unknown) receive a message on
+    /// <paramref name="topic"/>? False only for another identity's private topic; the engine is asked for separately.
+    /// </summary>
+    public static bool MayReceive(string topic, string? receiver)
+    {
+        foreach (string prefix in PrivateTopicPrefixes)
+        {
+            if (!topic.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            ReadOnlySpan<char> owner = topic.AsSpan(prefix.Length);
+            return receiver is not null && owner.SequenceEqual(receiver);
+        }
+        return true;
+    }
 
     /// <summary>Every grant of <paramref name="identity"/>, with concrete topics.</summary>
     public static IReadOnlyList<AclGrant> GrantsFor(IdentityRecord identity)
@@ -51,6 +78,8 @@ internal static class AclPolicy
         grants.Add(new(AclAction.Subscribe, "alicia/system/discovery/capabilities", "discovery"));
         grants.Add(new(AclAction.Subscribe, $"alicia/system/discovery/register/{id}/result", "own-registration-result"));
         grants.Add(new(AclAction.Subscribe, "alicia/integration/api/response", "api-response"));
+        // Private answers (a voice session's one-time token): each identity reads its own, nobody else's.
+        foreach (string prefix in PrivateTopicPrefixes) grants.Add(new(AclAction.Subscribe, prefix + id, "own-private-response"));
 
         if (identity.Kind != IdentityKind.Service)
         {

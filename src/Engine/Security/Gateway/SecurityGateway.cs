@@ -63,6 +63,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         _logThrottle = new LogThrottle(_logger, "gateway refusals");
         _flaps = new ConnectionFlapGuard(_options, _clock);
         _inProcessSecret = broker.InProcessSecret;
+        broker.DeliveryFilter = MayDeliver;
         broker.Configuring += server =>
         {
             _server = server;
@@ -167,6 +168,20 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         int colon = clientId.IndexOf(':', StringComparison.Ordinal);
         string id = colon < 0 ? clientId : clientId[..colon];
         return _directory is not null && _directory.TryGet(id, out _) ? $"identity '{id}'" : null;
+    }
+
+    /// <summary>
+    /// Private topics (<see cref="AclPolicy.PrivateTopicPrefixes"/>) reach only their identity and the engine: an
+    /// anonymous <c>alicia/#</c> reader, a monitor or another identity never gets them. Refusals are counted and audited.
+    /// </summary>
+    private bool MayDeliver(string receiverClientId, MQTTnet.MqttApplicationMessage message)
+    {
+        if (_inProcess.ContainsKey(receiverClientId)) return true;
+        string? receiver = _live.TryGetValue(receiverClientId, out var live) ? live.Context.Identity.Id : null;
+        if (AclPolicy.MayReceive(message.Topic, receiver)) return true;
+        Metrics.Denied("acl:deliver");
+        _audit?.Record(AuditKinds.AclDenied, receiver ?? receiverClientId, message.Topic, "delivery withheld", "another identity's private topic");
+        return false;
     }
 
     private Task OnClientDisconnected(ClientDisconnectedEventArgs e)

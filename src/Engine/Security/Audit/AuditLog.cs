@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Alicia.Engine.Security.Gateway;
 using Microsoft.Data.Sqlite;
 
 namespace Alicia.Engine.Security.Audit;
@@ -48,10 +49,14 @@ internal sealed class AuditLog : IAsyncDisposable
 
     public string Path { get; }
 
-    /// <summary>Queues a record; never blocks.</summary>
+    /// <summary>
+    /// Queues a record; never blocks. Identity, topic, decision and detail often carry what a client sent (client ids,
+    /// topics, reason strings): they are stored with control characters escaped and bounded in length
+    /// (<see cref="Untrusted.Escape"/>), so no record can forge a line in <c>alicia audit tail</c> or reach a terminal raw.
+    /// </summary>
     public void Record(string kind, string identity, string topic, string decision, string detail)
     {
-        if (!_queue.Writer.TryWrite((_clock.GetUtcNow(), kind, identity, topic, decision, detail)))
+        if (!_queue.Writer.TryWrite((_clock.GetUtcNow(), kind, Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(decision), Untrusted.Escape(detail, 2048))))
             Interlocked.Increment(ref _overflowed);
     }
 
@@ -134,7 +139,7 @@ internal sealed class AuditLog : IAsyncDisposable
     {
         var log = new AuditLog(path, clock, startWriter: false);
         using SqliteConnection c = log.Open();
-        Append(c, [((clock ?? TimeProvider.System).GetUtcNow(), kind, identity, topic, decision, detail)]);
+        Append(c, [((clock ?? TimeProvider.System).GetUtcNow(), kind, Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(decision), Untrusted.Escape(detail, 2048))]);
     }
 
     /// <summary>SHA-256 over the previous hash and the record's fields, each length-prefixed so no two records collide.</summary>

@@ -138,7 +138,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 
         e.SessionItems[ClientContext.SessionKey] = context;
         if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password) _live[e.ClientId] = (context, e.ClientCertificate);
-        _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
+        _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint} as client id '{e.ClientId}'");
         return Task.CompletedTask;
     }
 
@@ -199,7 +199,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         e.ReasonCode = code;
         e.ReasonString = reason;
         Metrics.Denied("connect:" + rule);
-        if (_logThrottle.Allow()) _logger.LogWarning("Refused connection of {Client} from {Remote}: {Reason} (rule {Rule})", e.ClientId, e.RemoteEndPoint, reason, rule);
+        if (_logThrottle.Allow()) _logger.LogWarning("Refused connection of {Client} (user {User}) from {Remote}: {Reason} (rule {Rule})", Untrusted.Escape(e.ClientId), Untrusted.Escape(e.UserName), e.RemoteEndPoint, Untrusted.Escape(reason), rule);
         _audit?.Record(AuditKinds.ConnectRefused, e.ClientId, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason);
         return Task.CompletedTask;
     }
@@ -224,7 +224,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
         e.ReasonString = decision.Rule;
         Metrics.Denied("acl:subscribe");
-        if (_logThrottle.Allow()) _logger.LogWarning("ACL: {Identity} may not subscribe to {Filter}: {Rule}", context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, decision.Rule);
+        if (_logThrottle.Allow()) _logger.LogWarning("ACL: {Identity} may not subscribe to {Filter}: {Rule}", Untrusted.Escape(context?.Identity.Id ?? e.ClientId), Untrusted.Escape(e.TopicFilter.Topic), Untrusted.Escape(decision.Rule));
         _audit?.Record(AuditKinds.AclDenied, context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, "subscribe denied (0x87)", decision.Rule);
         return Task.CompletedTask;
     }
@@ -304,7 +304,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         long n = _auditCounts.AddOrUpdate((identity, metric), 1, (_, c) => c + 1);
         if (auditEvery == 1 || n % auditEvery == 1)
         {
-            if (_logThrottle.Allow()) _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", identity, topic, rule, (int)code);
+            if (_logThrottle.Allow()) _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(rule), (int)code);
             _audit?.Record(auditKind, identity, topic, $"publish refused (0x{(int)code:x2})", auditEvery == 1 ? rule : $"{rule} ({n} so far)");
         }
     }
@@ -330,7 +330,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             if (reason is null) continue;
             _live.TryRemove(clientId, out _);
             _audit?.Record(AuditKinds.Disconnected, id, "", "disconnected", reason);
-            _logger.LogWarning("Dropping the connection of {Identity}: {Reason}", id, reason);
+            _logger.LogWarning("Dropping the connection of {Identity}: {Reason}", Untrusted.Escape(id), Untrusted.Escape(reason));
             _ = _server.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.AdministrativeAction, ReasonString = reason });
         }
     }

@@ -29,6 +29,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
     private IngressVerifier? _ingress;
     private LogThrottle _logThrottle = new(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "gateway refusals");
     private ConnectionFlapGuard? _flaps;
+    private RefusalAudit _refusals;
     private TimeProvider _clock = TimeProvider.System;
     private byte[] _inProcessSecret = [];
     private EnvelopeSigner? _signer;
@@ -42,6 +43,8 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         if (!RateLimit.TryParse(options.DefaultRateLimit, out _defaultRate))
             throw new ArgumentException($"Gateway:DefaultRateLimit: '{options.DefaultRateLimit}' is not a rate such as 600/minute");
         if (directory is not null) directory.Changed += OnIdentityChanged;
+        _refusals = new RefusalAudit(audit, TimeProvider.System, options.AuditWindow);
+        if (audit is not null) audit.MaxRecords = options.AuditMaxRecords;
     }
 
     public string Name => "security-gateway";
@@ -62,6 +65,12 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         _logger = engine.LoggerFactory.CreateLogger<SecurityGateway>();
         _logThrottle = new LogThrottle(_logger, "gateway refusals");
         _flaps = new ConnectionFlapGuard(_options, _clock);
+        _refusals = new RefusalAudit(_audit, _clock, _options.AuditWindow);
+        if (_audit is not null)
+        {
+            ILogger auditLogger = _logger;
+            _audit.Alarm = message => auditLogger.LogError("Audit log alarm: {Message}", message);
+        }
         _inProcessSecret = broker.InProcessSecret;
         broker.Configuring += server =>
         {
@@ -104,7 +113,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(certificate, out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, reason, "certificate");
-            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity));
+            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity), address);
         }
         else if (!string.IsNullOrEmpty(e.UserName))
         {
@@ -114,7 +123,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(e.UserName, e.RawPassword ?? [], out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.BadUserNameOrPassword, reason, "password");
-            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity));
+            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity), address);
         }
         else
         {
@@ -125,7 +134,10 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
                     $"client id '{e.ClientId}' is in use by {owner}; an anonymous client may not take over its session", "client-id");
             if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
                 return Refuse(e, MqttConnectReasonCode.Banned, $"too many unauthenticated connects from {address}; banned for {banned.TotalSeconds:0} s", "flapping");
-            context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous, null);
+            // Anonymous clients may publish nothing, but every publish they send still costs a token: a flood of
+            // refused publishes is throttled and ends in a disconnect and a ban like any other.
+            context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous,
+                new TokenBucket(_defaultRate, _options.Burst, _clock), address);
         }
 
         if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password)
@@ -173,6 +185,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
     {
         _live.TryRemove(e.ClientId, out _);
         _inProcess.TryRemove(e.ClientId, out _);
+        if (Context(e.SessionItems) is { IsEngine: false } ended) _refusals.Flush(ended.Identity.Id);
         // A clean DISCONNECT ends a session as intended: that connect was not a flap.
         if (e.DisconnectType == MqttClientDisconnectType.Clean && Context(e.SessionItems) is { Method: AuthenticationMethod.Certificate or AuthenticationMethod.Password } context)
             _flaps?.Forgive(context.Identity.Id);
@@ -199,8 +212,10 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         e.ReasonCode = code;
         e.ReasonString = reason;
         Metrics.Denied("connect:" + rule);
-        if (_logThrottle.Allow()) _logger.LogWarning("Refused connection of {Client} (user {User}) from {Remote}: {Reason} (rule {Rule})", Untrusted.Escape(e.ClientId), Untrusted.Escape(e.UserName), e.RemoteEndPoint, Untrusted.Escape(reason), rule);
-        _audit?.Record(AuditKinds.ConnectRefused, e.ClientId, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason);
+        // One row per source address and rule within the audit window; the repeats are counted into one more row.
+        if (_refusals.Refused(AuditKinds.ConnectRefused, e.ClientId, "connect:" + rule, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason, group: "addr:" + AddressOf(e.RemoteEndPoint))
+            && _logThrottle.Allow())
+            _logger.LogWarning("Refused connection of {Client} (user {User}) from {Remote}: {Reason} (rule {Rule})", Untrusted.Escape(e.ClientId), Untrusted.Escape(e.UserName), e.RemoteEndPoint, Untrusted.Escape(reason), rule);
         return Task.CompletedTask;
     }
 
@@ -237,23 +252,21 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         string identity = context?.Identity.Id ?? e.ClientId;
         if (context is null) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, "unauthenticated session", AuditKinds.AclDenied); return; }
 
-        AclDecision acl = AclPolicy.Authorize(context.Grants, AclAction.Publish, topic);
-        if (!acl.Allowed) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, acl.Rule, AuditKinds.AclDenied); return; }
-
+        // Every publish costs a token before anything else is checked: refused traffic is rate-limited too.
         if (context.Bucket is { } bucket && !bucket.TryTake())
         {
             // MQTT 5 has no PUBACK code for "rate too high"; 0x97 (quota exceeded) says it per message,
-            // and a client that keeps pushing is disconnected with 0x96 (message rate too high).
-            Deny(e, MqttPubAckReasonCode.QuotaExceeded, "rate", identity, topic, $"message rate too high: limit {bucket.Limit}", AuditKinds.RateLimited, auditEvery: 100);
+            // and a client that keeps pushing is disconnected with 0x96 (message rate too high) and banned.
+            Deny(e, MqttPubAckReasonCode.QuotaExceeded, "rate", identity, topic, $"message rate too high: limit {bucket.Limit}", AuditKinds.RateLimited);
             // A client that keeps pushing far past its limit (ten bursts' worth of refusals within a
             // second) is disconnected, even if a token trickles through now and then.
-            if (context.CountRateRefusal(_clock.GetTimestamp(), _clock.TimestampFrequency, _options.Burst * 10) && _server is { } server)
-            {
-                _audit?.Record(AuditKinds.Disconnected, identity, topic, "disconnected (0x96)", "kept publishing over its rate limit");
-                _ = server.DisconnectClientAsync(e.ClientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.MessageRateTooHigh, ReasonString = $"over the rate limit {bucket.Limit}" });
-            }
+            if (context.CountRateRefusal(_clock.GetTimestamp(), _clock.TimestampFrequency, _options.Burst * 10))
+                DisconnectAndBan(e.ClientId, context, MqttDisconnectReasonCode.MessageRateTooHigh, $"over the rate limit {bucket.Limit}", "kept publishing over its rate limit");
             return;
         }
+
+        AclDecision acl = AclPolicy.Authorize(context.Grants, AclAction.Publish, topic);
+        if (!acl.Allowed) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, acl.Rule, AuditKinds.AclDenied); CountDenied(e.ClientId, context); return; }
 
         if (e.ApplicationMessage.Payload.Length > _options.MaxPayloadBytes)
         {
@@ -267,6 +280,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         {
             if (plainProblem is null) return;
             Deny(e, MqttPubAckReasonCode.NotAuthorized, "plain-json", identity, topic, plainProblem, AuditKinds.AclDenied);
+            CountDenied(e.ClientId, context);
             return;
         }
         System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
@@ -283,6 +297,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             };
             string kind = outcome.Verdict.Reason == RejectReason.Replayed ? AuditKinds.Replay : AuditKinds.SignatureFailed;
             Deny(e, code, "ingress:" + outcome.Verdict.Reason.ToName(), identity, topic, outcome.Verdict.Detail ?? "", kind);
+            CountDenied(e.ClientId, context);
             return;
         }
         if (outcome.Replacement is { } attested)
@@ -293,20 +308,43 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), long> _auditCounts = new();
-
-    private void Deny(InterceptingPublishEventArgs e, MqttPubAckReasonCode code, string metric, string identity, string topic, string rule, string auditKind, int auditEvery = 1)
+    private void Deny(InterceptingPublishEventArgs e, MqttPubAckReasonCode code, string metric, string identity, string topic, string rule, string auditKind)
     {
         e.ProcessPublish = false;
         e.Response.ReasonCode = code;
         e.Response.ReasonString = rule;
         Metrics.Denied(metric);
-        long n = _auditCounts.AddOrUpdate((identity, metric), 1, (_, c) => c + 1);
-        if (auditEvery == 1 || n % auditEvery == 1)
-        {
-            if (_logThrottle.Allow()) _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(rule), (int)code);
-            _audit?.Record(auditKind, identity, topic, $"publish refused (0x{(int)code:x2})", auditEvery == 1 ? rule : $"{rule} ({n} so far)");
-        }
+        // One audit row (and log line) per client, reason and window; the repeats are counted into one more row.
+        if (_refusals.Refused(auditKind, identity, metric, topic, $"publish refused (0x{(int)code:x2})", rule) && _logThrottle.Allow())
+            _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(rule), (int)code);
+    }
+
+    /// <summary>
+    /// Counts a refused (not rate-limited) publish; a client that keeps sending refused traffic
+    /// (<see cref="GatewayOptions.DeniedPublishLimit"/> within <see cref="GatewayOptions.FlapWindow"/>) is disconnected and banned.
+    /// </summary>
+    private void CountDenied(string clientId, ClientContext context)
+    {
+        if (context.CountDenied(_clock.GetTimestamp(), (long)(_options.FlapWindow.TotalSeconds * _clock.TimestampFrequency), _options.DeniedPublishLimit))
+            DisconnectAndBan(clientId, context, MqttDisconnectReasonCode.NotAuthorized, "too many refused publishes", $"kept sending refused publishes ({_options.DeniedPublishLimit} within {_options.FlapWindow.TotalSeconds:0} s)");
+    }
+
+    /// <summary>
+    /// Drops a client that abuses the broker and bans it for <see cref="GatewayOptions.BanDuration"/>: an authenticated
+    /// identity by its id, an anonymous client by its address (never by the client id it claims).
+    /// </summary>
+    private void DisconnectAndBan(string clientId, ClientContext context, MqttDisconnectReasonCode code, string wire, string why)
+    {
+        if (context.Method == AuthenticationMethod.Anonymous) _flaps?.Ban("addr:" + context.Address);
+        else _flaps?.Ban("id:" + context.Identity.Id);
+        _refusals.Flush(context.Identity.Id);
+        _audit?.Record(AuditKinds.Disconnected, context.Identity.Id, "", $"disconnected (0x{(int)code:x2}) and banned for {_options.BanDuration.TotalSeconds:0} s",
+            $"{why}; client id '{clientId}' from {context.Address}");
+        if (_logThrottle.Allow())
+            _logger.LogWarning("Disconnected and banned {Identity} (client id {Client} from {Address}) for {Seconds:0} s: {Reason}",
+                Untrusted.Escape(context.Identity.Id), Untrusted.Escape(clientId), context.Address, _options.BanDuration.TotalSeconds, why);
+        if (_server is { } server)
+            _ = server.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions { ReasonCode = code, ReasonString = wire });
     }
 
     /// <summary>The client ids of the engine's own in-process connections (its bus, its raw links).</summary>
@@ -340,6 +378,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         // Stopped by the engine, then disposed by the container that created it.
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
         if (_directory is not null) _directory.Changed -= OnIdentityChanged;
+        _refusals.FlushAll();
         Metrics.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -301,6 +301,44 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Unsigned_json_replayed_with_the_same_message_id_is_delivered_and_countersigned_once()
+    {
+        // Issue 10 A7: the same message_id three times was delivered three times, countersigned.
+        Device("esp32-9", IdentityKind.Sensor).Dispose();
+        IMqttClient client = await Connect("esp32-9", "esp32-9", "pw-esp32-9");
+        string topic = DeviceData.BuildTopic("esp32-9");
+        var envelope = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-9", "broadcast", MessageKind.Event, _clock), new DeviceData { Values = { ["n"] = 1 } });
+        var json = new System.Buffers.ArrayBufferWriter<byte>();
+        EnvelopeJson.Write(json, envelope, []);
+        byte[] once = json.WrittenSpan.ToArray();
+
+        var seen = new List<BusMessage<DeviceData>>();
+        var marker = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IAsyncDisposable sub = await _engine.Bus.SubscribeAsync<DeviceData>((m, _) =>
+        {
+            lock (seen) seen.Add(m);
+            if (m.Data.Values.ContainsKey("marker")) marker.TrySetResult();
+            return ValueTask.CompletedTask;
+        }, new SubscribeOptions { Filter = topic, ReceiveAll = true });
+
+        Assert.True((await client.PublishAsync(Message(topic, once, json: true))).IsSuccess);
+        for (int i = 0; i < 2; i++)
+        {
+            MqttClientPublishResult replay = await client.PublishAsync(Message(topic, once, json: true));
+            Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, replay.ReasonCode);
+            Assert.Contains("already received", replay.ReasonString);
+        }
+        var next = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-9", "broadcast", MessageKind.Event, _clock), new DeviceData { Values = { ["marker"] = 1 } });
+        var nextJson = new System.Buffers.ArrayBufferWriter<byte>();
+        EnvelopeJson.Write(nextJson, next, []);
+        Assert.True((await client.PublishAsync(Message(topic, nextJson.WrittenSpan.ToArray(), json: true))).IsSuccess);
+        await marker.Within();
+        lock (seen) Assert.Equal(new[] { envelope.MessageId, next.MessageId }, seen.Select(m => m.Envelope.MessageId));
+        await _audit.FlushAsync();
+        Assert.Contains(AuditLog.Tail(_audit.Path, 20), r => r.Kind == AuditKinds.Replay && r.Identity == "esp32-9");
+    }
+
+    [Fact]
     public async Task A_flooding_device_is_throttled_with_quota_exceeded_and_others_are_served()
     {
         using SigningIdentity flooder = Device("flood-1", IdentityKind.Sensor);
@@ -456,6 +494,50 @@ public sealed class GatewayTests : IAsyncLifetime
             Assert.Contains(alarms, a => a.Contains("of its limit 20", StringComparison.Ordinal));
             Assert.Contains(alarms, a => a.Contains("is full", StringComparison.Ordinal));
         }
+    }
+
+    [Fact]
+    public async Task Connack_reason_strings_tell_an_unauthenticated_client_nothing_the_audit_keeps_the_detail()
+    {
+        // Issue 10 A7: the reason strings told who exists, who uses a password, why a certificate was revoked.
+        Device("sensor-30", IdentityKind.Sensor).Dispose();
+        var wire = new List<string>();
+        // What goes into the CONNACK: read after the gateway decided (handlers run in the order they were added).
+        _engine.Broker!.Server.ValidatingConnectionAsync += e =>
+        {
+            if (e.ReasonCode != MqttConnectReasonCode.Success) lock (wire) wire.Add(e.ReasonString ?? "");
+            return Task.CompletedTask;
+        };
+        foreach ((string clientId, string user, string password) in new[] { ("sensor-30", "sensor-30", "wrong"), ("ghost-1", "ghost-1", "x"), ("sensor-30:a", "sensor-30", "pw-sensor-30"), ("lamp-99", "sensor-30", "pw-sensor-30") })
+        {
+            IMqttClient client = new MqttClientFactory().CreateMqttClient();
+            _clients.Add(client);
+            try
+            {
+                MqttClientConnectResult r = await client.ConnectAsync(RawMqtt.Options(_test.Endpoint, clientId).WithCredentials(user, password).Build());
+                if (r.ResultCode == MqttClientConnectResultCode.Success) await client.DisconnectAsync();
+            }
+            catch (MQTTnet.Adapter.MqttConnectingFailedException e) { Assert.DoesNotContain("password", e.Message.Replace("bad user name or password", "", StringComparison.OrdinalIgnoreCase).Replace("BadUserNameOrPassword", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase); }
+        }
+        lock (wire) Assert.Equal(["bad user name or password", "bad user name or password", "client identifier not valid"], wire);
+        await _audit.FlushAsync();
+        IReadOnlyList<AuditRecord> records = AuditLog.Tail(_audit.Path, 50);
+        Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("wrong password"));
+        // The second bad password from the same address falls in the first one's audit window: counted, written with the count later.
+        Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("may only connect as client id 'sensor-30'"));
+    }
+
+    [Fact]
+    public async Task The_audit_database_and_its_wal_files_are_readable_by_the_owner_only()
+    {
+        // Issue 10 A7: audit.db was 0644.
+        Assert.True((await _engine.Bus.RequestAsync<ApiRequest, ApiResponse>(new ApiRequest { Operation = "ping" }, _engine.Name, timeout: Waits.Long)).Data.Status == 200);
+        await _audit.FlushAsync();
+        if (OperatingSystem.IsWindows()) return;
+        string[] files = [.. new[] { _audit.Path, _audit.Path + "-wal", _audit.Path + "-shm" }.Where(File.Exists)];
+        Assert.Contains(_audit.Path + "-wal", files);
+        foreach (string file in files)
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
     }
 
     [Fact]

@@ -31,6 +31,7 @@ internal sealed class AuditLog : IAsyncDisposable
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         _clock = clock ?? TimeProvider.System;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        RestrictToOwner(Path);
         using (SqliteConnection c = Open())
         {
             Execute(c, """
@@ -48,6 +49,28 @@ internal sealed class AuditLog : IAsyncDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>
+    /// Creates the database file readable and writable by its owner only (0600), or narrows an existing one and its
+    /// <c>-wal</c>/<c>-shm</c> files. SQLite gives the WAL and shared-memory files it creates the database file's mode.
+    /// </summary>
+    internal static void RestrictToOwner(string path)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (!File.Exists(path))
+        {
+            try
+            {
+                using var created = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnly });
+            }
+            catch (IOException) when (File.Exists(path)) { } // created meanwhile by another writer: narrowed below
+        }
+        foreach (string file in (ReadOnlySpan<string>)[path, path + "-wal", path + "-shm", path + "-journal"])
+        {
+            if (File.Exists(file) && (File.GetUnixFileMode(file) & ~OwnerOnly) != 0) File.SetUnixFileMode(file, OwnerOnly);
+        }
+    }
 
     /// <summary>
     /// The most records the log holds (<c>Gateway:AuditMaxRecords</c>). Past it the chain ends with one

@@ -130,8 +130,13 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             if (!_options.AllowAnonymousReadOnly || !IsLoopback(e.RemoteEndPoint))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, "anonymous clients are refused (present a client certificate)", "anonymous");
             if (ReservedBy(e.ClientId) is { } owner)
-                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid,
-                    $"client id '{e.ClientId}' is in use by {owner}; an anonymous client may not take over its session", "client-id");
+            {
+                string why = $"client id '{e.ClientId}' is in use by {owner}; an anonymous client may not take over its session";
+                // The engine's name is no secret (it signs every message on alicia/#, which anonymous clients may read), and a
+                // second engine started by mistake must be told why; a device's id stays off the wire.
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid, why, "client-id",
+                    wire: owner.StartsWith("the running Alicia engine", StringComparison.Ordinal) ? why : null);
+            }
             if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
                 return Refuse(e, MqttConnectReasonCode.Banned, $"too many unauthenticated connects from {address}; banned for {banned.TotalSeconds:0} s", "flapping");
             // Anonymous clients may publish nothing, but every publish they send still costs a token: a flood of
@@ -154,12 +159,12 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         return Task.CompletedTask;
     }
 
-    private Task RefuseUnauthenticated(ValidatingConnectionEventArgs e, string address, MqttConnectReasonCode code, string reason, string rule)
+    private Task RefuseUnauthenticated(ValidatingConnectionEventArgs e, string address, MqttConnectReasonCode code, string reason, string rule, string? wire = null)
     {
         // Counted against where it comes from, never against the id it claims (which may be someone else's).
         if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
             return Refuse(e, MqttConnectReasonCode.Banned, $"too many refused connects from {address}; banned for {banned.TotalSeconds:0} s ({reason})", "flapping");
-        return Refuse(e, code, reason, rule);
+        return Refuse(e, code, reason, rule, wire);
     }
 
     private static string AddressOf(EndPoint? endPoint) => endPoint is IPEndPoint ip ? ip.Address.ToString() : endPoint?.ToString() ?? "in-process";
@@ -207,10 +212,18 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         return new TokenBucket(limit, _options.Burst, _clock);
     }
 
-    private Task Refuse(ValidatingConnectionEventArgs e, MqttConnectReasonCode code, string reason, string rule)
+    private Task Refuse(ValidatingConnectionEventArgs e, MqttConnectReasonCode code, string reason, string rule, string? wire = null)
     {
         e.ReasonCode = code;
-        e.ReasonString = reason;
+        // Unauthenticated clients learn the code and no more: which identities exist, which use passwords, why a
+        // certificate was refused or how long a ban lasts stay in the log and the audit.
+        e.ReasonString = wire ?? code switch
+        {
+            MqttConnectReasonCode.BadUserNameOrPassword => "bad user name or password",
+            MqttConnectReasonCode.ClientIdentifierNotValid => "client identifier not valid",
+            MqttConnectReasonCode.Banned => "banned: try again later",
+            _ => "not authorized",
+        };
         Metrics.Denied("connect:" + rule);
         // One row per source address and rule within the audit window; the repeats are counted into one more row.
         if (_refusals.Refused(AuditKinds.ConnectRefused, e.ClientId, "connect:" + rule, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason, group: "addr:" + AddressOf(e.RemoteEndPoint))

@@ -301,6 +301,44 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Unsigned_json_replayed_with_the_same_message_id_is_delivered_and_countersigned_once()
+    {
+        // Issue 10 A7: the same message_id three times was delivered three times, countersigned.
+        Device("esp32-9", IdentityKind.Sensor).Dispose();
+        IMqttClient client = await Connect("esp32-9", "esp32-9", "pw-esp32-9");
+        string topic = DeviceData.BuildTopic("esp32-9");
+        var envelope = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-9", "broadcast", MessageKind.Event, _clock), new DeviceData { Values = { ["n"] = 1 } });
+        var json = new System.Buffers.ArrayBufferWriter<byte>();
+        EnvelopeJson.Write(json, envelope, []);
+        byte[] once = json.WrittenSpan.ToArray();
+
+        var seen = new List<BusMessage<DeviceData>>();
+        var marker = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using IAsyncDisposable sub = await _engine.Bus.SubscribeAsync<DeviceData>((m, _) =>
+        {
+            lock (seen) seen.Add(m);
+            if (m.Data.Values.ContainsKey("marker")) marker.TrySetResult();
+            return ValueTask.CompletedTask;
+        }, new SubscribeOptions { Filter = topic, ReceiveAll = true });
+
+        Assert.True((await client.PublishAsync(Message(topic, once, json: true))).IsSuccess);
+        for (int i = 0; i < 2; i++)
+        {
+            MqttClientPublishResult replay = await client.PublishAsync(Message(topic, once, json: true));
+            Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, replay.ReasonCode);
+            Assert.Contains("already received", replay.ReasonString);
+        }
+        var next = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-9", "broadcast", MessageKind.Event, _clock), new DeviceData { Values = { ["marker"] = 1 } });
+        var nextJson = new System.Buffers.ArrayBufferWriter<byte>();
+        EnvelopeJson.Write(nextJson, next, []);
+        Assert.True((await client.PublishAsync(Message(topic, nextJson.WrittenSpan.ToArray(), json: true))).IsSuccess);
+        await marker.Within();
+        lock (seen) Assert.Equal(new[] { envelope.MessageId, next.MessageId }, seen.Select(m => m.Envelope.MessageId));
+        await _audit.FlushAsync();
+        Assert.Contains(AuditLog.Tail(_audit.Path, 20), r => r.Kind == AuditKinds.Replay && r.Identity == "esp32-9");
+    }
+
+    [Fact]
     public async Task A_flooding_device_is_throttled_with_quota_exceeded_and_others_are_served()
     {
         using SigningIdentity flooder = Device("flood-1", IdentityKind.Sensor);
@@ -344,6 +382,162 @@ public sealed class GatewayTests : IAsyncLifetime
 
         MqttClientDisconnectedEventArgs e = await dropped.Within();
         Assert.Equal(MqttClientDisconnectReason.MessageRateTooHigh, e.Reason);
+    }
+
+    private async Task<long> AuditRows()
+    {
+        await _audit.FlushAsync();
+        Assert.Null(AuditLog.Verify(_audit.Path, out long records));
+        return records;
+    }
+
+    /// <summary>Sends up to <paramref name="max"/> QoS 0 publishes as fast as it can; stops when the broker drops the client.</summary>
+    private static async Task<int> FloodUntilDropped(IMqttClient client, string topic, byte[] payload, int max, Action? each = null)
+    {
+        int sent = 0;
+        for (; sent < max && client.IsConnected; sent++)
+        {
+            each?.Invoke();
+            try { await client.PublishAsync(new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).Build()); }
+            catch (MQTTnet.Exceptions.MqttCommunicationException) { break; }
+        }
+        return sent;
+    }
+
+    [Fact]
+    public async Task An_anonymous_flood_of_denied_publishes_is_throttled_disconnected_banned_and_audited_in_a_few_rows()
+    {
+        // Issue 10 A4: 1.82 M denied publishes in 15 s, one audit row each, never limited.
+        using SigningIdentity lamp = Device("lamp-20", IdentityKind.Actuator);
+        IMqttClient device = await Connect("lamp-20", "lamp-20", "pw-lamp-20");
+        long before = await AuditRows();
+
+        IMqttClient flooder = await Connect("flooder");
+        var dropped = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        flooder.DisconnectedAsync += e => { dropped.TrySetResult(e); return Task.CompletedTask; };
+        int sent = await FloodUntilDropped(flooder, "alicia/devices/lamp-20/command", [1, 2, 3], 5000);
+        MqttClientDisconnectedEventArgs e = await dropped.Within();
+        Assert.Equal(MqttClientDisconnectReason.MessageRateTooHigh, e.Reason);
+        Assert.True(sent < 5000, $"the flooder sent all {sent} publishes without being dropped");
+
+        // Banned: its address may not come back anonymously for a while.
+        (_, MqttClientConnectResult again) = await TryConnect("flooder");
+        Assert.Equal(MqttClientConnectResultCode.Banned, again.ResultCode);
+
+        // The device beside it is served throughout.
+        string own = DeviceData.BuildTopic("lamp-20");
+        MqttClientPublishResult served = await device.PublishAsync(Message(own, Signed(lamp, own, new DeviceData())));
+        Assert.True(served.IsSuccess, served.ReasonString);
+
+        // A handful of rows, not one per refused publish: ACL denial, rate refusal, their counts, the ban, the refused reconnect.
+        long rows = await AuditRows() - before;
+        Assert.True(rows <= 12, $"{rows} audit rows for {sent} refused publishes: " + string.Join(" | ", AuditLog.Tail(_audit.Path, 30).Select(r => $"{r.Kind} {r.Identity} {r.Decision} {r.Detail}")));
+        IReadOnlyList<AuditRecord> tail = AuditLog.Tail(_audit.Path, 30);
+        Assert.Contains(tail, r => r.Kind == AuditKinds.RateLimited && r.Decision.Contains(" x", StringComparison.Ordinal));
+        Assert.Contains(tail, r => r.Kind == AuditKinds.Disconnected && r.Decision.Contains("banned", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_sensor_that_keeps_publishing_to_another_devices_topic_within_its_rate_is_disconnected_and_banned()
+    {
+        // Issue 10 A4: 344 k denied publishes to another device's command topic in 5 s, never limited.
+        // Here the sensor stays within a generous rate (the clock moves 1 ms per publish), so only its refusals count.
+        _gateway.RateLimitOf = id => id == "sensor-20" ? new Alicia.Engine.Security.Gateway.RateLimit(10_000, TimeSpan.FromSeconds(1)) : null;
+        using SigningIdentity sensor = Device("sensor-20", IdentityKind.Sensor);
+        Device("lamp-21", IdentityKind.Actuator).Dispose();
+        IMqttClient other = await Connect("lamp-21", "lamp-21", "pw-lamp-21");
+        long before = await AuditRows();
+        IMqttClient client = await Connect("sensor-20", "sensor-20", "pw-sensor-20");
+        var dropped = new TaskCompletionSource<MqttClientDisconnectedEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.DisconnectedAsync += e => { dropped.TrySetResult(e); return Task.CompletedTask; };
+
+        string victim = DeviceCommand.BuildTopic("lamp-21");
+        int sent = 0;
+        for (; sent < 1000 && client.IsConnected; sent++)
+        {
+            _clock.Advance(TimeSpan.FromMilliseconds(1));
+            try
+            {
+                MqttClientPublishResult r = await client.PublishAsync(Message(victim, [1]));
+                Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, r.ReasonCode);
+            }
+            catch (MQTTnet.Exceptions.MqttCommunicationException) { break; }
+            catch (OperationCanceledException) { break; }
+        }
+        MqttClientDisconnectedEventArgs e = await dropped.Within();
+        Assert.Equal(MqttClientDisconnectReason.NotAuthorized, e.Reason);
+        Assert.True(sent <= 110, $"{sent} refused publishes before the disconnect");
+        (_, MqttClientConnectResult again) = await TryConnect("sensor-20", "sensor-20", "pw-sensor-20");
+        Assert.Equal(MqttClientConnectResultCode.Banned, again.ResultCode);
+
+        Assert.True(other.IsConnected);
+        MqttClientSubscribeResult sub = await other.SubscribeAsync(DeviceCommand.BuildTopic("lamp-21"), MqttQualityOfServiceLevel.AtLeastOnce);
+        Assert.Equal(MqttClientSubscribeResultCode.GrantedQoS1, sub.Items.Single().ResultCode);
+        long rows = await AuditRows() - before;
+        Assert.True(rows <= 8, $"{rows} audit rows for {sent} refused publishes");
+    }
+
+    [Fact]
+    public async Task The_audit_log_is_bounded_ends_with_one_suppressed_record_and_raises_an_alarm_and_its_chain_still_verifies()
+    {
+        var alarms = new List<string>();
+        await using var log = new AuditLog(_dir.Sub("bounded.db")) { MaxRecords = 20, Alarm = m => { lock (alarms) alarms.Add(m); } };
+        for (int i = 0; i < 500; i++) log.Record(AuditKinds.AclDenied, "anonymous", "t/" + i, "refused", "flood");
+        await log.FlushAsync();
+        Assert.Null(AuditLog.Verify(log.Path, out long records));
+        Assert.Equal(20, records);
+        AuditRecord last = AuditLog.Tail(log.Path, 1).Single();
+        Assert.Equal(AuditKinds.Suppressed, last.Kind);
+        Assert.Equal(481, log.Suppressed);
+        lock (alarms)
+        {
+            Assert.Contains(alarms, a => a.Contains("of its limit 20", StringComparison.Ordinal));
+            Assert.Contains(alarms, a => a.Contains("is full", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task Connack_reason_strings_tell_an_unauthenticated_client_nothing_the_audit_keeps_the_detail()
+    {
+        // Issue 10 A7: the reason strings told who exists, who uses a password, why a certificate was revoked.
+        Device("sensor-30", IdentityKind.Sensor).Dispose();
+        var wire = new List<string>();
+        // What goes into the CONNACK: read after the gateway decided (handlers run in the order they were added).
+        _engine.Broker!.Server.ValidatingConnectionAsync += e =>
+        {
+            if (e.ReasonCode != MqttConnectReasonCode.Success) lock (wire) wire.Add(e.ReasonString ?? "");
+            return Task.CompletedTask;
+        };
+        foreach ((string clientId, string user, string password) in new[] { ("sensor-30", "sensor-30", "wrong"), ("ghost-1", "ghost-1", "x"), ("sensor-30:a", "sensor-30", "pw-sensor-30"), ("lamp-99", "sensor-30", "pw-sensor-30") })
+        {
+            IMqttClient client = new MqttClientFactory().CreateMqttClient();
+            _clients.Add(client);
+            try
+            {
+                MqttClientConnectResult r = await client.ConnectAsync(RawMqtt.Options(_test.Endpoint, clientId).WithCredentials(user, password).Build());
+                if (r.ResultCode == MqttClientConnectResultCode.Success) await client.DisconnectAsync();
+            }
+            catch (MQTTnet.Adapter.MqttConnectingFailedException e) { Assert.DoesNotContain("password", e.Message.Replace("bad user name or password", "", StringComparison.OrdinalIgnoreCase).Replace("BadUserNameOrPassword", "", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase); }
+        }
+        lock (wire) Assert.Equal(["bad user name or password", "bad user name or password", "client identifier not valid"], wire);
+        await _audit.FlushAsync();
+        IReadOnlyList<AuditRecord> records = AuditLog.Tail(_audit.Path, 50);
+        Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("wrong password"));
+        // The second bad password from the same address falls in the first one's audit window: counted, written with the count later.
+        Assert.Contains(records, r => r.Kind == AuditKinds.ConnectRefused && r.Detail.Contains("may only connect as client id 'sensor-30'"));
+    }
+
+    [Fact]
+    public async Task The_audit_database_and_its_wal_files_are_readable_by_the_owner_only()
+    {
+        // Issue 10 A7: audit.db was 0644.
+        Assert.True((await _engine.Bus.RequestAsync<ApiRequest, ApiResponse>(new ApiRequest { Operation = "ping" }, _engine.Name, timeout: Waits.Long)).Data.Status == 200);
+        await _audit.FlushAsync();
+        if (OperatingSystem.IsWindows()) return;
+        string[] files = [.. new[] { _audit.Path, _audit.Path + "-wal", _audit.Path + "-shm" }.Where(File.Exists)];
+        Assert.Contains(_audit.Path + "-wal", files);
+        foreach (string file in files)
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security.Audit;
+using Alicia.Engine.Security.Gateway;
 using System.CommandLine;
 
 namespace Alicia.Host.Commands;
@@ -21,6 +22,14 @@ internal static class AuditCommand
         return new Command("audit", "The security audit log (append-only, SHA-256 hash chain)") { tail, verify };
     }
 
+    /// <summary>
+    /// One record as <c>audit tail</c> prints it. The log stores client-supplied text escaped, but rows written
+    /// before that (or by hand) may not be: every field is escaped again here, so a record is always one line
+    /// and no control character reaches the terminal.
+    /// </summary>
+    internal static string Line(AuditRecord r) => string.Create(CultureInfo.InvariantCulture,
+        $"{r.Sequence,6} {r.At:yyyy-MM-dd HH:mm:ss.fff} {Untrusted.EscapeControls(r.Kind),-20} {Untrusted.EscapeControls(r.Identity),-20} {Untrusted.EscapeControls(r.Topic)} {Untrusted.EscapeControls(r.Decision)}: {Untrusted.EscapeControls(r.Detail)}");
+
     private static int Execute(CliContext cli, AliciaEngineOptions options, string sub, int count)
     {
         TextWriter stdout = cli.Out, stderr = cli.Err;
@@ -34,7 +43,7 @@ internal static class AuditCommand
         if (sub == "tail")
         {
             foreach (AuditRecord r in AuditLog.Tail(path, count))
-                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{r.Sequence,6} {r.At:yyyy-MM-dd HH:mm:ss.fff} {r.Kind,-20} {r.Identity,-20} {r.Topic} {r.Decision}: {r.Detail}"));
+                stdout.WriteLine(Line(r));
             return Cli.Ok;
         }
 

@@ -44,7 +44,29 @@ internal static class VoiceCommand
         return new Command("voice", "Voice sessions with a running engine") { send };
     }
 
+    /// <summary>
+    /// The whole command within <c>--timeout</c> (and a moment to say why): connecting, the session request, the stream and
+    /// closing the bus client are all bounded, even when a step does not honour its cancellation token (a bus that is down).
+    /// </summary>
     private static async Task<int> ExecuteAsync(CliContext cli, ParseResult parsed, string file, VoiceSendOptions send, string identityName, string? target, double seconds,
+        CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<int> run = ExecuteWithinAsync(cli, parsed, file, send, identityName, target, seconds, deadline.Token);
+        try
+        {
+            return await run.WaitAsync(TimeSpan.FromSeconds(seconds) + TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            await deadline.CancelAsync().ConfigureAwait(false);
+            _ = run.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default); // observed; the process is about to exit
+            cli.Err.WriteLine($"alicia voice: no answer within --timeout {seconds:0.#} s. Is the engine running with the voice service, and does it trust key '{identityName}'?");
+            return Cli.Failed;
+        }
+    }
+
+    private static async Task<int> ExecuteWithinAsync(CliContext cli, ParseResult parsed, string file, VoiceSendOptions send, string identityName, string? target, double seconds,
         CancellationToken cancellationToken)
     {
         TextWriter stdout = cli.Out, stderr = cli.Err;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Alicia.Engine.Security.Gateway;
 using Microsoft.Data.Sqlite;
 
 namespace Alicia.Engine.Security.Audit;
@@ -30,6 +31,7 @@ internal sealed class AuditLog : IAsyncDisposable
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         _clock = clock ?? TimeProvider.System;
         _connectionString = new SqliteConnectionStringBuilder { DataSource = Path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString();
+        RestrictToOwner(Path);
         using (SqliteConnection c = Open())
         {
             Execute(c, """
@@ -48,10 +50,51 @@ internal sealed class AuditLog : IAsyncDisposable
 
     public string Path { get; }
 
-    /// <summary>Queues a record; never blocks.</summary>
+    /// <summary>
+    /// Creates the database file readable and writable by its owner only (0600), or narrows an existing one and its
+    /// <c>-wal</c>/<c>-shm</c> files. SQLite gives the WAL and shared-memory files it creates the database file's mode.
+    /// </summary>
+    internal static void RestrictToOwner(string path)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (!File.Exists(path))
+        {
+            try
+            {
+                using var created = new FileStream(path, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = OwnerOnly });
+            }
+            catch (IOException) when (File.Exists(path)) { } // created meanwhile by another writer: narrowed below
+        }
+        foreach (string file in (ReadOnlySpan<string>)[path, path + "-wal", path + "-shm", path + "-journal"])
+        {
+            if (File.Exists(file) && (File.GetUnixFileMode(file) & ~OwnerOnly) != 0) File.SetUnixFileMode(file, OwnerOnly);
+        }
+    }
+
+    /// <summary>
+    /// The most records the log holds (<c>Gateway:AuditMaxRecords</c>). Past it the chain ends with one
+    /// <see cref="AuditKinds.Suppressed"/> record and later records are only counted (<see cref="Suppressed"/>), so a flood
+    /// cannot fill the disk and the chain stays intact. <see cref="Alarm"/> is raised at 90 % and when full.
+    /// </summary>
+    public long MaxRecords { get; set; } = 1_000_000;
+
+    /// <summary>Called (from the writer) when the log nears or reaches <see cref="MaxRecords"/>.</summary>
+    public Action<string>? Alarm { get; set; }
+
+    /// <summary>Records not written because the log was full.</summary>
+    public long Suppressed => Interlocked.Read(ref _suppressed);
+
+    private long _suppressed;
+
+    /// <summary>
+    /// Queues a record; never blocks. Identity, topic, decision and detail often carry what a client sent (client ids,
+    /// topics, reason strings): they are stored with control characters escaped and bounded in length
+    /// (<see cref="Untrusted.Escape"/>), so no record can forge a line in <c>alicia audit tail</c> or reach a terminal raw.
+    /// </summary>
     public void Record(string kind, string identity, string topic, string decision, string detail)
     {
-        if (!_queue.Writer.TryWrite((_clock.GetUtcNow(), kind, identity, topic, decision, detail)))
+        if (!_queue.Writer.TryWrite((_clock.GetUtcNow(), kind, Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(decision), Untrusted.Escape(detail, 2048))))
             Interlocked.Increment(ref _overflowed);
     }
 
@@ -84,6 +127,14 @@ internal sealed class AuditLog : IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         using SqliteConnection c = Open();
+        long records;
+        using (SqliteCommand count = c.CreateCommand())
+        {
+            count.CommandText = "SELECT COUNT(*) FROM audit";
+            records = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+        bool full = records >= MaxRecords, warned = records >= MaxRecords * 9 / 10;
+        if (warned) Alarm?.Invoke($"the audit log {Path} holds {records} records of its limit {MaxRecords}");
         var batch = new List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)>();
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -94,7 +145,32 @@ internal sealed class AuditLog : IAsyncDisposable
             }
             long lost = Interlocked.Exchange(ref _overflowed, 0);
             if (lost > 0) batch.Add((_clock.GetUtcNow(), AuditKinds.Overflow, "", "", "lost", $"{lost} records were dropped: the audit queue was full"));
-            if (batch.Count > 0) Append(c, batch);
+            // Bounded: one record is kept for the "suppressed" record that ends the chain when the log is full.
+            long room = Math.Max(0, MaxRecords - 1 - records);
+            if (batch.Count > room)
+            {
+                int keep = (int)Math.Min(room, batch.Count);
+                long dropped = batch.Count - keep;
+                batch.RemoveRange(keep, batch.Count - keep);
+                Interlocked.Add(ref _suppressed, dropped);
+                if (!full)
+                {
+                    full = true;
+                    batch.Add((_clock.GetUtcNow(), AuditKinds.Suppressed, "", "", "suppressed",
+                        $"the audit log reached its limit of {MaxRecords} records (Gateway:AuditMaxRecords): later records are not written; {dropped} suppressed so far"));
+                    Alarm?.Invoke($"the audit log {Path} is full ({MaxRecords} records): later security decisions are not recorded; archive it and start a new one, or raise Gateway:AuditMaxRecords");
+                }
+            }
+            if (batch.Count > 0)
+            {
+                Append(c, batch);
+                records += batch.Count;
+                if (!warned && records >= MaxRecords * 9 / 10)
+                {
+                    warned = true;
+                    Alarm?.Invoke($"the audit log {Path} holds {records} records of its limit {MaxRecords} (Gateway:AuditMaxRecords)");
+                }
+            }
             while (_queue.Reader.Count == 0 && _flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
         }
         while (_flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
@@ -134,7 +210,7 @@ internal sealed class AuditLog : IAsyncDisposable
     {
         var log = new AuditLog(path, clock, startWriter: false);
         using SqliteConnection c = log.Open();
-        Append(c, [((clock ?? TimeProvider.System).GetUtcNow(), kind, identity, topic, decision, detail)]);
+        Append(c, [((clock ?? TimeProvider.System).GetUtcNow(), kind, Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(decision), Untrusted.Escape(detail, 2048))]);
     }
 
     /// <summary>SHA-256 over the previous hash and the record's fields, each length-prefixed so no two records collide.</summary>

@@ -17,4 +17,5 @@ internal static class AuditKinds
     public const string Renewed = "identity.renewed";
     public const string Disconnected = "connection.dropped";
     public const string Overflow = "audit.overflow";
+    public const string Suppressed = "audit.suppressed";
 }

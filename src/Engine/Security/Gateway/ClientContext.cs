@@ -1,8 +1,11 @@
 namespace Alicia.Engine.Security.Gateway;
 
 /// <summary>What the gateway knows about one connected client; kept in the MQTT session's items.</summary>
-internal sealed class ClientContext(IdentityRecord identity, AuthenticationMethod method, TokenBucket? bucket)
+internal sealed class ClientContext(IdentityRecord identity, AuthenticationMethod method, TokenBucket? bucket, string address = "in-process")
 {
+    /// <summary>Where the client connected from (an address ban applies to anonymous clients).</summary>
+    public string Address { get; } = address;
+
     public const string SessionKey = "alicia.gateway.client";
 
     public IdentityRecord Identity { get; } = identity;
@@ -28,6 +31,22 @@ internal sealed class ClientContext(IdentityRecord identity, AuthenticationMetho
                 RateRefusalsInWindow = 0;
             }
             return ++RateRefusalsInWindow == threshold;
+        }
+    }
+
+    private readonly Queue<long> _denied = new();
+    private bool _deniedReported;
+
+    /// <summary>Counts a refused publish; true the first time <paramref name="limit"/> of them fall within <paramref name="windowTicks"/>.</summary>
+    public bool CountDenied(long now, long windowTicks, int limit)
+    {
+        lock (_denied)
+        {
+            while (_denied.Count > 0 && now - _denied.Peek() > windowTicks) _denied.Dequeue();
+            if (_denied.Count < limit) _denied.Enqueue(now);
+            if (_denied.Count < limit || _deniedReported) return false;
+            _deniedReported = true;
+            return true;
         }
     }
 

@@ -39,6 +39,22 @@ internal sealed class ConnectionFlapGuard(GatewayOptions options, TimeProvider c
     /// <summary>Records a refused or anonymous attempt from an address; false when the address is banned.</summary>
     public bool TryUnauthenticated(string address, out TimeSpan bannedFor) => Record("addr:" + address, out bannedFor);
 
+    /// <summary>Bans <paramref name="key"/> (<c>id:{identity}</c> or <c>addr:{address}</c>) for the ban duration now.</summary>
+    public void Ban(string key)
+    {
+        long now = clock.GetTimestamp();
+        lock (_lock)
+        {
+            if (!_windows.TryGetValue(key, out Window? w))
+            {
+                if (_windows.Count > 100_000) _windows.Clear();
+                _windows[key] = w = new Window();
+            }
+            w.Events.Clear();
+            w.BannedUntil = now + (long)(options.BanDuration.TotalSeconds * clock.TimestampFrequency);
+        }
+    }
+
     /// <summary>Whether unauthenticated attempts from the address are banned now (without counting one).</summary>
     public bool IsBanned(string address, out TimeSpan bannedFor)
     {

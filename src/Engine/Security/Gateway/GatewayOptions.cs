@@ -23,6 +23,15 @@ public sealed class GatewayOptions
     /// <summary>How long a flapping client is refused.</summary>
     public TimeSpan BanDuration { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>Refused publishes (ACL, signature, replay, format) of one client within <see cref="FlapWindow"/> after which it is disconnected and banned.</summary>
+    public int DeniedPublishLimit { get; set; } = 100;
+
+    /// <summary>The window over which repeated refusals of one client for one reason are aggregated into one audit row.</summary>
+    public TimeSpan AuditWindow { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The most records the audit log holds; past it, one "suppressed" record is written and the rest dropped (an alarm is logged at 90 %).</summary>
+    public long AuditMaxRecords { get; set; } = 1_000_000;
+
     /// <summary>The largest payload a client may publish.</summary>
     public int MaxPayloadBytes { get; set; } = 256 * 1024;
 }

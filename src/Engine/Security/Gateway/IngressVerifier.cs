@@ -15,6 +15,10 @@ internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner 
 {
     public readonly record struct Outcome(Verdict Verdict, byte[]? Replacement);
 
+    // Unsigned JSON never reaches the verifier's replay filter (it has no signature to verify): the gateway keeps its own,
+    // over the same window, so the same message id is countersigned and delivered once.
+    private readonly ReplayFilter _unsignedReplay = new(maxSkew * 2, 1 << 16, clock);
+
     public Outcome Check(string topic, ReadOnlySpan<byte> payload, bool json, string identity)
     {
         Span<byte> topicUtf8 = stackalloc byte[512];
@@ -66,6 +70,8 @@ internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner 
         TimeSpan skew = clock.GetUtcNow() - envelope.Timestamp;
         if (skew > maxSkew || skew < -maxSkew)
             return new(new Verdict(RejectReason.Stale, $"message {envelope.MessageId} from '{identity}' is {skew.TotalSeconds:0.#} s off the clock"), null);
+        if (!_unsignedReplay.TryRecord(envelope.MessageId))
+            return new(new Verdict(RejectReason.Replayed, $"message {envelope.MessageId} from '{identity}' was already received"), null);
         using var output = new PooledBufferWriter(512);
         gatewaySigner.Attest(output, topic, envelope);
         return new(Verdict.Accept, output.WrittenSpan.ToArray());

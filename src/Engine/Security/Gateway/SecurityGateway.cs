@@ -29,6 +29,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
     private IngressVerifier? _ingress;
     private LogThrottle _logThrottle = new(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, "gateway refusals");
     private ConnectionFlapGuard? _flaps;
+    private RefusalAudit _refusals;
     private TimeProvider _clock = TimeProvider.System;
     private byte[] _inProcessSecret = [];
     private EnvelopeSigner? _signer;
@@ -42,6 +43,8 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         if (!RateLimit.TryParse(options.DefaultRateLimit, out _defaultRate))
             throw new ArgumentException($"Gateway:DefaultRateLimit: '{options.DefaultRateLimit}' is not a rate such as 600/minute");
         if (directory is not null) directory.Changed += OnIdentityChanged;
+        _refusals = new RefusalAudit(audit, TimeProvider.System, options.AuditWindow);
+        if (audit is not null) audit.MaxRecords = options.AuditMaxRecords;
     }
 
     public string Name => "security-gateway";
@@ -62,6 +65,12 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         _logger = engine.LoggerFactory.CreateLogger<SecurityGateway>();
         _logThrottle = new LogThrottle(_logger, "gateway refusals");
         _flaps = new ConnectionFlapGuard(_options, _clock);
+        _refusals = new RefusalAudit(_audit, _clock, _options.AuditWindow);
+        if (_audit is not null)
+        {
+            ILogger auditLogger = _logger;
+            _audit.Alarm = message => auditLogger.LogError("Audit log alarm: {Message}", message);
+        }
         _inProcessSecret = broker.InProcessSecret;
         broker.DeliveryFilter = MayDeliver;
         broker.Configuring += server =>
@@ -105,7 +114,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(certificate, out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, reason, "certificate");
-            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity));
+            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity), address);
         }
         else if (!string.IsNullOrEmpty(e.UserName))
         {
@@ -115,18 +124,26 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(e.UserName, e.RawPassword ?? [], out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.BadUserNameOrPassword, reason, "password");
-            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity));
+            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity), address);
         }
         else
         {
             if (!_options.AllowAnonymousReadOnly || !IsLoopback(e.RemoteEndPoint))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, "anonymous clients are refused (present a client certificate)", "anonymous");
             if (ReservedBy(e.ClientId) is { } owner)
-                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid,
-                    $"client id '{e.ClientId}' is in use by {owner}; an anonymous client may not take over its session", "client-id");
+            {
+                string why = $"client id '{e.ClientId}' is in use by {owner}; an anonymous client may not take over its session";
+                // The engine's name is no secret (it signs every message on alicia/#, which anonymous clients may read), and a
+                // second engine started by mistake must be told why; a device's id stays off the wire.
+                return RefuseUnauthenticated(e, address, MqttConnectReasonCode.ClientIdentifierNotValid, why, "client-id",
+                    wire: owner.StartsWith("the running Alicia engine", StringComparison.Ordinal) ? why : null);
+            }
             if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
                 return Refuse(e, MqttConnectReasonCode.Banned, $"too many unauthenticated connects from {address}; banned for {banned.TotalSeconds:0} s", "flapping");
-            context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous, null);
+            // Anonymous clients may publish nothing, but every publish they send still costs a token: a flood of
+            // refused publishes is throttled and ends in a disconnect and a ban like any other.
+            context = new ClientContext(new IdentityRecord("anonymous", IdentityKind.Service), AuthenticationMethod.Anonymous,
+                new TokenBucket(_defaultRate, _options.Burst, _clock), address);
         }
 
         if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password)
@@ -139,16 +156,16 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 
         e.SessionItems[ClientContext.SessionKey] = context;
         if (context.Method is AuthenticationMethod.Certificate or AuthenticationMethod.Password) _live[e.ClientId] = (context, e.ClientCertificate);
-        _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint}");
+        _audit?.Record(AuditKinds.ConnectAccepted, context.Identity.Id, "", "accepted", $"{context.Method.ToString().ToLowerInvariant()} from {e.RemoteEndPoint} as client id '{e.ClientId}'");
         return Task.CompletedTask;
     }
 
-    private Task RefuseUnauthenticated(ValidatingConnectionEventArgs e, string address, MqttConnectReasonCode code, string reason, string rule)
+    private Task RefuseUnauthenticated(ValidatingConnectionEventArgs e, string address, MqttConnectReasonCode code, string reason, string rule, string? wire = null)
     {
         // Counted against where it comes from, never against the id it claims (which may be someone else's).
         if (!_flaps!.TryUnauthenticated(address, out TimeSpan banned))
             return Refuse(e, MqttConnectReasonCode.Banned, $"too many refused connects from {address}; banned for {banned.TotalSeconds:0} s ({reason})", "flapping");
-        return Refuse(e, code, reason, rule);
+        return Refuse(e, code, reason, rule, wire);
     }
 
     private static string AddressOf(EndPoint? endPoint) => endPoint is IPEndPoint ip ? ip.Address.ToString() : endPoint?.ToString() ?? "in-process";
@@ -188,6 +205,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
     {
         _live.TryRemove(e.ClientId, out _);
         _inProcess.TryRemove(e.ClientId, out _);
+        if (Context(e.SessionItems) is { IsEngine: false } ended) _refusals.Flush(ended.Identity.Id);
         // A clean DISCONNECT ends a session as intended: that connect was not a flap.
         if (e.DisconnectType == MqttClientDisconnectType.Clean && Context(e.SessionItems) is { Method: AuthenticationMethod.Certificate or AuthenticationMethod.Password } context)
             _flaps?.Forgive(context.Identity.Id);
@@ -209,13 +227,23 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         return new TokenBucket(limit, _options.Burst, _clock);
     }
 
-    private Task Refuse(ValidatingConnectionEventArgs e, MqttConnectReasonCode code, string reason, string rule)
+    private Task Refuse(ValidatingConnectionEventArgs e, MqttConnectReasonCode code, string reason, string rule, string? wire = null)
     {
         e.ReasonCode = code;
-        e.ReasonString = reason;
+        // Unauthenticated clients learn the code and no more: which identities exist, which use passwords, why a
+        // certificate was refused or how long a ban lasts stay in the log and the audit.
+        e.ReasonString = wire ?? code switch
+        {
+            MqttConnectReasonCode.BadUserNameOrPassword => "bad user name or password",
+            MqttConnectReasonCode.ClientIdentifierNotValid => "client identifier not valid",
+            MqttConnectReasonCode.Banned => "banned: try again later",
+            _ => "not authorized",
+        };
         Metrics.Denied("connect:" + rule);
-        if (_logThrottle.Allow()) _logger.LogWarning("Refused connection of {Client} from {Remote}: {Reason} (rule {Rule})", e.ClientId, e.RemoteEndPoint, reason, rule);
-        _audit?.Record(AuditKinds.ConnectRefused, e.ClientId, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason);
+        // One row per source address and rule within the audit window; the repeats are counted into one more row.
+        if (_refusals.Refused(AuditKinds.ConnectRefused, e.ClientId, "connect:" + rule, "", ((int)code).ToString("x2", System.Globalization.CultureInfo.InvariantCulture), reason, group: "addr:" + AddressOf(e.RemoteEndPoint))
+            && _logThrottle.Allow())
+            _logger.LogWarning("Refused connection of {Client} (user {User}) from {Remote}: {Reason} (rule {Rule})", Untrusted.Escape(e.ClientId), Untrusted.Escape(e.UserName), e.RemoteEndPoint, Untrusted.Escape(reason), rule);
         return Task.CompletedTask;
     }
 
@@ -239,7 +267,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         e.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
         e.ReasonString = decision.Rule;
         Metrics.Denied("acl:subscribe");
-        if (_logThrottle.Allow()) _logger.LogWarning("ACL: {Identity} may not subscribe to {Filter}: {Rule}", context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, decision.Rule);
+        if (_logThrottle.Allow()) _logger.LogWarning("ACL: {Identity} may not subscribe to {Filter}: {Rule}", Untrusted.Escape(context?.Identity.Id ?? e.ClientId), Untrusted.Escape(e.TopicFilter.Topic), Untrusted.Escape(decision.Rule));
         _audit?.Record(AuditKinds.AclDenied, context?.Identity.Id ?? e.ClientId, e.TopicFilter.Topic, "subscribe denied (0x87)", decision.Rule);
         return Task.CompletedTask;
     }
@@ -252,23 +280,21 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         string identity = context?.Identity.Id ?? e.ClientId;
         if (context is null) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, "unauthenticated session", AuditKinds.AclDenied); return; }
 
-        AclDecision acl = AclPolicy.Authorize(context.Grants, AclAction.Publish, topic);
-        if (!acl.Allowed) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, acl.Rule, AuditKinds.AclDenied); return; }
-
+        // Every publish costs a token before anything else is checked: refused traffic is rate-limited too.
         if (context.Bucket is { } bucket && !bucket.TryTake())
         {
             // MQTT 5 has no PUBACK code for "rate too high"; 0x97 (quota exceeded) says it per message,
-            // and a client that keeps pushing is disconnected with 0x96 (message rate too high).
-            Deny(e, MqttPubAckReasonCode.QuotaExceeded, "rate", identity, topic, $"message rate too high: limit {bucket.Limit}", AuditKinds.RateLimited, auditEvery: 100);
+            // and a client that keeps pushing is disconnected with 0x96 (message rate too high) and banned.
+            Deny(e, MqttPubAckReasonCode.QuotaExceeded, "rate", identity, topic, $"message rate too high: limit {bucket.Limit}", AuditKinds.RateLimited);
             // A client that keeps pushing far past its limit (ten bursts' worth of refusals within a
             // second) is disconnected, even if a token trickles through now and then.
-            if (context.CountRateRefusal(_clock.GetTimestamp(), _clock.TimestampFrequency, _options.Burst * 10) && _server is { } server)
-            {
-                _audit?.Record(AuditKinds.Disconnected, identity, topic, "disconnected (0x96)", "kept publishing over its rate limit");
-                _ = server.DisconnectClientAsync(e.ClientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.MessageRateTooHigh, ReasonString = $"over the rate limit {bucket.Limit}" });
-            }
+            if (context.CountRateRefusal(_clock.GetTimestamp(), _clock.TimestampFrequency, _options.Burst * 10))
+                DisconnectAndBan(e.ClientId, context, MqttDisconnectReasonCode.MessageRateTooHigh, $"over the rate limit {bucket.Limit}", "kept publishing over its rate limit");
             return;
         }
+
+        AclDecision acl = AclPolicy.Authorize(context.Grants, AclAction.Publish, topic);
+        if (!acl.Allowed) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, acl.Rule, AuditKinds.AclDenied); CountDenied(e.ClientId, context); return; }
 
         if (e.ApplicationMessage.Payload.Length > _options.MaxPayloadBytes)
         {
@@ -282,6 +308,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         {
             if (plainProblem is null) return;
             Deny(e, MqttPubAckReasonCode.NotAuthorized, "plain-json", identity, topic, plainProblem, AuditKinds.AclDenied);
+            CountDenied(e.ClientId, context);
             return;
         }
         System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
@@ -298,6 +325,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             };
             string kind = outcome.Verdict.Reason == RejectReason.Replayed ? AuditKinds.Replay : AuditKinds.SignatureFailed;
             Deny(e, code, "ingress:" + outcome.Verdict.Reason.ToName(), identity, topic, outcome.Verdict.Detail ?? "", kind);
+            CountDenied(e.ClientId, context);
             return;
         }
         if (outcome.Replacement is { } attested)
@@ -308,20 +336,43 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), long> _auditCounts = new();
-
-    private void Deny(InterceptingPublishEventArgs e, MqttPubAckReasonCode code, string metric, string identity, string topic, string rule, string auditKind, int auditEvery = 1)
+    private void Deny(InterceptingPublishEventArgs e, MqttPubAckReasonCode code, string metric, string identity, string topic, string rule, string auditKind)
     {
         e.ProcessPublish = false;
         e.Response.ReasonCode = code;
         e.Response.ReasonString = rule;
         Metrics.Denied(metric);
-        long n = _auditCounts.AddOrUpdate((identity, metric), 1, (_, c) => c + 1);
-        if (auditEvery == 1 || n % auditEvery == 1)
-        {
-            if (_logThrottle.Allow()) _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", identity, topic, rule, (int)code);
-            _audit?.Record(auditKind, identity, topic, $"publish refused (0x{(int)code:x2})", auditEvery == 1 ? rule : $"{rule} ({n} so far)");
-        }
+        // One audit row (and log line) per client, reason and window; the repeats are counted into one more row.
+        if (_refusals.Refused(auditKind, identity, metric, topic, $"publish refused (0x{(int)code:x2})", rule) && _logThrottle.Allow())
+            _logger.LogWarning("Refused publish by {Identity} to {Topic}: {Rule} (0x{Code:x2})", Untrusted.Escape(identity), Untrusted.Escape(topic), Untrusted.Escape(rule), (int)code);
+    }
+
+    /// <summary>
+    /// Counts a refused (not rate-limited) publish; a client that keeps sending refused traffic
+    /// (<see cref="GatewayOptions.DeniedPublishLimit"/> within <see cref="GatewayOptions.FlapWindow"/>) is disconnected and banned.
+    /// </summary>
+    private void CountDenied(string clientId, ClientContext context)
+    {
+        if (context.CountDenied(_clock.GetTimestamp(), (long)(_options.FlapWindow.TotalSeconds * _clock.TimestampFrequency), _options.DeniedPublishLimit))
+            DisconnectAndBan(clientId, context, MqttDisconnectReasonCode.NotAuthorized, "too many refused publishes", $"kept sending refused publishes ({_options.DeniedPublishLimit} within {_options.FlapWindow.TotalSeconds:0} s)");
+    }
+
+    /// <summary>
+    /// Drops a client that abuses the broker and bans it for <see cref="GatewayOptions.BanDuration"/>: an authenticated
+    /// identity by its id, an anonymous client by its address (never by the client id it claims).
+    /// </summary>
+    private void DisconnectAndBan(string clientId, ClientContext context, MqttDisconnectReasonCode code, string wire, string why)
+    {
+        if (context.Method == AuthenticationMethod.Anonymous) _flaps?.Ban("addr:" + context.Address);
+        else _flaps?.Ban("id:" + context.Identity.Id);
+        _refusals.Flush(context.Identity.Id);
+        _audit?.Record(AuditKinds.Disconnected, context.Identity.Id, "", $"disconnected (0x{(int)code:x2}) and banned for {_options.BanDuration.TotalSeconds:0} s",
+            $"{why}; client id '{clientId}' from {context.Address}");
+        if (_logThrottle.Allow())
+            _logger.LogWarning("Disconnected and banned {Identity} (client id {Client} from {Address}) for {Seconds:0} s: {Reason}",
+                Untrusted.Escape(context.Identity.Id), Untrusted.Escape(clientId), context.Address, _options.BanDuration.TotalSeconds, why);
+        if (_server is { } server)
+            _ = server.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions { ReasonCode = code, ReasonString = wire });
     }
 
     /// <summary>The client ids of the engine's own in-process connections (its bus, its raw links).</summary>
@@ -345,7 +396,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             if (reason is null) continue;
             _live.TryRemove(clientId, out _);
             _audit?.Record(AuditKinds.Disconnected, id, "", "disconnected", reason);
-            _logger.LogWarning("Dropping the connection of {Identity}: {Reason}", id, reason);
+            _logger.LogWarning("Dropping the connection of {Identity}: {Reason}", Untrusted.Escape(id), Untrusted.Escape(reason));
             _ = _server.DisconnectClientAsync(clientId, new MqttServerClientDisconnectOptions { ReasonCode = MqttDisconnectReasonCode.AdministrativeAction, ReasonString = reason });
         }
     }
@@ -355,6 +406,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         // Stopped by the engine, then disposed by the container that created it.
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
         if (_directory is not null) _directory.Changed -= OnIdentityChanged;
+        _refusals.FlushAll();
         Metrics.Dispose();
         return ValueTask.CompletedTask;
     }

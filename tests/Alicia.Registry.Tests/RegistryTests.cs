@@ -76,6 +76,16 @@ public sealed class RegistryTests : IDisposable
     }
 
     [Fact]
+    public void The_registry_database_and_its_wal_files_are_readable_by_the_owner_only()
+    {
+        if (OperatingSystem.IsWindows()) return; // Unix file modes
+        _registry.Register(Registrations.Bulb("lamp-mode"), "lamp-mode");
+        foreach (string file in new[] { Db, Db + "-wal", Db + "-shm" }.Where(File.Exists))
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file) & (UnixFileMode)0x1FF);
+        Assert.True(File.Exists(Db + "-wal"));
+    }
+
+    [Fact]
     public void A_device_cannot_register_under_another_identitys_id_and_plain_json_cannot_take_a_signed_id()
     {
         Assert.True(_registry.Register(Registrations.Bulb("hall-bulb"), "hall-controller").Accepted);

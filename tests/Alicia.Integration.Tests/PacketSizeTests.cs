@@ -84,6 +84,8 @@ public sealed class PacketSizeTests : IAsyncLifetime
         (_, MqttClientConnectResult anonymous) = await Connect("anonymous-1");
         Assert.Equal(MqttClientConnectResultCode.Success, anonymous.ResultCode);
         Assert.Equal((uint)MaxPacketBytes, anonymous.MaximumPacketSize);
+        // $share/... works on the embedded broker (it implements shared subscriptions), so the CONNACK says so.
+        Assert.True(anonymous.SharedSubscriptionAvailable);
 
         // A CONNECT with credentials and an 8 KB will is under the 16 KiB limit before authentication.
         (IMqttClient sensor, MqttClientConnectResult result) = await Connect("sensor-1", o => o

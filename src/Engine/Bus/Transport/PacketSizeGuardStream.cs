@@ -169,7 +169,44 @@ internal sealed class PacketSizeGuardStream(Stream inner, PacketLimits limits, A
         at += 4;
         ReadOnlySpan<byte> rest = body[(2 + propertiesLengthBytes)..];
         rest.CopyTo(destination[at..]);
+        AnnounceSharedSubscriptions(destination.Slice(at, propertiesLength));
         return at + rest.Length;
+    }
+
+    /// <summary>
+    /// MQTTnet's server says Shared Subscription Available = 0 (property 0x2A) because it refuses <c>$share</c>
+    /// itself; the embedded broker implements shared subscriptions around it (<see cref="SharedSubscriptions"/>),
+    /// so the CONNACK says they are available. Walks the CONNACK's properties and sets that byte in place.
+    /// </summary>
+    private static void AnnounceSharedSubscriptions(Span<byte> properties)
+    {
+        int i = 0;
+        while (i < properties.Length)
+        {
+            byte id = properties[i++];
+            int size = id switch
+            {
+                0x24 or 0x25 or 0x28 or 0x29 or 0x2A => 1,                 // byte
+                0x21 or 0x22 or 0x13 => 2,                                  // two-byte integer
+                0x11 or 0x27 => 4,                                          // four-byte integer
+                0x12 or 0x1F or 0x1A or 0x1C or 0x15 or 0x16 => StringSize(properties, i),
+                0x26 => PairSize(properties, i),                            // user property: a string pair
+                _ => -1,
+            };
+            if (size < 0 || i + size > properties.Length) return; // not a CONNACK property we know: leave the packet as it is
+            if (id == 0x2A) properties[i] = 1;
+            i += size;
+        }
+    }
+
+    private static int StringSize(ReadOnlySpan<byte> properties, int at) =>
+        at + 2 <= properties.Length ? 2 + BinaryPrimitives.ReadUInt16BigEndian(properties[at..]) : -1;
+
+    private static int PairSize(ReadOnlySpan<byte> properties, int at)
+    {
+        int name = StringSize(properties, at);
+        int value = name < 0 ? -1 : StringSize(properties, at + name);
+        return value < 0 ? -1 : name + value;
     }
 
     private static bool TryReadVarInt(ReadOnlySpan<byte> bytes, out int value, out int length)

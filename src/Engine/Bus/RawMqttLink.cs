@@ -76,7 +76,7 @@ internal sealed class RawMqttLink : IAsyncDisposable
     /// </summary>
     public static Task<RawMqttLink> ConnectToEngineAsync(Hosting.AliciaEngine engine, string clientId, ILogger logger,
         Func<bool, Task>? connected = null, CancellationToken cancellationToken = default) =>
-        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.BusClientOptions.Username, engine.BusClientOptions.Password, engine.BusClientOptions);
+        ConnectAsync(EndpointOf(engine), clientId, logger, null, connected, cancellationToken, engine.ClientCredentials.Username, engine.ClientCredentials.Password, engine.Options.Bus);
 
     public static BrokerEndpoint EndpointOf(Hosting.AliciaEngine engine) =>
         engine.Broker is { } broker ? BrokerEndpoint.InProcess(broker.InMemory) : engine.ClientEndpoint ?? throw new InvalidOperationException("the engine is not started");

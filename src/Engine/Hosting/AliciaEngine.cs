@@ -57,9 +57,6 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         if (services is not null) _engineServices.AddRange(services);
     }
 
-    /// <summary>How the engine's own connections reach the broker (credentials, TLS): its bus, and the raw links of its services.</summary>
-    internal BusOptions BusClientOptions { get; private set; } = new();
-
     /// <summary>The message types the engine's bus and gateway understand: Alicia's and those added with <c>AddMessages</c>.</summary>
     public MessageSet Messages { get; }
 
@@ -146,7 +143,6 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
             ClientKeyPath = _options.Bus.ClientKeyPath,
             CaCertificatePath = _options.Bus.CaCertificatePath,
         };
-        BusClientOptions = busOptions;
         _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken, Messages).ConfigureAwait(false);
         // The engine can open payloads sealed for it (X25519 key beside its signing key).
         _bus.EnableEncryption(Keys);

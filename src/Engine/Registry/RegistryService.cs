@@ -46,9 +46,8 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
 
     public IReadOnlyList<Type> StartsAfter { get; } = [typeof(SecurityGateway)];
 
-    RateLimit? IDevicePolicy.RateLimitOf(string identity) =>
-        _registryStarted && Registry.Get(identity)?.Registration.Capabilities.Constraints?.RateLimit is { Length: > 0 } text
-        && RateLimit.TryParse(text, out RateLimit limit) ? limit : null;
+    // Parsed once, when the device registered (DeviceRecord.RateLimit), not at every connect.
+    RateLimit? IDevicePolicy.RateLimitOf(string identity) => _registryStarted ? Registry.Get(identity)?.RateLimit : null;
 
     IReadOnlyList<string> IDevicePolicy.CapabilityTopicsOf(string identity) =>
         _registryStarted && Registry.Get(identity) is { } device

@@ -80,6 +80,17 @@ public sealed class GatewayTests : IAsyncLifetime
         return _engine.Keys.Create(id);
     }
 
+    /// <summary>An unsigned JSON envelope, as a constrained device sends it, stamped with the engine's clock.</summary>
+    private byte[] UnsignedJson(string source, DeviceData data) => UnsignedJson(source, data, out _);
+
+    private byte[] UnsignedJson(string source, DeviceData data, out Envelope<DeviceData> envelope)
+    {
+        var json = new System.Buffers.ArrayBufferWriter<byte>();
+        envelope = new Envelope<DeviceData>(EnvelopeHeader.Create(source, "broadcast", MessageKind.Event, _clock), data);
+        EnvelopeJson.Write(json, envelope, []);
+        return json.WrittenSpan.ToArray();
+    }
+
     private static MqttApplicationMessage Message(string topic, byte[] payload, bool json = false) =>
         new MqttApplicationMessageBuilder().WithTopic(topic).WithPayload(payload).WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .WithContentType(json ? EnvelopeJson.ContentType : AliciaBus.MessagePackContentType).Build();
@@ -277,13 +288,11 @@ public sealed class GatewayTests : IAsyncLifetime
         Device("esp32-7", IdentityKind.Sensor).Dispose();
         IMqttClient client = await Connect("esp32-7", "esp32-7", "pw-esp32-7");
         string topic = DeviceData.BuildTopic("esp32-7");
-        var envelope = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-7", "broadcast", MessageKind.Event, _clock), new DeviceData { Values = { ["temperature"] = 19.5 } });
-        var json = new System.Buffers.ArrayBufferWriter<byte>();
-        EnvelopeJson.Write(json, envelope, []);
+        byte[] json = UnsignedJson("esp32-7", new DeviceData { Values = { ["temperature"] = 19.5 } });
 
         BusMessage<DeviceData> received = await NextOnEngineBus<DeviceData>(topic, async () =>
         {
-            MqttClientPublishResult result = await client.PublishAsync(Message(topic, json.WrittenSpan.ToArray(), json: true));
+            MqttClientPublishResult result = await client.PublishAsync(Message(topic, json, json: true));
             Assert.True(result.IsSuccess, result.ReasonString);
         });
 
@@ -293,10 +302,7 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Equal(_engine.Name, received.Envelope.AttestedBy);
 
         // The same unsigned JSON claiming another device is refused.
-        var claiming = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-8", "broadcast", MessageKind.Event, _clock), new DeviceData());
-        var forged = new System.Buffers.ArrayBufferWriter<byte>();
-        EnvelopeJson.Write(forged, claiming, []);
-        MqttClientPublishResult refused = await client.PublishAsync(Message(topic, forged.WrittenSpan.ToArray(), json: true));
+        MqttClientPublishResult refused = await client.PublishAsync(Message(topic, UnsignedJson("esp32-8", new DeviceData()), json: true));
         Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, refused.ReasonCode);
     }
 
@@ -307,10 +313,7 @@ public sealed class GatewayTests : IAsyncLifetime
         Device("esp32-9", IdentityKind.Sensor).Dispose();
         IMqttClient client = await Connect("esp32-9", "esp32-9", "pw-esp32-9");
         string topic = DeviceData.BuildTopic("esp32-9");
-        var envelope = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-9", "broadcast", MessageKind.Event, _clock), new DeviceData { Values = { ["n"] = 1 } });
-        var json = new System.Buffers.ArrayBufferWriter<byte>();
-        EnvelopeJson.Write(json, envelope, []);
-        byte[] once = json.WrittenSpan.ToArray();
+        byte[] once = UnsignedJson("esp32-9", new DeviceData { Values = { ["n"] = 1 } }, out Envelope<DeviceData> envelope);
 
         var seen = new List<BusMessage<DeviceData>>();
         var marker = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -328,10 +331,7 @@ public sealed class GatewayTests : IAsyncLifetime
             Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, replay.ReasonCode);
             Assert.Contains("already received", replay.ReasonString);
         }
-        var next = new Envelope<DeviceData>(EnvelopeHeader.Create("esp32-9", "broadcast", MessageKind.Event, _clock), new DeviceData { Values = { ["marker"] = 1 } });
-        var nextJson = new System.Buffers.ArrayBufferWriter<byte>();
-        EnvelopeJson.Write(nextJson, next, []);
-        Assert.True((await client.PublishAsync(Message(topic, nextJson.WrittenSpan.ToArray(), json: true))).IsSuccess);
+        Assert.True((await client.PublishAsync(Message(topic, UnsignedJson("esp32-9", new DeviceData { Values = { ["marker"] = 1 } }, out Envelope<DeviceData> next), json: true))).IsSuccess);
         await marker.Within();
         lock (seen) Assert.Equal(new[] { envelope.MessageId, next.MessageId }, seen.Select(m => m.Envelope.MessageId));
         await _audit.FlushAsync();

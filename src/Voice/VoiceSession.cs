@@ -137,7 +137,7 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
         await segment.ConfigureAwait(false);
 
         string status, reason = outcome.Reason;
-        var response = new SttResponse { SessionId = Id };
+        var response = new SttResponse { SessionId = Id, DeviceId = DeviceId, Language = Language, Utterance = utterance.Index };
         if (outcome is { Kind: SttOutcomeKind.Transcribed, Result: { } result })
         {
             QualityVerdict verdict = _service.Quality.Assess(result);
@@ -153,6 +153,7 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
         }
         else status = outcome.Kind switch { SttOutcomeKind.Busy => "busy", SttOutcomeKind.Cancelled => "cancelled", _ => "error" };
 
+        response.Status = status;
         long now = Stopwatch.GetTimestamp();
         response.Timings["speech_ms"] = utterance.DurationSeconds * 1000;
         response.Timings["utterance_start_s"] = utterance.StartSeconds;

@@ -24,6 +24,17 @@ public sealed partial class TranscriptSegment
 public sealed partial class SttResponse
 {
     public string SessionId { get; set; } = "";
+
+    /// <summary>The satellite the audio came from (its room is the default place for a command).</summary>
+    public string DeviceId { get; set; } = "";
+
+    public string Language { get; set; } = "en";
+
+    /// <summary>0-based index of the utterance within the session.</summary>
+    public int Utterance { get; set; }
+
+    /// <summary><c>ok</c> when the transcript is accepted; <c>rejected</c>, <c>busy</c>, <c>cancelled</c> or <c>error</c> otherwise.</summary>
+    public string Status { get; set; } = "ok";
     public string Text { get; set; } = "";
     public double Confidence { get; set; }
     public List<TranscriptSegment> Segments { get; set; } = [];
@@ -32,6 +43,10 @@ public sealed partial class SttResponse
     public Dictionary<string, double> Timings { get; set; } = [];
 }
 
+/// <summary>
+/// Text for the assistant without a microphone (<c>alicia say</c>, or any client): it goes through the same command router as a
+/// transcript. <see cref="Context"/> may name <c>room</c>, <c>device_id</c> (the satellite it speaks for) and <c>language</c>.
+/// </summary>
 [AliciaMessage("alicia/voice/ai/request", Kind = MessageKind.Request)]
 public sealed partial class AiRequest
 {
@@ -40,13 +55,54 @@ public sealed partial class AiRequest
     public Dictionary<string, string> Context { get; set; } = [];
 }
 
+/// <summary>Where a reply came from.</summary>
+public enum ReplySource
+{
+    LocalIntent,
+    Llm,
+    Fallback,
+}
+
+/// <summary>
+/// One piece of the assistant's reply, streamed sentence by sentence as it is made: speech output may start on the first
+/// sentence while the rest is still arriving. Pieces of one reply share <see cref="SessionId"/> and <see cref="ReplyId"/> and
+/// are numbered by <see cref="Sequence"/>; the last one has <see cref="IsFinal"/> set (its text may be empty).
+/// </summary>
 [AliciaMessage("alicia/voice/ai/response", Kind = MessageKind.Response)]
 public sealed partial class AiResponse
 {
     public string SessionId { get; set; } = "";
+
+    /// <summary>One sentence (or the whole reply when it is short).</summary>
     public string Text { get; set; } = "";
+
     public string Intent { get; set; } = "";
     public Dictionary<string, string> Entities { get; set; } = [];
+
+    /// <summary>Identifies the reply (one per utterance or request) that this piece belongs to.</summary>
+    public string ReplyId { get; set; } = "";
+
+    /// <summary>0-based position of this piece within its reply.</summary>
+    public int Sequence { get; set; }
+
+    /// <summary>The last piece of the reply.</summary>
+    public bool IsFinal { get; set; }
+
+    /// <summary>A short fixed confirmation ("Done.", "The kitchen light is on."): speech output may cache its audio.</summary>
+    public bool IsFixedPhrase { get; set; }
+
+    public ReplySource Source { get; set; }
+
+    /// <summary>The satellite that asked (empty for a request without one): the reply is spoken there when it can be.</summary>
+    public string DeviceId { get; set; } = "";
+
+    /// <summary>The room the request came from (the satellite's room), for speakers when no satellite can play the reply.</summary>
+    public string Room { get; set; } = "";
+
+    public string Language { get; set; } = "en";
+
+    /// <summary>Per-stage timings in milliseconds (routing, LLM first token, ...), cumulative from the transcript.</summary>
+    public Dictionary<string, double> Timings { get; set; } = [];
 }
 
 [AliciaMessage("alicia/voice/tts/request", Kind = MessageKind.Request)]

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using Alicia.Contracts;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
@@ -20,13 +19,6 @@ public sealed class HomeAssistantOptions
 
     /// <summary>Where the plain availability/state/command topics HA reads and writes live (HA cannot read signed envelopes).</summary>
     public string StatePrefix { get; set; } = "alicia-ha";
-}
-
-/// <summary>One HA entity for one capability of one device.</summary>
-internal sealed record HaEntity(string DeviceId, string Capability, string Component, string NodeId, string ObjectId, string ConfigTopic, string StateTopic, string? CommandTopic, string Config)
-{
-    public string UniqueId => $"alicia_{NodeId}_{ObjectId}";
-    public string EntityId => $"{Component}.{UniqueId}";
 }
 
 /// <summary>
@@ -51,67 +43,14 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
 
     public string Name => "home-assistant";
 
-    /// <summary>HA entities for a device: the component per capability (light, switch, sensor with device_class and unit, notify for announcements).</summary>
-    public static List<HaEntity> EntitiesFor(DeviceRecord device, HomeAssistantOptions options)
-    {
-        string node = NodeId(device.DeviceId);
-        var result = new List<HaEntity>();
-        foreach (string capability in device.CapabilityNames)
-        {
-            (string Component, string? DeviceClass, string? Unit, bool Commands)? kind = capability switch
-            {
-                "light" => ("light", null, null, true),
-                "switch" => ("switch", null, null, true),
-                "temperature" => ("sensor", "temperature", "°C", false),
-                "humidity" => ("sensor", "humidity", "%", false),
-                "illuminance" => ("sensor", "illuminance", "lx", false),
-                "motion" => ("binary_sensor", "motion", null, false),
-                "announcement" => ("notify", null, null, true),
-                _ => null, // audio_playback: HA's MQTT integration has no media_player platform; speakers show up as notify
-            };
-            if (kind is not { } k) continue;
-            string objectId = capability;
-            string baseTopic = $"{options.StatePrefix}/{node}/{objectId}";
-            string? commandTopic = k.Commands ? baseTopic + "/set" : null;
-            var buffer = new ArrayBufferWriter<byte>(512);
-            using (var w = new Utf8JsonWriter(buffer))
-            {
-                w.WriteStartObject();
-                w.WriteString("name", capability.Replace('_', ' '));
-                w.WriteString("unique_id", $"alicia_{node}_{objectId}");
-                w.WriteString("object_id", $"alicia_{node}_{objectId}");
-                w.WriteString("availability_topic", $"{options.StatePrefix}/{node}/availability");
-                w.WriteString("payload_available", "online");
-                w.WriteString("payload_not_available", "offline");
-                if (k.Component != "notify") w.WriteString("state_topic", baseTopic + "/state");
-                if (commandTopic is not null) w.WriteString("command_topic", commandTopic);
-                if (k.Component is "light" or "switch" or "binary_sensor") { w.WriteString("payload_on", "ON"); w.WriteString("payload_off", "OFF"); }
-                if (k.DeviceClass is not null) w.WriteString("device_class", k.DeviceClass);
-                if (k.Unit is not null) { w.WriteString("unit_of_measurement", k.Unit); w.WriteString("state_class", "measurement"); }
-                w.WriteStartObject("device");
-                w.WriteStartArray("identifiers");
-                w.WriteStringValue($"alicia_{node}");
-                w.WriteEndArray();
-                w.WriteString("name", device.DeviceId);
-                w.WriteString("manufacturer", device.Registration.Metadata.Manufacturer);
-                w.WriteString("model", device.Registration.Metadata.Model);
-                w.WriteString("sw_version", device.Registration.Metadata.Version);
-                if (device.Location.Length > 0) w.WriteString("suggested_area", device.Location.Replace('_', ' '));
-                w.WriteString("via_device", "alicia");
-                w.WriteEndObject();
-                w.WriteEndObject();
-            }
-            result.Add(new HaEntity(device.DeviceId, capability, k.Component, node, objectId,
-                $"{options.DiscoveryPrefix}/{k.Component}/{node}/{objectId}/config", baseTopic + "/state", commandTopic, Encoding.UTF8.GetString(buffer.WrittenSpan)));
-        }
-        return result;
-    }
+    /// <summary>HA entities for a device (see <see cref="HaDiscovery"/>); <paramref name="hubNode"/> names the hub they hang off.</summary>
+    public static List<HaEntity> EntitiesFor(DeviceRecord device, HomeAssistantOptions options, string hubNode = "alicia") =>
+        HaDiscovery.EntitiesFor(device, options, hubNode);
 
-    /// <summary>HA node ids allow <c>[a-zA-Z0-9_-]</c>; other characters of a device id become '_'.</summary>
-    public static string NodeId(string deviceId) => string.Create(deviceId.Length, deviceId, static (span, id) =>
-    {
-        for (int i = 0; i < id.Length; i++) span[i] = char.IsAsciiLetterOrDigit(id[i]) || id[i] is '_' or '-' ? id[i] : '_';
-    });
+    /// <summary>The node id of a device in discovery and state topics: its HA slug.</summary>
+    public static string NodeId(string deviceId) => HaSlug.Of(deviceId);
+
+    private string HubNode => HaSlug.Of(_engine!.Name);
 
     public IReadOnlyList<Type> StartsAfter { get; } = [typeof(RegistryService)];
 
@@ -135,8 +74,18 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
     /// <summary>Publishes every device's configs and availability (on start and on HA's birth message).</summary>
     public async Task PublishAllAsync(CancellationToken cancellationToken)
     {
+        await PublishHubAsync(cancellationToken).ConfigureAwait(false);
         foreach (DeviceRecord device in registry.Registry.All) await PublishDeviceAsync(device, cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("Home Assistant discovery: {Count} devices published", registry.Registry.Count);
+    }
+
+    /// <summary>The hub (this engine) as an HA device with a connectivity sensor: every device's <c>via_device</c> names it.</summary>
+    private async Task PublishHubAsync(CancellationToken cancellationToken)
+    {
+        HaEntity hub = HaDiscovery.HubEntity(_engine!.Name, _options);
+        await _link!.PublishAsync(hub.ConfigTopic, Encoding.UTF8.GetBytes(hub.Config), EnvelopeJson.ContentType, retain: true, cancellationToken).ConfigureAwait(false);
+        await _link.PublishAsync($"{_options.StatePrefix}/{hub.NodeId}/availability", "online"u8.ToArray(), "text/plain", retain: true, cancellationToken).ConfigureAwait(false);
+        await _link.PublishAsync(hub.StateTopic!, "ON"u8.ToArray(), "text/plain", retain: true, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task OnAnnouncedAsync(RegistryChange change, CancellationToken cancellationToken)
@@ -149,10 +98,18 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
     private async Task PublishDeviceAsync(DeviceRecord device, CancellationToken cancellationToken)
     {
         RawMqttLink link = _link!;
+        bool published = true;
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            HaEntity[] entities = [.. EntitiesFor(device, _options)];
+            HaEntity[] entities = [.. EntitiesFor(device, _options, HubNode)];
+            // Two device ids with one slug ("a-b", "a_b") would share HA entities: the first keeps them.
+            if (_published.FirstOrDefault(p => p.Key != device.DeviceId && p.Value.Length > 0 && entities.Length > 0 && p.Value[0].NodeId == entities[0].NodeId) is { Key: not null } clash)
+            {
+                _logger.LogWarning("Home Assistant: '{Device}' has the same HA node id '{Node}' as '{Other}'; not published", device.DeviceId, entities[0].NodeId, clash.Key);
+                published = false;
+                return;
+            }
             if (_published.TryGetValue(device.DeviceId, out HaEntity[]? before))
                 foreach (HaEntity gone in before.Where(b => !entities.Any(e => e.ConfigTopic == b.ConfigTopic)))
                 {
@@ -170,7 +127,7 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
         {
             _gate.Release();
         }
-        await PublishAvailabilityAsync(device, cancellationToken).ConfigureAwait(false);
+        if (published) await PublishAvailabilityAsync(device, cancellationToken).ConfigureAwait(false);
     }
 
     private Task PublishAvailabilityAsync(DeviceRecord device, CancellationToken cancellationToken) =>
@@ -224,26 +181,21 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
             _logger.LogWarning("HA command for unknown entity '{Entity}'", command.EntityId);
             return;
         }
-        string payload = command.Service switch
-        {
-            "turn_on" => "ON",
-            "turn_off" => "OFF",
-            _ => command.Data.GetValueOrDefault("message") ?? command.Service,
-        };
-        await SendCommandAsync(entity, payload, cancellationToken, command.Data).ConfigureAwait(false);
+        await SendCommandAsync(entity, HaEntity.PayloadOf(command), cancellationToken, command.Data).ConfigureAwait(false);
     }
 
     private async Task SendCommandAsync(HaEntity entity, string payload, CancellationToken cancellationToken, Dictionary<string, string>? data = null)
     {
         DeviceRecord? device = registry.Registry.Get(entity.DeviceId);
         if (device is null) return;
-        var command = new DeviceCommand { Capability = entity.Capability, Parameters = data is null ? [] : new Dictionary<string, string>(data) };
-        if (entity.Component == "notify")
+        DeviceCommand? command = entity.ToCommand(payload);
+        if (command is null)
         {
-            command.Command = "announce";
-            command.Parameters["text"] = payload;
+            _logger.LogWarning("HA command for {Entity} ignored: '{Payload}' means nothing to a {Component}", entity.EntityId, Untrusted(payload), entity.Component);
+            return;
         }
-        else command.Command = payload.Trim().ToUpperInvariant() switch { "ON" => "turn_on", "OFF" => "turn_off", _ => payload.Trim() };
+        // A service call's other data (brightness, ...) goes along unless the payload already set it.
+        if (data is not null) foreach ((string key, string value) in data) command.Parameters.TryAdd(key, value);
         await _engine!.Bus.PublishAsync(command, new PublishOptions
         {
             Topic = DeviceCommand.BuildTopic(device.DeviceId),
@@ -254,21 +206,26 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
         _logger.LogInformation("HA -> {Device}: {Command} ({Entity})", device.DeviceId, command.Command, entity.EntityId);
     }
 
+    /// <summary>What HA (or anyone who may write a command topic) sent, safe to log: no control characters, bounded.</summary>
+    private static string Untrusted(string text)
+    {
+        string shown = text.Length > 64 ? text[..64] + "..." : text;
+        return string.Create(shown.Length, shown, static (span, t) => { for (int i = 0; i < t.Length; i++) span[i] = char.IsControl(t[i]) ? '?' : t[i]; });
+    }
+
     private async Task OnDataAsync(BusMessage<DeviceData> message, CancellationToken cancellationToken)
     {
         if (!DeviceData.TryParseTopic(Encoding.UTF8.GetBytes(message.Topic), out Range idRange)) return;
         string deviceId = message.Topic[idRange];
         DeviceRecord? device = registry.Registry.Get(deviceId);
-        if (device is null || device.Owner != message.Source || !_published.TryGetValue(deviceId, out HaEntity[]? entities)) return;
+        if (device is null || !_published.TryGetValue(deviceId, out HaEntity[]? entities)) return;
+        // A signed device speaks as its owner; a plain one as itself, vouched for by the gateway.
+        bool fromDevice = device.Owner == message.Source
+            || (device.IsPlain && message.Envelope.AttestedBy is not null && device.Owner == DeviceRecord.PlainOwnerPrefix + message.Source);
+        if (!fromDevice) return;
         foreach (HaEntity e in entities)
         {
-            string? state = e.Component switch
-            {
-                "light" or "switch" when message.Data.Values.TryGetValue("on", out double on) => on > 0 ? "ON" : "OFF",
-                "sensor" when message.Data.Values.TryGetValue(e.Capability, out double value) => value.ToString(CultureInfo.InvariantCulture),
-                _ => null,
-            };
-            if (state is null) continue;
+            if (e.StateTopic is null || e.StateFrom(message.Data.Values) is not { } state) continue;
             await _link!.PublishAsync(e.StateTopic, Encoding.UTF8.GetBytes(state), "text/plain", retain: true, cancellationToken).ConfigureAwait(false);
             var attributes = message.Data.Values.ToDictionary(kv => kv.Key, kv => kv.Value.ToString(CultureInfo.InvariantCulture));
             await _engine!.Bus.PublishAsync(new HaState { EntityId = e.EntityId, State = state, Attributes = attributes }, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -280,7 +237,22 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         registry.Announced -= OnAnnouncedAsync;
         for (int i = _subscriptions.Count - 1; i >= 0; i--) await _subscriptions[i].DisposeAsync().ConfigureAwait(false);
-        if (_link is not null) await _link.DisposeAsync().ConfigureAwait(false);
+        if (_link is not null)
+        {
+            // The hub goes unavailable in HA when the engine stops (its devices keep their own availability).
+            if (_engine is not null && _link.IsConnected)
+            {
+                try
+                {
+                    await _link.PublishAsync($"{_options.StatePrefix}/{HubNode}/availability", "offline"u8.ToArray(), "text/plain", retain: true, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    _logger.LogDebug(e, "Home Assistant: the hub's offline availability was not published");
+                }
+            }
+            await _link.DisposeAsync().ConfigureAwait(false);
+        }
         _gate.Dispose();
     }
 }

@@ -62,29 +62,36 @@ public sealed class HomeAssistantTests : IAsyncLifetime
             _test.Verifier(), _test.Endpoint, TimeSpan.FromSeconds(5));
         await bulb.StartAsync();
 
-        var config = await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length > 0);
-        Assert.Contains("\"unique_id\":\"alicia_den-bulb_light\"", config.Payload);
-        Assert.Contains("\"availability_topic\":\"alicia-ha/den-bulb/availability\"", config.Payload);
-        Assert.Contains("\"command_topic\":\"alicia-ha/den-bulb/light/set\"", config.Payload);
-        Assert.Contains("\"identifiers\":[\"alicia_den-bulb\"]", config.Payload);
+        var config = await Next(m => m.Topic == "homeassistant/light/den_bulb/light/config" && m.Payload.Length > 0);
+        Assert.Contains("\"unique_id\":\"alicia_den_bulb_light\"", config.Payload);
+        Assert.Contains("\"default_entity_id\":\"light.alicia_den_bulb_light\"", config.Payload);
+        Assert.Contains($"\"via_device\":\"alicia_hub_{HaSlug.Of(Engine.Name)}\"", config.Payload);
+        Assert.Contains("\"availability_topic\":\"alicia-ha/den_bulb/availability\"", config.Payload);
+        Assert.Contains("\"command_topic\":\"alicia-ha/den_bulb/light/set\"", config.Payload);
+        Assert.Contains("\"identifiers\":[\"alicia_den_bulb\"]", config.Payload);
         Assert.Contains("\"suggested_area\":\"living room\"", config.Payload);
-        await Next(m => m.Topic == "alicia-ha/den-bulb/availability" && m.Payload == "online");
+        await Next(m => m.Topic == "alicia-ha/den_bulb/availability" && m.Payload == "online");
+        // the device HA's via_device names is announced too: the hub, with its own availability
+        string hub = HaSlug.Of(Engine.Name);
+        var hubConfig = await Next(m => m.Topic == $"homeassistant/binary_sensor/{hub}/engine/config" && m.Payload.Length > 0);
+        Assert.Contains($"\"identifiers\":[\"alicia_hub_{hub}\"]", hubConfig.Payload);
+        await Next(m => m.Topic == $"alicia-ha/{hub}/availability" && m.Payload == "online");
 
         // HA switches it on: the bulb obeys and its state comes back to HA
         var obeyed = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
         bulb.CommandReceived += (_, c) => obeyed.TrySetResult(c);
-        await _ha.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia-ha/den-bulb/light/set").WithPayload("ON").Build());
+        await _ha.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia-ha/den_bulb/light/set").WithPayload("ON").Build());
         Assert.Equal("turn_on", (await obeyed.Within()).Command);
-        await Next(m => m.Topic == "alicia-ha/den-bulb/light/state" && m.Payload == "ON");
+        await Next(m => m.Topic == "alicia-ha/den_bulb/light/state" && m.Payload == "ON");
 
         // HA restarts: its birth message makes the bridge publish everything again
         _seen.Clear();
         await _ha.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("homeassistant/status").WithPayload("online").Build());
-        await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length > 0);
+        await Next(m => m.Topic == "homeassistant/light/den_bulb/light/config" && m.Payload.Length > 0);
 
         // unregister clears the retained config
         await bulb.UnregisterAsync();
-        await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length == 0);
+        await Next(m => m.Topic == "homeassistant/light/den_bulb/light/config" && m.Payload.Length == 0);
     }
 
     [Fact]
@@ -93,7 +100,7 @@ public sealed class HomeAssistantTests : IAsyncLifetime
         await using var bulb = new SimulatedDevice("porch-bulb", SimulatedKind.Bulb, "porch", new EnvelopeSigner(_test.Identity("ha-sim-2")),
             _test.Verifier(), _test.Endpoint, TimeSpan.FromSeconds(5));
         await bulb.StartAsync();
-        await Next(m => m.Topic == "homeassistant/light/porch-bulb/light/config" && m.Payload.Length > 0);
+        await Next(m => m.Topic == "homeassistant/light/porch_bulb/light/config" && m.Payload.Length > 0);
 
         // A bus client (an HA integration that speaks Alicia) subscribes to HA state and sends a command.
         await using AliciaBus client = await _test.ClientAsync("ha-integration");
@@ -106,13 +113,13 @@ public sealed class HomeAssistantTests : IAsyncLifetime
         var obeyed = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
         bulb.CommandReceived += (_, c) => obeyed.TrySetResult(c);
 
-        await client.PublishAsync(new HaCommand { EntityId = "alicia_porch-bulb_light", Service = "turn_on" });
+        await client.PublishAsync(new HaCommand { EntityId = "light.alicia_porch_bulb_light", Service = "turn_on" });
 
         DeviceCommand command = await obeyed.Within();
         Assert.Equal("turn_on", command.Command);
         BusMessage<HaState> published = await state.Within();
         Assert.Equal(Engine.Name, published.Source);
-        Assert.Contains("porch", published.Data.EntityId);
+        Assert.Equal("light.alicia_porch_bulb_light", published.Data.EntityId);
     }
 
     [Fact]
@@ -126,9 +133,44 @@ public sealed class HomeAssistantTests : IAsyncLifetime
         List<HaEntity> sensor = HomeAssistantBridge.EntitiesFor(registry.Get("esp-1")!, opts);
         List<HaEntity> speaker = HomeAssistantBridge.EntitiesFor(registry.Get("sonos:1")!, opts);
 
-        Assert.Equal(["homeassistant/sensor/esp-1/temperature/config", "homeassistant/sensor/esp-1/humidity/config"], sensor.Select(e => e.ConfigTopic));
+        Assert.Equal(["homeassistant/sensor/esp_1/temperature/config", "homeassistant/sensor/esp_1/humidity/config"], sensor.Select(e => e.ConfigTopic));
         Assert.Contains("\"device_class\":\"temperature\"", sensor[0].Config);
         Assert.Contains("\"unit_of_measurement\":\"\\u00B0C\"", sensor[0].Config);
-        Assert.Equal(["homeassistant/notify/sonos_1/announcement/config"], speaker.Select(e => e.ConfigTopic));
+        // audio_playback: buttons and a URL text; announcement: notify; volume_control: number
+        Assert.Equal(
+            ["button.alicia_sonos_1_play", "button.alicia_sonos_1_pause", "button.alicia_sonos_1_stop", "button.alicia_sonos_1_next", "text.alicia_sonos_1_play_url",
+             "notify.alicia_sonos_1_announcement", "number.alicia_sonos_1_volume"],
+            speaker.Select(e => e.EntityId));
+    }
+
+    [Fact]
+    public async Task A_simulated_speaker_appears_with_number_and_notify_entities_and_a_number_command_sets_its_volume()
+    {
+        await using var speaker = new SimulatedDevice("office-speaker", SimulatedKind.Speaker, "office", new EnvelopeSigner(_test.Identity("ha-sim-3")),
+            _test.Verifier(), _test.Endpoint, TimeSpan.FromSeconds(5));
+        await speaker.StartAsync();
+
+        var volume = await Next(m => m.Topic == "homeassistant/number/office_speaker/volume/config" && m.Payload.Length > 0);
+        Assert.Contains("\"default_entity_id\":\"number.alicia_office_speaker_volume\"", volume.Payload);
+        Assert.Contains("\"command_topic\":\"alicia-ha/office_speaker/volume/set\"", volume.Payload);
+        Assert.Contains("\"min\":0,\"max\":100", volume.Payload);
+        var notify = await Next(m => m.Topic == "homeassistant/notify/office_speaker/announcement/config" && m.Payload.Length > 0);
+        Assert.Contains("\"command_topic\":\"alicia-ha/office_speaker/announcement/set\"", notify.Payload);
+        await Next(m => m.Topic == "homeassistant/button/office_speaker/play/config" && m.Payload.Length > 0);
+
+        // HA moves the volume slider: the number's command reaches the speaker, and its new volume comes back as the number's state
+        var obeyed = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        speaker.CommandReceived += (_, c) => { if (c.Command == "set_volume") obeyed.TrySetResult(c); };
+        await _ha.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia-ha/office_speaker/volume/set").WithPayload("35").Build());
+        DeviceCommand command = await obeyed.Within();
+        Assert.Equal("volume_control", command.Capability);
+        Assert.Equal("35", command.Parameters["volume"]);
+        await Next(m => m.Topic == "alicia-ha/office_speaker/volume/state" && m.Payload == "35");
+
+        // an announcement typed into HA's notify entity
+        var announced = new TaskCompletionSource<DeviceCommand>(TaskCreationOptions.RunContinuationsAsynchronously);
+        speaker.CommandReceived += (_, c) => { if (c.Command == "announce") announced.TrySetResult(c); };
+        await _ha.PublishAsync(new MqttApplicationMessageBuilder().WithTopic("alicia-ha/office_speaker/announcement/set").WithPayload("dinner is ready").Build());
+        Assert.Equal("dinner is ready", (await announced.Within()).Parameters["text"]);
     }
 }

@@ -92,7 +92,7 @@ internal sealed class SimulatedDevice : IAsyncDisposable
                 new CapabilityConstraints { RateLimit = "20/second", LatencyRequirement = "100ms" }, "Signify", "Hue White A19"),
             SimulatedKind.Switch => ("actuator", new List<Capability> { Cap("switch", P("on", "bool")) },
                 new CapabilityConstraints { RateLimit = "20/second" }, "Shelly", "Plus 1"),
-            _ => ("speaker", new List<Capability> { Cap("audio_playback", P("url", "string"), P("volume", "float", null, 0, 1)), Cap("announcement", P("text", "string"), P("volume", "float", null, 0, 1)) },
+            _ => ("speaker", new List<Capability> { Cap("audio_playback", P("url", "string"), P("volume", "float", null, 0, 1)), Cap("announcement", P("text", "string"), P("volume", "float", null, 0, 1)), Cap("volume_control", P("volume", "int", "%", 0, 100)) },
                 new CapabilityConstraints { MaxConnections = 2, RateLimit = "10/second", LatencyRequirement = "50ms" }, "Sonos", "One SL"),
         };
         return new DeviceRegistration
@@ -234,6 +234,9 @@ internal sealed class SimulatedDevice : IAsyncDisposable
                 case "turn_on" or "on": State["on"] = "true"; break;
                 case "turn_off" or "off": State["on"] = "false"; break;
                 case "toggle": State["on"] = State["on"] == "true" ? "false" : "true"; break;
+                case "set_volume" when command.Parameters.TryGetValue("volume", out string? v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double volume):
+                    State["volume"] = Math.Clamp(volume, 0, 100).ToString(CultureInfo.InvariantCulture);
+                    break;
                 case "announce" or "play":
                     State["last_announcement"] = command.Parameters.GetValueOrDefault("text") ?? command.Parameters.GetValueOrDefault("url") ?? "";
                     break;
@@ -245,6 +248,7 @@ internal sealed class SimulatedDevice : IAsyncDisposable
             }
             values["on"] = State["on"] == "true" ? 1 : 0;
             if (State.TryGetValue("brightness", out string? current)) values["brightness"] = double.Parse(current, CultureInfo.InvariantCulture);
+            if (State.TryGetValue("volume", out string? level)) values["volume"] = double.Parse(level, CultureInfo.InvariantCulture);
         }
         _logger.LogInformation("Simulated {Kind} {Device} in {Location}: {Command} {Parameters}", Kind, DeviceId, Location, command.Command,
             string.Join(",", command.Parameters.Select(kv => kv.Key + "=" + kv.Value)));

@@ -38,9 +38,28 @@ internal static class AclPolicy
             ["persistence"] = ([], ["alicia/integration/data/persist", "alicia/integration/analytics/event"]),
             ["monitor"] = ([], ["alicia/#"]),
             ["simulator"] = (["alicia/devices/#", "alicia/system/discovery/#", "alicia/system/health/heartbeat"], ["alicia/devices/#", "alicia/system/#"]),
-            ["engine"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#"]),
-            ["admin"] = (["alicia/#", "homeassistant/#"], ["alicia/#", "homeassistant/#", "$SYS/#"]),
+            // Home Assistant's own MQTT integration (not an Alicia client: it neither signs nor registers). Exactly what
+            // it does with the bridge's topics (HomeAssistantOptions defaults): reads the discovery configs (HA subscribes
+            // to these two patterns), availability and state; writes commands and its birth/will on homeassistant/status.
+            [HomeAssistant] = (["homeassistant/status", "alicia-ha/+/+/set"],
+                ["homeassistant/+/+/config", "homeassistant/+/+/+/config", "homeassistant/status", "alicia-ha/+/availability", "alicia-ha/+/+/state"]),
+            // The engine runs the Home Assistant bridge: discovery, availability and state out, commands in.
+            ["engine"] = (["alicia/#", "homeassistant/#", "alicia-ha/#"], ["alicia/#", "homeassistant/#", "alicia-ha/#"]),
+            ["admin"] = (["alicia/#", "homeassistant/#", "alicia-ha/#"], ["alicia/#", "homeassistant/#", "alicia-ha/#", "$SYS/#"]),
         };
+
+    /// <summary>The role of Home Assistant's MQTT integration (<c>alicia device provision homeassistant --type service --role homeassistant</c>).</summary>
+    public const string HomeAssistant = "homeassistant";
+
+    /// <summary>
+    /// Roles of clients that do not speak Alicia (no signed envelopes, no registration, no heartbeats): an identity
+    /// holding only such roles gets their grants and nothing of the <c>alicia/</c> tree.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ForeignClientRoles = new HashSet<string>(StringComparer.Ordinal) { HomeAssistant };
+
+    /// <summary>True for an identity that holds only <see cref="ForeignClientRoles"/>.</summary>
+    public static bool IsForeignClient(IdentityRecord identity) =>
+        identity.Kind == IdentityKind.Service && identity.Roles.Count > 0 && identity.Roles.All(ForeignClientRoles.Contains);
 
     /// <summary>
     /// Topics <c>{prefix}{identity}</c> that carry secrets for one identity (the voice session response with its
@@ -71,6 +90,11 @@ internal static class AclPolicy
     {
         var grants = new List<AclGrant>();
         string id = identity.Id;
+        if (IsForeignClient(identity))
+        {
+            AddRoleGrants(grants, identity);
+            return grants;
+        }
         // Everyone may announce itself and beat; everyone may read the shared directory and API answers.
         grants.Add(new(AclAction.Publish, "alicia/system/discovery/register", "discovery"));
         grants.Add(new(AclAction.Publish, "alicia/system/discovery/unregister", "discovery"));
@@ -90,14 +114,19 @@ internal static class AclPolicy
             if (identity.Kind == IdentityKind.Speaker) grants.Add(new(AclAction.Subscribe, "alicia/devices/speakers/announce", "speaker-announce"));
             if (identity.Kind == IdentityKind.Controller) grants.Add(new(AclAction.Publish, "alicia/integration/api/request", "controller-api"));
         }
+        AddRoleGrants(grants, identity);
+        foreach (string t in identity.ExtraSubscriptions) grants.Add(new(AclAction.Subscribe, t, "capability"));
+        return grants;
+    }
+
+    private static void AddRoleGrants(List<AclGrant> grants, IdentityRecord identity)
+    {
         foreach (string role in identity.Roles)
         {
             if (!Roles.TryGetValue(role, out var grant)) continue;
             foreach (string t in grant.Publish) grants.Add(new(AclAction.Publish, t, "role:" + role));
             foreach (string t in grant.Subscribe) grants.Add(new(AclAction.Subscribe, t, "role:" + role));
         }
-        foreach (string t in identity.ExtraSubscriptions) grants.Add(new(AclAction.Subscribe, t, "capability"));
-        return grants;
     }
 
     /// <summary>May <paramref name="identity"/> publish to <paramref name="topic"/> (a concrete topic)?</summary>

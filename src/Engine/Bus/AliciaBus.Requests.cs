@@ -61,14 +61,44 @@ public sealed partial class AliciaBus
             // The response topic comes from the requester: only a topic of the response type is honoured,
             // so nobody can make this service sign messages onto an unrelated topic.
             // A private response goes to the topic of the request's signed source, whatever topic was asked for.
-            string topic = IsPrivateResponse<TResponse>() ? PrivateResponseTopic<TResponse>(request.Source)
-                : request.ResponseTopic is { } asked && MqttTopicFilterComparer.Compare(asked, TResponse.TopicFilter) == MqttTopicFilterCompareResult.IsMatch
-                ? asked
-                : DefaultTopic<TResponse>();
+            string topic = IsPrivateResponse<TResponse>() ? PrivateResponseTopic<TResponse>(request.Source) : ResponseTopicFor<TResponse>(request.ResponseTopic, request.Source);
             var envelope = new Envelope<TResponse>(NewHeader(request.Source, MessageKind.Response), response);
-            await PublishEnvelopeAsync(topic, envelope, PublishOptions.Default, null, request.CorrelationData, ct).ConfigureAwait(false);
+            // The reply speaks the requester's language: JSON to a JSON request (plain devices, mosquitto_rr, scripts).
+            await PublishEnvelopeAsync(topic, envelope, request.ArrivedAsJson ? JsonReply : PublishOptions.Default, null, request.CorrelationData, ct).ConfigureAwait(false);
         }, options, concurrency, cancellationToken);
     }
+
+    private static readonly PublishOptions JsonReply = new() { Json = true };
+
+    /// <summary>
+    /// The MQTT 5 user property the security gateway puts on a JSON envelope it countersigned and re-encoded as
+    /// MessagePack, so the receiver still knows the sender speaks JSON.
+    /// </summary>
+    internal const string OriginalContentTypeProperty = "alicia-original-content-type";
+
+    /// <summary>
+    /// May <c>requester</c> read <c>topic</c> (its ACL)? Set by the security gateway; null (no gateway, so no ACL)
+    /// lets every requester name any safe topic outside the Alicia tree.
+    /// </summary>
+    internal Func<string, string, bool>? ResponseTopicPolicy { get; set; }
+
+    /// <summary>
+    /// Where the response to a request goes: the response topic the requester asked for when it is a topic of the
+    /// response type, or a plain topic (no wildcards, outside the typed Alicia tree, so nothing reads the reply as
+    /// another message) that the requester may read; otherwise the response type's own topic.
+    /// </summary>
+    internal string ResponseTopicFor<TResponse>(string? asked, string requester) where TResponse : IAliciaMessage<TResponse>
+    {
+        if (asked is null || !IsPlainTopic(asked)) return DefaultTopic<TResponse>();
+        if (MqttTopicFilterComparer.Compare(asked, TResponse.TopicFilter) == MqttTopicFilterCompareResult.IsMatch) return asked;
+        foreach ((string _, string _, string filter) in Messages.Topics)
+            if (MqttTopicFilterComparer.Compare(asked, filter) == MqttTopicFilterCompareResult.IsMatch) return DefaultTopic<TResponse>();
+        return ResponseTopicPolicy is not { } mayRead || mayRead(requester, asked) ? asked : DefaultTopic<TResponse>();
+    }
+
+    /// <summary>A concrete topic a reply may be published to: no wildcards, no control characters, not <c>$SYS</c>, bounded.</summary>
+    private static bool IsPlainTopic(string topic) =>
+        topic.Length is > 0 and <= 256 && topic[0] != '$' && !topic.AsSpan().ContainsAny("+#") && !topic.Any(char.IsControl);
 
     /// <summary>
     /// True when the response type's topic ends with one placeholder, the requester

@@ -305,10 +305,16 @@ public sealed partial class AliciaBus : IAsyncDisposable
                 bus.RejectBeforeVerification(message.Topic, RejectReason.Unencrypted, $"message {envelope.MessageId} from '{envelope.Source}' on a sensitive topic is not encrypted");
                 return;
             }
-            ValueTask delivery = bus.DeliverAsync(new BusMessage<T>(message.Topic, envelope, message.ResponseTopic, message.CorrelationData));
+            ValueTask delivery = bus.DeliverAsync(new BusMessage<T>(message.Topic, envelope, message.ResponseTopic, message.CorrelationData) { ArrivedAsJson = json || SentAsJson(message) });
             Result = delivery.IsCompletedSuccessfully ? Task.CompletedTask : delivery.AsTask();
         }
     }
+
+    /// <summary>A JSON envelope the gateway countersigned and re-encoded says so in a user property.</summary>
+    private static bool SentAsJson(MqttApplicationMessage message) =>
+        message.UserProperties?.Exists(p => p.Name == OriginalContentTypeProperty && p.ValueBuffer.Span.SequenceEqual(JsonContentTypeUtf8)) == true;
+
+    private static ReadOnlySpan<byte> JsonContentTypeUtf8 => "application/json"u8;
 
     /// <summary>Refusals the verifier never saw are counted here, so every reason shows in the metrics.</summary>
     private void RejectBeforeVerification(string topic, RejectReason reason, string detail)

@@ -8,6 +8,9 @@ public readonly record struct BusMessage<T>(string Topic, Envelope<T> Envelope, 
     public T Data => Envelope.Data;
     public string Source => Envelope.Source;
     public Guid MessageId => Envelope.MessageId;
+
+    /// <summary>It came as JSON (signed, or countersigned by the gateway): replies to it go back as JSON.</summary>
+    internal bool ArrivedAsJson { get; init; }
 }
 
 /// <summary>How a message is published.</summary>

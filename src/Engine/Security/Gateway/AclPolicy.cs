@@ -129,6 +129,18 @@ internal static class AclPolicy
         }
     }
 
+    /// <summary>
+    /// May <paramref name="identity"/> read <paramref name="topic"/> (a concrete topic): a subscribe grant or one of its
+    /// registered capabilities' input topics covers it, and it is not another identity's private topic?
+    /// </summary>
+    public static bool MayRead(IdentityRecord identity, string topic, IReadOnlyList<string>? capabilityTopics = null)
+    {
+        if (!MayReceive(topic, identity.Id)) return false;
+        if (Authorize(GrantsFor(identity), AclAction.Subscribe, topic).Allowed) return true;
+        return capabilityTopics is { Count: > 0 }
+            && Authorize([.. capabilityTopics.Select(t => new AclGrant(AclAction.Subscribe, t, "capability"))], AclAction.Subscribe, topic).Allowed;
+    }
+
     /// <summary>May <paramref name="identity"/> publish to <paramref name="topic"/> (a concrete topic)?</summary>
     public static AclDecision AuthorizePublish(IdentityRecord identity, string topic) =>
         Authorize(GrantsFor(identity), AclAction.Publish, topic);

@@ -85,6 +85,14 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     public Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
     {
+        // A request's MQTT 5 response topic is honoured only where its requester may read (embedded broker or
+        // Mosquitto: one policy). Requesters are the signed (or countersigned) sources, which are identities.
+        if (_options.Enabled && _directory is not null)
+        {
+            IIdentityDirectory directory = _directory;
+            engine.Bus.ResponseTopicPolicy = (requester, topic) => requester == engine.Name
+                || (directory.TryGet(requester, out IdentityRecord identity) && AclPolicy.MayRead(identity, topic, CapabilityTopicsOf?.Invoke(requester)));
+        }
         if (!_options.Enabled || engine.Broker is null) return Task.CompletedTask;
         // The gateway verifies with its own replay filter (the engine's bus client has another) and
         // countersigns with the engine's identity, which every Alicia verifier trusts as an attester.
@@ -332,6 +340,8 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         {
             e.ApplicationMessage.Payload = new System.Buffers.ReadOnlySequence<byte>(attested);
             e.ApplicationMessage.ContentType = AliciaBus.MessagePackContentType;
+            // The sender speaks JSON: a responder answers it in JSON (the property is only a hint about the reply's format).
+            (e.ApplicationMessage.UserProperties ??= []).Add(new MQTTnet.Packets.MqttUserProperty(AliciaBus.OriginalContentTypeProperty, System.Text.Encoding.UTF8.GetBytes(Alicia.Contracts.EnvelopeJson.ContentType).AsMemory()));
         }
         await Task.CompletedTask.ConfigureAwait(false);
     }

@@ -23,6 +23,7 @@ namespace Alicia.Security.Tests;
 public sealed class HomeAssistantIdentityTests : IAsyncLifetime
 {
     private const string Password = "ha-secret-1";
+    private const string SpeakerPassword = "speaker-secret-1";
     private readonly TempDirectory _dir = new("alicia-ha");
     private TestEngine _test = null!;
     private AuditLog _audit = null!;
@@ -33,6 +34,8 @@ public sealed class HomeAssistantIdentityTests : IAsyncLifetime
         var output = new StringWriter();
         Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "homeassistant", "--type", "service", "--role", "homeassistant", "--password-from-env", "HA_PASSWORD", .. _dir.Options],
             output, output, name => name == "HA_PASSWORD" ? Password : null));
+        Assert.Equal(0, DeviceIdentityCommand.Execute(["provision", "living-room-speaker", "--type", "speaker", "--password-from-env", "SPEAKER_PASSWORD", .. _dir.Options],
+            output, output, name => name == "SPEAKER_PASSWORD" ? SpeakerPassword : null));
         _audit = new AuditLog(Path.Combine(_dir.Data, "audit.db"));
         _test = await TestEngine.StartAsync(null, e =>
         {
@@ -100,6 +103,47 @@ public sealed class HomeAssistantIdentityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_designs_plain_json_speaker_shows_up_with_a_volume_number_that_ha_sets_and_the_speaker_reports()
+    {
+        string[] speaker = ["-V", "mqttv5", "-h", "127.0.0.1", "-p", _test.Port.ToString(CultureInfo.InvariantCulture), "-u", "living-room-speaker", "-P", SpeakerPassword];
+        await using MosquittoSubscriber ha = await MosquittoClients.SubscribeAsync([.. AsHomeAssistant("homeassistant"), "-v",
+            "-t", "homeassistant/+/+/config", "-t", "homeassistant/+/+/+/config", "-t", "alicia-ha/+/availability", "-t", "alicia-ha/+/+/state"]);
+        await using MosquittoSubscriber commands = await MosquittoClients.SubscribeAsync([.. speaker, "-i", "living-room-speaker:sub", "-q", "1",
+            "-t", DeviceCommand.BuildTopic("living-room-speaker")]);
+
+        // The design's registration, as written (capabilities as a list of names).
+        ProcessResult registered = await MosquittoClients.PublishAsync([.. speaker, "-i", "living-room-speaker", "-q", "1", "-D", "publish", "content-type", "application/json",
+            "-t", "alicia/system/discovery/register", "-m",
+            """{"device_id":"living-room-speaker","device_type":"speaker","capabilities":["audio_playback","volume_control","group_management"],"metadata":{"manufacturer":"Sonos","model":"One","location":"living_room","version":"1.0"}}"""]);
+        Assert.True(registered.ExitCode == 0 && !registered.Output.Contains("failed", StringComparison.Ordinal), registered.Output);
+
+        string number = await ha.WaitForLineAsync(l => l.StartsWith("homeassistant/number/living_room_speaker/volume/config ", StringComparison.Ordinal));
+        Assert.Contains("\"default_entity_id\":\"number.alicia_living_room_speaker_volume\"", number);
+        await ha.WaitForLineAsync(l => l.StartsWith("homeassistant/button/living_room_speaker/play/config ", StringComparison.Ordinal));
+        await ha.WaitForLineAsync(l => l.StartsWith("homeassistant/text/living_room_speaker/group/config ", StringComparison.Ordinal));
+        await ha.WaitForLineAsync(l => l == "alicia-ha/living_room_speaker/availability online");
+
+        // HA's volume slider: the number's command reaches the speaker as a JSON device command.
+        ProcessResult set = await MosquittoClients.PublishAsync([.. AsHomeAssistant("homeassistant:cmd"), "-t", "alicia-ha/living_room_speaker/volume/set", "-m", "35"]);
+        Assert.True(set.ExitCode == 0, set.Output);
+        string command = await commands.WaitForLineAsync(l => l.Contains("set_volume", StringComparison.Ordinal));
+        using (var json = System.Text.Json.JsonDocument.Parse(command))
+        {
+            System.Text.Json.JsonElement data = json.RootElement.GetProperty("payload").GetProperty("data");
+            Assert.Equal("volume_control", data.GetProperty("capability").GetString());
+            Assert.Equal("35", data.GetProperty("parameters").GetProperty("volume").GetString());
+        }
+
+        // The speaker reports its volume (an unsigned JSON envelope the gateway countersigns): HA's number shows it.
+        string report = "{\"message_id\":\"" + Guid.NewGuid() + "\",\"timestamp\":\"" + DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture)
+            + "\",\"source\":\"living-room-speaker\",\"destination\":\"*\",\"message_type\":\"event\",\"payload\":{\"data\":{\"values\":{\"volume\":35}}},\"security\":{\"signature\":null}}";
+        ProcessResult reported = await MosquittoClients.PublishAsync([.. speaker, "-i", "living-room-speaker", "-q", "1", "-D", "publish", "content-type", "application/json",
+            "-t", "alicia/devices/living-room-speaker/data", "-m", report]);
+        Assert.True(reported.ExitCode == 0 && !reported.Output.Contains("failed", StringComparison.Ordinal), reported.Output);
+        await ha.WaitForLineAsync(l => l == "alicia-ha/living_room_speaker/volume/state 35");
+    }
+
+    [Fact]
     public async Task The_home_assistant_identity_is_refused_everywhere_else()
     {
         await using SimulatedDevice device = Switch("den-switch");
@@ -151,7 +195,11 @@ public sealed class HomeAssistantMosquittoTests : IAsyncLifetime
         string[] args = ["config", "mosquitto", "--out", outDir, "--port", _tlsPort.ToString(CultureInfo.InvariantCulture), "--plain-port", "0", .. _dir.Options];
         if (Environment.UserName == "root") args = [.. args, "--user", "root"];
         Assert.True(BrokerCommand.Execute(args, TextWriter.Null, stderr) == 0, stderr.ToString());
-        Assert.Contains("topic read homeassistant/+/+/config", await File.ReadAllTextAsync(Path.Combine(outDir, "alicia.acl")));
+        // The homeassistant block of the ACL: exactly HA's topics, nothing of the Alicia tree.
+        string acl = await File.ReadAllTextAsync(Path.Combine(outDir, "alicia.acl"));
+        string[] block = [.. acl[acl.IndexOf("user homeassistant\n", StringComparison.Ordinal)..].Split('\n').Skip(1).TakeWhile(l => l.Length > 0)];
+        Assert.Equal(["topic readwrite homeassistant/status", "topic write alicia-ha/+/+/set", "topic read homeassistant/+/+/config",
+            "topic read homeassistant/+/+/+/config", "topic read alicia-ha/+/availability", "topic read alicia-ha/+/+/state"], block);
         _broker = await MosquittoBroker.StartAsync(Path.Combine(outDir, "mosquitto.conf"));
         string engine = Bundle("engine-svc");
         _test = await TestEngine.StartAsync(o =>

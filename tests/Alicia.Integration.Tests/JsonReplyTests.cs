@@ -25,7 +25,9 @@ public sealed class JsonReplyTests : IAsyncLifetime
         _directory.Add(new IdentityRecord("kitchen-panel", IdentityKind.Controller), "pw-panel");
         _directory.Add(new IdentityRecord("ops", IdentityKind.Service, "admin"), "pw-ops");
         _audit = new AuditLog(_dir.Sub("audit.db"));
-        _test = await TestEngine.StartAsync(services: e => e.AddService(new SecurityGateway(new GatewayOptions(), _directory, _audit)), directory: _dir);
+        // The engine's local tools too (alicia-cli, password in the data directory), as 'alicia run' has them.
+        _test = await TestEngine.StartAsync(services: e => e.AddService(new SecurityGateway(new GatewayOptions(),
+            new IdentityDirectories(Alicia.Tools.LocalTools.Directory(_dir.Data), _directory), _audit)), directory: _dir);
     }
 
     public async Task DisposeAsync()
@@ -86,6 +88,34 @@ public sealed class JsonReplyTests : IAsyncLifetime
         (string contentType, string correlation, string topic, JsonElement reply) = Parse(run);
         Assert.Equal(("application/json", "ops-7", "alicia/replies/ops/7"), (contentType, correlation, topic));
         Assert.Equal(200, reply.GetProperty("payload").GetProperty("data").GetProperty("status").GetInt32());
+    }
+
+    /// <summary>The README's JSON request example (the sh block after its marker), on this engine's port and data directory.</summary>
+    private string ReadmeExample()
+    {
+        string dir = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(dir, "README.md")) || !File.Exists(Path.Combine(dir, "Alicia.slnx"))) dir = Path.GetDirectoryName(dir)!;
+        string readme = File.ReadAllText(Path.Combine(dir, "README.md"));
+        int marker = readme.IndexOf("<!-- json-request-example", StringComparison.Ordinal);
+        Assert.True(marker >= 0, "README.md lost its JSON request example");
+        int start = readme.IndexOf("```sh\n", marker, StringComparison.Ordinal) + 6;
+        string script = readme[start..readme.IndexOf("```", start, StringComparison.Ordinal)];
+        Assert.Contains("-p 1883 ", script);
+        Assert.Contains(".alicia/data/", script);
+        return script.Replace("-p 1883 ", $"-p {_test.Port.ToString(CultureInfo.InvariantCulture)} ", StringComparison.Ordinal)
+            .Replace(".alicia/data/", _dir.Data + "/", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_readme_json_request_example_runs_as_written_and_prints_a_json_pong()
+    {
+        Assert.Equal("alicia-engine", _test.Engine.Name); // the README's destination
+        ProcessResult run = await ChildProcess.RunAsync("bash", ["-euc", ReadmeExample()], TimeSpan.FromSeconds(30));
+        Assert.True(run.ExitCode == 0, run.Output);
+        using JsonDocument reply = JsonDocument.Parse(run.StandardOutput.Trim());
+        Assert.Equal("alicia-cli", reply.RootElement.GetProperty("destination").GetString());
+        Assert.Equal(200, reply.RootElement.GetProperty("payload").GetProperty("data").GetProperty("status").GetInt32());
+        Assert.StartsWith("pong from alicia-engine to alicia-cli", reply.RootElement.GetProperty("payload").GetProperty("data").GetProperty("body").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]

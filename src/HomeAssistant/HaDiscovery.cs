@@ -84,6 +84,31 @@ internal static class HaDiscovery
         return result;
     }
 
+    /// <summary>
+    /// The retained topics earlier versions published for a device (node = the id with '-' kept, object = the
+    /// capability): cleared once per device and run, so an upgraded broker does not show HA each entity twice.
+    /// </summary>
+    public static IEnumerable<string> LegacyTopics(DeviceRecord device, HomeAssistantOptions options)
+    {
+        string node = string.Create(device.DeviceId.Length, device.DeviceId, static (span, id) =>
+        {
+            for (int i = 0; i < id.Length; i++) span[i] = char.IsAsciiLetterOrDigit(id[i]) || id[i] is '_' or '-' ? id[i] : '_';
+        });
+        foreach (string capability in device.CapabilityNames)
+        {
+            string? component = capability switch
+            {
+                "light" or "switch" => capability,
+                "temperature" or "humidity" or "illuminance" => "sensor",
+                "motion" => "binary_sensor",
+                "announcement" => "notify",
+                _ => null,
+            };
+            if (component is not null) yield return $"{options.DiscoveryPrefix}/{component}/{node}/{capability}/config";
+        }
+        yield return $"{options.StatePrefix}/{node}/availability";
+    }
+
     /// <summary>The hub itself (the engine): a device with a connectivity sensor, so <c>via_device</c> names a device HA knows.</summary>
     public static HaEntity HubEntity(string engineName, HomeAssistantOptions options)
     {

@@ -35,6 +35,7 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
     private readonly ConcurrentDictionary<string, HaEntity[]> _published = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, HaEntity> _byCommandTopic = new(StringComparer.Ordinal);
     private readonly List<IAsyncDisposable> _subscriptions = [];
+    private readonly ConcurrentDictionary<string, byte> _legacyCleared = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private AliciaEngine? _engine;
     private RawMqttLink? _link;
@@ -122,6 +123,10 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
                 if (e.CommandTopic is not null) _byCommandTopic[e.CommandTopic] = e;
             }
             _published[device.DeviceId] = entities;
+            if (_legacyCleared.TryAdd(device.DeviceId, 0))
+                foreach (string topic in HaDiscovery.LegacyTopics(device, _options)
+                    .Where(t => !entities.Any(e => e.ConfigTopic == t) && t != $"{_options.StatePrefix}/{NodeId(device.DeviceId)}/availability"))
+                    await link.PublishAsync(topic, ReadOnlyMemory<byte>.Empty, null, retain: true, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

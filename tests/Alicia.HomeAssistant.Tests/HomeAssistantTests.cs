@@ -71,6 +71,9 @@ public sealed class HomeAssistantTests : IAsyncLifetime
         Assert.Contains("\"identifiers\":[\"alicia_den_bulb\"]", config.Payload);
         Assert.Contains("\"suggested_area\":\"living room\"", config.Payload);
         await Next(m => m.Topic == "alicia-ha/den_bulb/availability" && m.Payload == "online");
+        // what earlier versions retained under the id with '-' (node den-bulb) is cleared, so HA does not show the bulb twice
+        await Next(m => m.Topic == "homeassistant/light/den-bulb/light/config" && m.Payload.Length == 0);
+        await Next(m => m.Topic == "alicia-ha/den-bulb/availability" && m.Payload.Length == 0);
         // the device HA's via_device names is announced too: the hub, with its own availability
         string hub = HaSlug.Of(Engine.Name);
         var hubConfig = await Next(m => m.Topic == $"homeassistant/binary_sensor/{hub}/engine/config" && m.Payload.Length > 0);

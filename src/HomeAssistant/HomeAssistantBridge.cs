@@ -92,7 +92,11 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
     private async Task OnAnnouncedAsync(RegistryChange change, CancellationToken cancellationToken)
     {
         if (change.Kind == RegistryChangeKind.Removed) await ClearDeviceAsync(change.Device.DeviceId, cancellationToken).ConfigureAwait(false);
-        else if (change.Kind == RegistryChangeKind.StateChanged) await PublishAvailabilityAsync(change.Device, cancellationToken).ConfigureAwait(false);
+        else if (change.Kind == RegistryChangeKind.StateChanged)
+        {
+            // Only for a device the bridge shows (not one left out for a clashing node id).
+            if (_published.ContainsKey(change.Device.DeviceId)) await PublishAvailabilityAsync(change.Device, cancellationToken).ConfigureAwait(false);
+        }
         else await PublishDeviceAsync(change.Device, cancellationToken).ConfigureAwait(false);
     }
 
@@ -105,9 +109,11 @@ internal sealed class HomeAssistantBridge(RegistryService registry, HomeAssistan
         {
             HaEntity[] entities = [.. EntitiesFor(device, _options, HubNode)];
             // Two device ids with one slug ("a-b", "a_b") would share HA entities: the first keeps them.
-            if (_published.FirstOrDefault(p => p.Key != device.DeviceId && p.Value.Length > 0 && entities.Length > 0 && p.Value[0].NodeId == entities[0].NodeId) is { Key: not null } clash)
+            string node = NodeId(device.DeviceId);
+            string? clash = node == HubNode ? "the hub" : _published.FirstOrDefault(p => p.Key != device.DeviceId && NodeId(p.Key) == node).Key is { } other ? $"'{other}'" : null;
+            if (clash is not null)
             {
-                _logger.LogWarning("Home Assistant: '{Device}' has the same HA node id '{Node}' as '{Other}'; not published", device.DeviceId, entities[0].NodeId, clash.Key);
+                _logger.LogWarning("Home Assistant: '{Device}' has the same HA node id '{Node}' as {Other}; not published", device.DeviceId, node, clash);
                 published = false;
                 return;
             }

@@ -33,6 +33,8 @@ internal static class AclPolicy
             ["ai"] = (["alicia/voice/ai/response", "alicia/voice/command/route"], ["alicia/voice/ai/request", "alicia/voice/stt/response"]),
             ["tts"] = (["alicia/voice/tts/response", "alicia/devices/speakers/announce"], ["alicia/voice/tts/request"]),
             ["router"] = (["alicia/devices/+/command", "alicia/devices/speakers/announce"], ["alicia/voice/command/route", "alicia/system/discovery/capabilities"]),
+            // An Alicia service that integrates with HA over the bus (signed HaCommand/HaState); HA's own MQTT integration
+            // connects with the homeassistant role below instead.
             ["ha"] = (["alicia/integration/ha/#", "homeassistant/#"], ["alicia/integration/ha/#", "alicia/devices/+/status", "alicia/system/discovery/capabilities", "homeassistant/status"]),
             ["api"] = (["alicia/integration/api/request"], ["alicia/integration/api/response"]),
             ["persistence"] = ([], ["alicia/integration/data/persist", "alicia/integration/analytics/event"]),

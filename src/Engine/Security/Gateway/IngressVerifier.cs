@@ -15,6 +15,8 @@ internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner 
 {
     public readonly record struct Outcome(Verdict Verdict, byte[]? Replacement);
 
+    public EnvelopeVerifier Verifier => verifier;
+
     // Unsigned JSON never reaches the verifier's replay filter (it has no signature to verify): the gateway keeps its own,
     // over the same window, so the same message id is countersigned and delivered once.
     private readonly ReplayFilter _unsignedReplay = new(maxSkew * 2, 1 << 16, clock);

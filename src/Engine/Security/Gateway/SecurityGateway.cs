@@ -49,6 +49,9 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     public string Name => "security-gateway";
 
+    /// <summary>The verifier of ingress traffic (after start): its string cache holds strings of verified messages only.</summary>
+    internal EnvelopeVerifier? IngressVerifier => _ingress?.Verifier;
+
     public GatewayMetrics Metrics { get; } = new();
 
     /// <summary>Rate limits per identity from its registration (capability constraint rate_limit); null: the default.</summary>

@@ -457,6 +457,7 @@ internal sealed class AuditLog : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        Interlocked.Exchange(ref _anchor, null)?.Stop.Cancel(); // its timer, if the engine did not stop anchoring first
         SqliteConnection.ClearAllPools();
     }
 }

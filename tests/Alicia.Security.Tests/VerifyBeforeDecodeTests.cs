@@ -103,6 +103,20 @@ public sealed class VerifyBeforeDecodeTests : IDisposable
     }
 
     [Fact]
+    public void A_json_envelope_is_checked_on_its_header_before_its_payload_is_decoded()
+    {
+        // JSON signatures cover the canonical MessagePack re-encoding, so the payload must be decoded before the signature
+        // check; the header checks (trust, clock) still come first.
+        static byte[] Json(string source, DateTimeOffset at) => System.Text.Encoding.UTF8.GetBytes(
+            $$$"""{"message_id":"{{{Guid.NewGuid()}}}","timestamp":"{{{at:O}}}","source":"{{{source}}}","destination":"broadcast","message_type":"event","payload":{"data":"garbage"},"security":{"encryption":null,"signature":"{{{Convert.ToBase64String(new byte[64])}}}"}}""");
+
+        Assert.Equal(RejectReason.UnknownSource, Verifier().VerifyJson(Topic, Json("nobody-knows-me", DateTimeOffset.UtcNow), out Envelope<DeviceData> _).Reason);
+        Assert.Equal(RejectReason.Stale, Verifier().VerifyJson(Topic, Json("sensor-1", DateTimeOffset.UtcNow.AddHours(-1)), out Envelope<DeviceData> _).Reason);
+        // The control: from a trusted source on time, the same payload is decoded, and refused for it.
+        Assert.Equal(RejectReason.Malformed, Verifier().VerifyJson(Topic, Json("sensor-1", DateTimeOffset.UtcNow), out Envelope<DeviceData> _).Reason);
+    }
+
+    [Fact]
     public void A_replayed_message_is_refused_before_its_signature_is_checked_again()
     {
         byte[] genuine = Raw("sensor-1", (ref MsgPackWriter w) => DeviceData.Write(ref w, new DeviceData { Values = { ["t"] = 21.5 } }));

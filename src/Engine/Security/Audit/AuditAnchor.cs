@@ -15,8 +15,21 @@ internal static class AuditAnchor
     public static void Start(AuditLog audit, AliciaEngine engine, long everyRecords, TimeSpan interval, ILogger logger) =>
         audit.AnchorWith(engine.Identity, everyRecords, interval, checkpoint => _ = PublishAsync(engine, checkpoint, logger));
 
-    /// <summary>The last checkpoint, before the engine's key goes: the log stops anchoring until the next start.</summary>
-    public static Task StopAsync(AuditLog audit) => audit.CheckpointAsync(detach: true);
+    /// <summary>
+    /// The last checkpoint, before the engine's key goes: the log stops anchoring until the next start. Bounded, so a
+    /// flood still being written cannot hold the engine's stop; what it leaves unanchored the next start's checkpoint covers.
+    /// </summary>
+    public static async Task StopAsync(AuditLog audit, ILogger logger)
+    {
+        try
+        {
+            await audit.CheckpointAsync(detach: true, timeout: TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            logger.LogWarning("The audit log's last checkpoint was not written within 10 s of stopping; the next start writes one");
+        }
+    }
 
     private static async Task PublishAsync(AliciaEngine engine, AuditCheckpoint checkpoint, ILogger logger)
     {

@@ -150,17 +150,24 @@ internal sealed class AuditLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// Writes a checkpoint of everything queued so far (when anchored and the head moved) and waits for it. With
+    /// Writes a checkpoint of everything queued so far (when anchored and the head moved) and waits for it, at most
+    /// <paramref name="timeout"/> on the log's clock (then <see cref="TimeoutException"/>: a flood still being written). With
     /// <paramref name="detach"/> the log stops anchoring afterwards: the engine calls it when it stops, before its key goes.
     /// </summary>
-    public async Task CheckpointAsync(bool detach = false)
+    public async Task CheckpointAsync(bool detach = false, TimeSpan? timeout = null)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _checkpointRequests.Enqueue(done);
         AskForCheckpoint();
         if (_writer.IsCompleted) done.TrySetResult();
-        await done.Task.ConfigureAwait(false);
-        if (detach) Interlocked.Exchange(ref _anchor, null)?.Stop.Cancel();
+        try
+        {
+            await done.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, _clock).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (detach) Interlocked.Exchange(ref _anchor, null)?.Stop.Cancel();
+        }
     }
 
     /// <summary>Waits until everything queued so far is on disk.</summary>

@@ -411,7 +411,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (_directory is not null) _directory.Changed -= OnIdentityChanged;
         _refusals.FlushAll();
-        if (_audit is not null && _ingress is not null) await AuditAnchor.StopAsync(_audit).ConfigureAwait(false);
+        if (_audit is not null && _ingress is not null) await AuditAnchor.StopAsync(_audit, _logger).ConfigureAwait(false);
         Metrics.Dispose();
     }
 }

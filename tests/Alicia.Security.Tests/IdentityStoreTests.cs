@@ -27,6 +27,22 @@ public sealed class IdentityStoreTests : IDisposable
         _dir.Dispose();
     }
 
+    [Fact]
+    public void The_identity_database_and_its_wal_files_are_owner_only_even_when_an_older_version_left_them_wider()
+    {
+        if (OperatingSystem.IsWindows()) return; // Unix file modes
+        using (Add("mode-sensor", password: "pw-mode-sensor")) { }
+        string db = IdentityStore.PathFor(_dir.Data);
+        string[] files = [.. new[] { db, db + "-wal", db + "-shm" }.Where(File.Exists)];
+        Assert.Contains(db + "-wal", files);
+        foreach (string file in files) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, UnixModes.Of(file));
+
+        // As a version before issue 10 left them: readable by everyone. Opening the store narrows them again.
+        foreach (string file in files) File.SetUnixFileMode(file, (UnixFileMode)Convert.ToInt32("644", 8));
+        using IdentityStore reopened = IdentityStore.Open(_dir.Data, _clock);
+        foreach (string file in files.Where(File.Exists)) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, UnixModes.Of(file));
+    }
+
     private X509Certificate2 Add(string id, IdentityKind kind = IdentityKind.Sensor, string? password = null, params string[] roles)
     {
         X509Certificate2 cert = _ca.IssueClientCertificate(id, kind);

@@ -197,6 +197,60 @@ public static class EnvelopeCodec
         return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence, sealedData: sealedData);
     }
 
+    /// <summary>
+    /// Reads what a verifier checks before decoding (<see cref="EnvelopeSigningHeader"/>): message id, timestamp, source,
+    /// countersigner and the signature's place, stepping over the payload without decoding it, and allocating nothing.
+    /// Throws <see cref="MsgPackException"/> when the envelope's structure is broken, a header field is missing, or the
+    /// signature is not the last value.
+    /// </summary>
+    public static EnvelopeSigningHeader ReadSigningHeader(ReadOnlySpan<byte> bytes)
+    {
+        var reader = new MsgPackReader(bytes);
+        Guid id = default;
+        DateTimeOffset timestamp = default;
+        ReadOnlySpan<byte> source = default, attestedBy = default;
+        bool hasId = false, hasTimestamp = false, hasSource = false, attested = false;
+        int signatureOffset = -1;
+
+        int fields = reader.ReadMapHeader();
+        for (int i = 0; i < fields; i++)
+        {
+            ReadOnlySpan<byte> key = reader.ReadStringSpan();
+            if (key.SequenceEqual(KeyMessageId)) { id = reader.ReadGuid(); hasId = true; }
+            else if (key.SequenceEqual(KeyTimestamp)) { timestamp = reader.ReadDateTimeOffset(); hasTimestamp = true; }
+            else if (key.SequenceEqual(KeySource)) { if (!reader.TryReadNil()) { source = reader.ReadStringSpan(); hasSource = true; } }
+            else if (key.SequenceEqual(KeySecurity))
+            {
+                reader.EnterNested();
+                int n = reader.ReadMapHeader();
+                for (int j = 0; j < n; j++)
+                {
+                    ReadOnlySpan<byte> sk = reader.ReadStringSpan();
+                    if (sk.SequenceEqual(KeyAttestedBy)) { if (!reader.TryReadNil()) { attestedBy = reader.ReadStringSpan(); attested = true; } }
+                    else if (sk.SequenceEqual(KeySignature))
+                    {
+                        if (reader.TryReadNil()) continue;
+                        int offset = reader.Position;
+                        ReadOnlySpan<byte> sig = reader.ReadBinarySpan();
+                        if (sig.Length != SignatureLength) throw new MsgPackException($"signature must be {SignatureLength} bytes, found {sig.Length}");
+                        signatureOffset = offset;
+                    }
+                    else reader.Skip();
+                }
+                reader.ExitNested();
+            }
+            else reader.Skip(); // the payload among them: stepped over, not decoded
+        }
+
+        if (!reader.End) throw new MsgPackException($"{bytes.Length - reader.Position} trailing bytes after the envelope");
+        if (signatureOffset >= 0 && signatureOffset + SignatureSlotLength != bytes.Length)
+            throw new MsgPackException("the signature must be the last value of the envelope");
+        if (!hasId) throw Missing("message_id");
+        if (!hasTimestamp) throw Missing("timestamp");
+        if (!hasSource) throw Missing("source");
+        return new EnvelopeSigningHeader(id, timestamp, source, attested, attestedBy, signatureOffset);
+    }
+
     /// <summary>Reads only the routing header, skipping the payload (for logging and auditing a message whose payload did not decode).</summary>
     public static bool TryReadHeader(ReadOnlySpan<byte> bytes, out string? source, out Guid messageId)
     {

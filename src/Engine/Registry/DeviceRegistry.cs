@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using Alicia.Contracts.Messages;
+using Alicia.Engine.Security.Gateway;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -111,7 +112,7 @@ internal sealed class DeviceRegistry : IDisposable
             string outcome = existing is null ? "registered" : unchanged ? "unchanged" : "updated";
             Metrics.Registration(outcome);
             _logger.LogInformation("Device '{Device}' {Outcome} by '{Owner}' ({Type} in '{Location}': {Capabilities})",
-                record.DeviceId, outcome, owner, record.DeviceType, record.Location, string.Join(", ", record.CapabilityNames));
+                Untrusted.Escape(record.DeviceId), outcome, Untrusted.Escape(owner), Untrusted.Escape(record.DeviceType), Untrusted.Escape(record.Location), Untrusted.Escape(string.Join(", ", record.CapabilityNames)));
             if (existing is null) Changed?.Invoke(new RegistryChange(RegistryChangeKind.Registered, record, outcome));
             else if (!unchanged) Changed?.Invoke(new RegistryChange(RegistryChangeKind.Updated, record, outcome));
             else if (cameBack) Changed?.Invoke(new RegistryChange(RegistryChangeKind.StateChanged, record, "registration"));
@@ -122,7 +123,7 @@ internal sealed class DeviceRegistry : IDisposable
     private RegistrationOutcome Refuse(string deviceId, ValidationError error)
     {
         Metrics.Registration("refused", error.Field);
-        _logger.LogWarning("Registration of '{Device}' refused: {Error}", deviceId, error.ToString());
+        _logger.LogWarning("Registration of '{Device}' refused: {Error}", Untrusted.Escape(deviceId), Untrusted.Escape(error.ToString()));
         return new RegistrationOutcome("refused", error, null);
     }
 
@@ -143,7 +144,7 @@ internal sealed class DeviceRegistry : IDisposable
             _dirty.Remove(removed);
             removed.State = DeviceState.Offline;
             RebuildIndex();
-            _logger.LogInformation("Device '{Device}' unregistered by '{Requester}': {Reason}", deviceId, requester ?? "engine", reason);
+            _logger.LogInformation("Device '{Device}' unregistered by '{Requester}': {Reason}", Untrusted.Escape(deviceId), Untrusted.Escape(requester ?? "engine"), Untrusted.Escape(reason));
             Changed?.Invoke(new RegistryChange(RegistryChangeKind.Removed, removed, reason));
         }
         return new RegistrationOutcome("unregistered", null, removed);
@@ -158,7 +159,7 @@ internal sealed class DeviceRegistry : IDisposable
             if (!_devices.TryGetValue(deviceId, out record) || !IsOwner(record, source)) return false;
             if (birthSequence < record.BirthSequence)
             {
-                _logger.LogInformation("Stale birth of '{Device}' (sequence {Seq} < current {Current}) ignored", deviceId, birthSequence, record.BirthSequence);
+                _logger.LogInformation("Stale birth of '{Device}' (sequence {Seq} < current {Current}) ignored", Untrusted.Escape(deviceId), birthSequence, record.BirthSequence);
                 return false;
             }
             if (state == DeviceState.Offline)
@@ -191,7 +192,7 @@ internal sealed class DeviceRegistry : IDisposable
             if (!_devices.TryGetValue(deviceId, out DeviceRecord? record)) return false;
             if (birthSequence != record.BirthSequence)
             {
-                _logger.LogInformation("Stale death notice for '{Device}' (sequence {Seq}, current {Current}) ignored", deviceId, birthSequence, record.BirthSequence);
+                _logger.LogInformation("Stale death notice for '{Device}' (sequence {Seq}, current {Current}) ignored", Untrusted.Escape(deviceId), birthSequence, record.BirthSequence);
                 return false;
             }
             return SetState(record, DeviceState.Offline, cause);
@@ -270,7 +271,7 @@ internal sealed class DeviceRegistry : IDisposable
         _dirty.Remove(record);
         string name = state.ToString().ToLowerInvariant();
         Metrics.Transition(name, cause);
-        _logger.LogInformation("Device '{Device}' {Before} -> {After} ({Cause}, birth sequence {Seq})", record.DeviceId,
+        _logger.LogInformation("Device '{Device}' {Before} -> {After} ({Cause}, birth sequence {Seq})", Untrusted.Escape(record.DeviceId),
             before.ToString().ToLowerInvariant(), name, cause, record.BirthSequence);
         // Raised under the lock so observers see transitions in order; handlers must not call back in synchronously.
         Changed?.Invoke(new RegistryChange(RegistryChangeKind.StateChanged, record, cause));

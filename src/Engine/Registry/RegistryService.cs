@@ -126,7 +126,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
     {
         if (message.Payload.Length > _options.MaxRegistrationBytes)
         {
-            _logger.LogWarning("Refused {Bytes}-byte message on {Topic}: larger than {Max} bytes", message.Payload.Length, message.Topic, _options.MaxRegistrationBytes);
+            _logger.LogWarning("Refused {Bytes}-byte message on {Topic}: larger than {Max} bytes", message.Payload.Length, Untrusted.Escape(message.Topic), _options.MaxRegistrationBytes);
             return;
         }
         // Copy: MQTTnet may reuse the payload buffer once this handler returns.
@@ -151,7 +151,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    _logger.LogError(e, "Registry failed to handle a message on {Topic}", message.Topic);
+                    _logger.LogError(e, "Registry failed to handle a message on {Topic}", Untrusted.Escape(message.Topic));
                 }
             }
         }
@@ -204,7 +204,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
     {
         Verdict verdict = format == Format.JsonEnvelope ? Engine.Verifier.VerifyJson(topic, payload, out envelope) : Engine.Verifier.Verify(topic, payload, out envelope);
         if (verdict.Accepted) return true;
-        _logger.LogWarning("Refused {Type} on {Topic}: {Verdict}", typeof(T).Name, topic, verdict.ToString());
+        _logger.LogWarning("Refused {Type} on {Topic}: {Verdict}", typeof(T).Name, Untrusted.Escape(topic), Untrusted.Escape(verdict.ToString()));
         return false;
     }
 
@@ -238,7 +238,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
             {
                 var error = new ValidationError(FieldOf(e.Message), $"not a valid registration: {e.Message}");
                 Registry.Metrics.Registration("refused", error.Field);
-                _logger.LogWarning("Plain JSON registration refused: {Error}", error.ToString());
+                _logger.LogWarning("Plain JSON registration refused: {Error}", Untrusted.Escape(error.ToString()));
                 await PublishResultAsync(claimedId, error, "", "refused", json: true, cancellationToken).ConfigureAwait(false);
                 return;
             }
@@ -272,7 +272,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException)
             {
-                _logger.LogWarning("Plain JSON unregistration refused: {Error}", e.Message);
+                _logger.LogWarning("Plain JSON unregistration refused: {Error}", Untrusted.Escape(e.Message));
                 return;
             }
             requester = DeviceRecord.PlainOwnerPrefix + request.DeviceId;
@@ -301,12 +301,12 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
-            _logger.LogDebug("Ignored unsigned status on {Topic}: {Error}", topic, e.Message);
+            _logger.LogDebug("Ignored unsigned status on {Topic}: {Error}", Untrusted.Escape(topic), Untrusted.Escape(e.Message));
             return;
         }
         if (status.State != DeviceState.Offline)
         {
-            _logger.LogWarning("Ignored unsigned '{State}' status on {Topic}: only a death notice may be unsigned", status.State, topic);
+            _logger.LogWarning("Ignored unsigned '{State}' status on {Topic}: only a death notice may be unsigned", status.State, Untrusted.Escape(topic));
             return;
         }
         Registry.Death(deviceId, status.BirthSequence);
@@ -330,7 +330,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _logger.LogWarning(e, "Could not publish the registration result for '{Device}'", deviceId);
+            _logger.LogWarning(e, "Could not publish the registration result for '{Device}'", Untrusted.Escape(deviceId));
         }
     }
 
@@ -388,7 +388,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    _logger.LogWarning(e, "Announcement for '{Device}' failed", d.DeviceId);
+                    _logger.LogWarning(e, "Announcement for '{Device}' failed", Untrusted.Escape(d.DeviceId));
                 }
             }
         }
@@ -491,7 +491,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
             }
             catch (TimeoutException) when (attempt == 0)
             {
-                _logger.LogWarning("Service instance '{Instance}' did not answer a {Capability} request; marked suspect, retrying once elsewhere", instance.DeviceId, capability);
+                _logger.LogWarning("Service instance '{Instance}' did not answer a {Capability} request; marked suspect, retrying once elsewhere", Untrusted.Escape(instance.DeviceId), Untrusted.Escape(capability));
                 Registry.MarkSuspect(instance.DeviceId);
                 failed = instance.DeviceId;
             }

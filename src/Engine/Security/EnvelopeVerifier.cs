@@ -1,3 +1,4 @@
+using System.Text;
 using Alicia.Contracts;
 using Alicia.Contracts.Serialization;
 using Alicia.Engine.Buffers;
@@ -16,13 +17,19 @@ public readonly record struct Verdict(RejectReason Reason, string? Detail)
 }
 
 /// <summary>
-/// Decodes and verifies incoming envelopes: size, format, signature presence, clock skew, known source,
-/// Ed25519 signature over topic + envelope, and replay. Every refusal is counted by reason. The
-/// replay filter only learns ids of messages whose signature verified, so forgeries cannot poison it.
+/// Verifies incoming envelopes, and decodes only what verified: size, then the header alone (message id, timestamp,
+/// source, countersigner, the signature's place, read without decoding the payload), clock skew, known source, a
+/// replay pre-check, the Ed25519 signature over topic + envelope, and only then the payload, whose strings are
+/// interned (<see cref="Strings"/>). Unauthenticated traffic therefore costs a header read and at most one signature
+/// check, and never reaches the decoders or the string cache. Every refusal is counted by reason. The replay filter
+/// only learns ids of messages whose signature verified, so forgeries cannot poison it.
 /// </summary>
 public sealed class EnvelopeVerifier
 {
     [ThreadStatic] private static PooledBufferWriter? t_scratch;
+
+    /// <summary>Longer names are refused unread: no identity name (64 characters at most) comes close.</summary>
+    private const int MaxNameBytes = 256;
 
     private readonly TrustStore _trust;
     private readonly ReplayFilter _replay;
@@ -40,6 +47,7 @@ public sealed class EnvelopeVerifier
         Strings = strings ?? new Utf8StringCache();
     }
 
+    /// <summary>Strings of verified messages only (payloads are decoded after their signature checks out).</summary>
     internal Utf8StringCache Strings { get; }
 
     /// <summary>Per-source sequence numbers of verified messages (gaps and restarts).</summary>
@@ -47,7 +55,7 @@ public sealed class EnvelopeVerifier
     public BusMetrics Metrics => _metrics;
     public TrustStore Trust => _trust;
 
-    /// <summary>Verifies a MessagePack envelope received on <paramref name="topic"/>.</summary>
+    /// <summary>Verifies a MessagePack envelope received on <paramref name="topic"/>, then decodes it.</summary>
     public Verdict Verify<T>(ReadOnlySpan<char> topic, ReadOnlySpan<byte> bytes, out Envelope<T> envelope)
         where T : IAliciaSerializable<T>
     {
@@ -55,27 +63,48 @@ public sealed class EnvelopeVerifier
         if (bytes.Length > _options.MaxMessageBytes)
             return Reject(RejectReason.Oversize, $"{bytes.Length} bytes exceeds the {_options.MaxMessageBytes}-byte limit");
 
-        int signatureOffset;
+        EnvelopeSigningHeader header;
         try
         {
-            envelope = EnvelopeCodec.Read<T>(bytes, Strings, out signatureOffset);
+            header = EnvelopeCodec.ReadSigningHeader(bytes);
         }
         catch (Exception e) when (e is MsgPackException or FormatException or ArgumentException or OverflowException)
         {
             return Reject(RejectReason.Malformed, e.Message);
         }
+        if (!header.IsSigned) return Reject(RejectReason.Unsigned, $"from '{Text(header.Source)}' carries no signature");
+        if (header.Source.Length > MaxNameBytes || header.AttestedBy.Length > MaxNameBytes)
+            return Reject(RejectReason.UnknownSource, $"message {header.MessageId} names a {Math.Max(header.Source.Length, header.AttestedBy.Length)}-byte source or attester: no identity has such a name");
 
-        if (signatureOffset < 0) return Reject(RejectReason.Unsigned, $"from '{envelope.Source}' carries no signature");
-        Verdict verdict = CheckSignature(topic, envelope.Header, envelope.AttestedBy, bytes[..signatureOffset], bytes.Slice(signatureOffset + 2, EnvelopeCodec.SignatureLength));
+        Span<char> sourceChars = stackalloc char[MaxNameBytes];
+        Span<char> attesterChars = stackalloc char[MaxNameBytes];
+        ReadOnlySpan<char> source = sourceChars[..Encoding.UTF8.GetChars(header.Source, sourceChars)];
+        ReadOnlySpan<char> attester = attesterChars[..Encoding.UTF8.GetChars(header.AttestedBy, attesterChars)];
+        Verdict verdict = Precheck(header.MessageId, header.Timestamp, source, header.IsAttested, attester, out PublicKey key);
         if (!verdict.Accepted) return verdict;
+        int slot = header.SignatureOffset;
+        verdict = CheckSignature(topic, header.MessageId, source, header.IsAttested ? attester : source, key, bytes[..slot], bytes.Slice(slot + 2, EnvelopeCodec.SignatureLength));
+        if (!verdict.Accepted) return verdict;
+
+        // Verified: only now is the payload decoded and are its strings interned.
+        try
+        {
+            envelope = EnvelopeCodec.Read<T>(bytes, Strings, out _);
+        }
+        catch (Exception e) when (e is MsgPackException or FormatException or ArgumentException or OverflowException)
+        {
+            envelope = default;
+            return Reject(RejectReason.Malformed, e.Message);
+        }
         envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
         Accepted(envelope.Source, envelope.Sequence);
         return Verdict.Accept;
     }
 
     /// <summary>
-    /// Verifies a JSON envelope: the signature covers the canonical MessagePack form, so the same
-    /// signature is valid in either representation.
+    /// Verifies a JSON envelope: the signature covers the canonical MessagePack form, so the same signature is valid in
+    /// either representation. The header is checked first (skew, trust, replay); the payload is decoded only then,
+    /// since the signed bytes are its canonical re-encoding.
     /// </summary>
     public Verdict VerifyJson<T>(ReadOnlySpan<char> topic, ReadOnlySpan<byte> json, out Envelope<T> envelope)
         where T : IAliciaSerializable<T>
@@ -83,6 +112,19 @@ public sealed class EnvelopeVerifier
         envelope = default;
         if (json.Length > _options.MaxMessageBytes)
             return Reject(RejectReason.Oversize, $"{json.Length} bytes exceeds the {_options.MaxMessageBytes}-byte limit");
+        JsonSigningHeader header;
+        try
+        {
+            header = JsonSigningHeader.Read(json);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
+        {
+            return Reject(RejectReason.Malformed, e.Message);
+        }
+        if (!header.IsSigned) return Reject(RejectReason.Unsigned, $"from '{header.Source}' carries no signature");
+        Verdict verdict = Precheck(header.MessageId, header.Timestamp, header.Source, header.AttestedBy is not null, header.AttestedBy, out PublicKey key);
+        if (!verdict.Accepted) return verdict;
+
         byte[]? signature;
         try
         {
@@ -90,51 +132,75 @@ public sealed class EnvelopeVerifier
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or MsgPackException or FormatException or InvalidOperationException)
         {
+            envelope = default;
             return Reject(RejectReason.Malformed, e.Message);
         }
         if (signature is null) return Reject(RejectReason.Unsigned, $"from '{envelope.Source}' carries no signature");
         if (signature.Length != EnvelopeCodec.SignatureLength) return Reject(RejectReason.Malformed, $"signature must be {EnvelopeCodec.SignatureLength} bytes");
+        if (envelope.MessageId != header.MessageId || envelope.Source != header.Source || envelope.AttestedBy != header.AttestedBy)
+            return Reject(RejectReason.Malformed, "the envelope's header fields are ambiguous (given twice)");
 
         using var canonical = new PooledBufferWriter();
         var writer = new MsgPackWriter(canonical);
         EnvelopeCodec.Write(ref writer, envelope, reserveSignature: true);
         writer.Flush();
-        Verdict verdict = CheckSignature(topic, envelope.Header, envelope.AttestedBy, canonical.WrittenSpan[..^EnvelopeCodec.SignatureSlotLength], signature);
+        verdict = CheckSignature(topic, header.MessageId, header.Source, header.AttestedBy ?? header.Source, key, canonical.WrittenSpan[..^EnvelopeCodec.SignatureSlotLength], signature);
         if (!verdict.Accepted) return verdict;
         envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
         Accepted(envelope.Source, envelope.Sequence);
         return Verdict.Accept;
     }
 
-    private Verdict CheckSignature(ReadOnlySpan<char> topic, in EnvelopeHeader header, string? attestedBy, ReadOnlySpan<byte> signedEnvelope, ReadOnlySpan<byte> signature)
+    /// <summary>The checks that need only the header: clock skew, a trusted signer (source or attester), and not a replay.</summary>
+    private Verdict Precheck(Guid messageId, DateTimeOffset timestamp, ReadOnlySpan<char> source, bool attested, ReadOnlySpan<char> attester, out PublicKey key)
     {
-        TimeSpan skew = _clock.GetUtcNow() - header.Timestamp;
+        key = null!;
+        TimeSpan skew = _clock.GetUtcNow() - timestamp;
         if (skew > _options.MaxClockSkew || skew < -_options.MaxClockSkew)
-            return Reject(RejectReason.Stale, $"message {header.MessageId} from '{header.Source}' is {skew.TotalSeconds:0.#} s off the clock (allowed ±{_options.MaxClockSkew.TotalSeconds:0.#} s)");
+            return Reject(RejectReason.Stale, $"message {messageId} from '{source}' is {skew.TotalSeconds:0.#} s off the clock (allowed ±{_options.MaxClockSkew.TotalSeconds:0.#} s)");
 
-        string signer = header.Source;
-        if (attestedBy is not null)
+        ReadOnlySpan<char> signer = source;
+        if (attested)
         {
-            if (!_options.TrustedAttesters.Contains(attestedBy))
-                return Reject(RejectReason.UnknownSource, $"message from '{header.Source}' is attested by '{attestedBy}', which is not a trusted gateway");
-            signer = attestedBy;
+            if (!IsTrustedAttester(attester))
+                return Reject(RejectReason.UnknownSource, $"message from '{source}' is attested by '{attester}', which is not a trusted gateway");
+            signer = attester;
         }
-        if (!_trust.TryGet(signer, out PublicKey key))
-            return Reject(RejectReason.UnknownSource, $"no trusted key for {(attestedBy is null ? "source" : "attester")} '{signer}'");
+        if (!_trust.TryGet(signer, out key))
+            return Reject(RejectReason.UnknownSource, $"no trusted key for {(attested ? "attester" : "source")} '{signer}'");
+        if (_replay.Contains(messageId))
+            return Reject(RejectReason.Replayed, $"message {messageId} from '{source}' was already received");
+        return Verdict.Accept;
+    }
 
+    private bool IsTrustedAttester(ReadOnlySpan<char> attester)
+    {
+        foreach (string trusted in _options.TrustedAttesters)
+        {
+            if (attester.SequenceEqual(trusted)) return true;
+        }
+        return false;
+    }
+
+    private Verdict CheckSignature(ReadOnlySpan<char> topic, Guid messageId, ReadOnlySpan<char> source, ReadOnlySpan<char> signer, PublicKey key,
+        ReadOnlySpan<byte> signedEnvelope, ReadOnlySpan<byte> signature)
+    {
         PooledBufferWriter scratch = t_scratch ??= new PooledBufferWriter(4096);
         scratch.Reset();
         SigningInput.WritePrefix(scratch, topic);
         signedEnvelope.CopyTo(scratch.GetSpan(signedEnvelope.Length));
         scratch.Advance(signedEnvelope.Length);
         if (!SignatureAlgorithm.Ed25519.Verify(key, scratch.WrittenSpan, signature)
-            && !(_trust.TryGetPrevious(signer, out PublicKey previous) && SignatureAlgorithm.Ed25519.Verify(previous, scratch.WrittenSpan, signature)))
-            return Reject(RejectReason.BadSignature, $"message {header.MessageId} from '{header.Source}' on '{topic}' does not match the signature of '{signer}'");
+            && !(_trust.TryGetPrevious(signer.ToString(), out PublicKey previous) && SignatureAlgorithm.Ed25519.Verify(previous, scratch.WrittenSpan, signature)))
+            return Reject(RejectReason.BadSignature, $"message {messageId} from '{source}' on '{topic}' does not match the signature of '{signer}'");
 
-        if (!_replay.TryRecord(header.MessageId))
-            return Reject(RejectReason.Replayed, $"message {header.MessageId} from '{header.Source}' was already received");
+        if (!_replay.TryRecord(messageId))
+            return Reject(RejectReason.Replayed, $"message {messageId} from '{source}' was already received");
         return Verdict.Accept;
     }
+
+    /// <summary>A name from a refused message, for its refusal's detail (the caller escapes it where it is logged).</summary>
+    private static string Text(ReadOnlySpan<byte> utf8) => Encoding.UTF8.GetString(utf8[..Math.Min(utf8.Length, MaxNameBytes)]);
 
     private void Accepted(string source, long sequence)
     {

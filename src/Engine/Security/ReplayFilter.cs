@@ -32,6 +32,17 @@ internal sealed class ReplayFilter
         get { lock (_lock) return _count; }
     }
 
+    /// <summary>True when <paramref name="id"/> was seen inside the window (a cheap refusal before any signature is checked).</summary>
+    public bool Contains(Guid id)
+    {
+        long now = _clock.GetTimestamp();
+        lock (_lock)
+        {
+            EvictExpired(now);
+            return _seen.Contains(id);
+        }
+    }
+
     /// <summary>Records <paramref name="id"/>; false when it was already seen inside the window.</summary>
     public bool TryRecord(Guid id)
     {

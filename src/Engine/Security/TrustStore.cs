@@ -17,8 +17,11 @@ public sealed class TrustStore
     private static readonly TimeSpan NegativeCacheTime = TimeSpan.FromSeconds(5);
     private const int MaxNegativeEntries = 10_000;
 
+    private readonly ConcurrentDictionary<string, PublicKey>.AlternateLookup<ReadOnlySpan<char>> _keysBySpan;
+
     public TrustStore(KeyDirectory? directory = null, TimeProvider? clock = null)
     {
+        _keysBySpan = _keys.GetAlternateLookup<ReadOnlySpan<char>>();
         _directory = directory;
         _clock = clock ?? TimeProvider.System;
         if (directory is null) return;
@@ -66,6 +69,17 @@ public sealed class TrustStore
     {
         _previous.TryRemove(name, out _);
         return _keys.TryRemove(name, out _);
+    }
+
+    /// <summary>
+    /// The key of <paramref name="source"/> given as characters (a verifier's view into a message not yet trusted):
+    /// a known name is found without allocating; only an unknown one is looked up as a string.
+    /// </summary>
+    internal bool TryGet(ReadOnlySpan<char> source, out PublicKey key)
+    {
+        if (_keysBySpan.TryGetValue(source, out key!)) return true;
+        if (_directory is null || !IdentityNames.IsValid(source)) return false;
+        return TryGet(source.ToString(), out key);
     }
 
     public bool TryGet(string source, out PublicKey key)

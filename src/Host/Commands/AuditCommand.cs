@@ -1,5 +1,6 @@
 using System.Globalization;
 using Alicia.Engine.Hosting;
+using Alicia.Engine.Security;
 using Alicia.Engine.Security.Audit;
 using Alicia.Engine.Security.Gateway;
 using System.CommandLine;
@@ -17,9 +18,9 @@ internal static class AuditCommand
             CustomParser = CommonOptions.Integer("-n", 1, int.MaxValue, "a positive number") };
         var tail = cli.ReadsConfiguration(new Command("tail", "The last security decisions of the audit log (<DataDirectory>/audit.db)") { count });
         tail.SetAction(result => Execute(cli, cli.Load(result), "tail", result.GetValue(count)));
-        var verify = cli.ReadsConfiguration(new Command("verify", "Check the audit log's hash chain; names the first altered or missing record"));
+        var verify = cli.ReadsConfiguration(new Command("verify", "Check the audit log's hash chain and its signed checkpoints; names altered, missing, removed or rewritten records"));
         verify.SetAction(result => Execute(cli, cli.Load(result), "verify", 0));
-        return new Command("audit", "The security audit log (append-only, SHA-256 hash chain)") { tail, verify };
+        return new Command("audit", "The security audit log (append-only, SHA-256 hash chain anchored by signed checkpoints)") { tail, verify };
     }
 
     /// <summary>
@@ -47,13 +48,19 @@ internal static class AuditCommand
             return Cli.Ok;
         }
 
-        string? broken = AuditLog.Verify(path, out long records);
-        if (broken is null)
+        // The chain, and the chain against the checkpoints the engine signed (audit.checkpoints beside audit.db).
+        new KeyDirectory(options.KeyDirectory).TryReadPublicKey(options.Name, out NSec.Cryptography.PublicKey? engineKey);
+        AuditVerification result = AuditLog.VerifyAnchored(path, AuditCheckpoints.PathFor(path), options.Name, engineKey);
+        string anchored = result.Latest is { } latest
+            ? $"{result.Checkpoints} signed checkpoints, the latest of {AuditLog.When(latest)} at record {latest.Records}"
+            : "no checkpoints";
+        if (result.Intact)
         {
-            stdout.WriteLine($"audit log intact: {records} records, hash chain verified ({path})");
+            stdout.WriteLine($"audit log intact: {result.Records} records, hash chain verified, {anchored} ({path})");
             return Cli.Ok;
         }
-        stdout.WriteLine($"audit log BROKEN: {broken} ({records} records read, {path})");
+        foreach (string problem in result.Problems) stdout.WriteLine($"audit log BROKEN: {problem}");
+        stdout.WriteLine($"({result.Records} records read, {anchored}, {path})");
         return Cli.Failed;
     }
 }

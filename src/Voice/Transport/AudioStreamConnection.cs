@@ -6,6 +6,7 @@ using System.Net.WebSockets;
 using System.Text;
 using Alicia.Contracts.Messages;
 using Microsoft.Extensions.Logging;
+using Alicia.Engine.Security.Gateway;
 
 namespace Alicia.Voice.Transport;
 
@@ -68,7 +69,7 @@ internal sealed class AudioStreamConnection(VoiceService service, ILogger logger
         {
             if (error is not null)
             {
-                logger.LogInformation("Audio session {Session} from {Remote} failed: {Error}", session?.Id ?? "(none)", remote, error);
+                logger.LogInformation("Audio session {Session} from {Remote} failed: {Error}", session?.Id ?? "(none)", remote, Untrusted.Escape(error));
                 if (session is not null) await session.DrainAsync().ConfigureAwait(false);
                 await SendAsync(AudioFrameType.Error, Encoding.UTF8.GetBytes(error)).ConfigureAwait(false);
             }

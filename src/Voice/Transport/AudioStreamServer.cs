@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Net.WebSockets;
 using Alicia.Contracts.Messages;
 using Microsoft.Extensions.Logging;
+using Alicia.Engine.Security.Gateway;
 
 namespace Alicia.Voice.Transport;
 
@@ -126,6 +127,8 @@ internal sealed class AudioStreamServer : IAsyncDisposable
 
     private void Refused(string remote, string reason)
     {
+        // The reason may quote what the client sent (a path, a header): logged with control characters escaped.
+        reason = Untrusted.Escape(reason);
         _logger.LogInformation("Audio connection from {Remote} refused: {Reason}", remote, reason);
         _service.OnConnectionRefused(remote, reason);
     }
@@ -207,7 +210,7 @@ internal sealed class AudioStreamServer : IAsyncDisposable
         {
             if (key is null)
             {
-                _logger.LogInformation("Audio WebSocket upgrade from {Remote} refused: {Reason}", remote, refusal);
+                _logger.LogInformation("Audio WebSocket upgrade from {Remote} refused: {Reason}", remote, Untrusted.Escape(refusal));
                 await WebSocketUpgrade.RefuseAsync(network, refusal!, CancellationToken.None).ConfigureAwait(false);
                 return null;
             }

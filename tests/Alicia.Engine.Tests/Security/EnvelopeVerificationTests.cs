@@ -198,12 +198,14 @@ public sealed class EnvelopeVerificationTests : IDisposable
         string json = System.Text.Encoding.UTF8.GetString(output.WrittenSpan);
         Assert.Contains("\"message_type\":\"event\"", json);
 
+        // Tampered first: once the genuine message is received, its id is refused as a replay before any signature check.
+        byte[] tampered = System.Text.Encoding.UTF8.GetBytes(json.Replace("18.5", "81.5", StringComparison.Ordinal));
+        Assert.Equal(RejectReason.BadSignature, _rig.Verifier.VerifyJson(Topic, tampered, out Envelope<SensorTelemetry> _).Reason);
+
         Verdict verdict = _rig.Verifier.VerifyJson(Topic, output.WrittenSpan, out Envelope<SensorTelemetry> received);
         Assert.True(verdict.Accepted, verdict.ToString());
         Assert.Equal(18.5, received.Data.Value);
-
-        byte[] tampered = System.Text.Encoding.UTF8.GetBytes(json.Replace("18.5", "81.5", StringComparison.Ordinal));
-        Assert.Equal(RejectReason.BadSignature, _rig.Verifier.VerifyJson(Topic, tampered, out Envelope<SensorTelemetry> _).Reason);
+        Assert.Equal(RejectReason.Replayed, _rig.Verifier.VerifyJson(Topic, tampered, out Envelope<SensorTelemetry> _).Reason);
         Assert.Equal(RejectReason.Malformed, _rig.Verifier.VerifyJson(Topic, "{\"message_id\":"u8, out Envelope<SensorTelemetry> _).Reason);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Alicia.Contracts.Messages;
 using Alicia.Engine.Security.Gateway;
 using Microsoft.Data.Sqlite;
 
@@ -49,6 +50,9 @@ internal sealed class AuditLog : IAsyncDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>Where the signed checkpoints of this log's head are appended (<c>audit.checkpoints</c> beside <c>audit.db</c>).</summary>
+    public string CheckpointPath => AuditCheckpoints.PathFor(Path);
 
     /// <summary>
     /// Creates the database file readable and writable by its owner only (0600), or narrows an existing one and its
@@ -98,6 +102,74 @@ internal sealed class AuditLog : IAsyncDisposable
             Interlocked.Increment(ref _overflowed);
     }
 
+    private const string CheckpointMarker = "audit.checkpoint";
+
+    private sealed class Anchor(SigningIdentity signer, string path, long every, Action<AuditCheckpoint>? written)
+    {
+        public readonly SigningIdentity Signer = signer;
+        public readonly string Path = path;
+        public readonly long Every = every;
+        public readonly Action<AuditCheckpoint>? Written = written;
+        public readonly CancellationTokenSource Stop = new();
+        public long LastRecords = -1; // none written yet: the first checkpoint covers what the log already holds
+    }
+
+    private Anchor? _anchor;
+    private int _checkpointWanted;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TaskCompletionSource> _checkpointRequests = new();
+
+    /// <summary>
+    /// Anchors the chain: from now on the writer signs a checkpoint of the head (<see cref="AuditCheckpoint"/>: record count,
+    /// head hash, time) with <paramref name="signer"/> and appends it to <see cref="CheckpointPath"/> at once (covering what
+    /// the log holds), every <paramref name="everyRecords"/> records, every <paramref name="interval"/> when the head moved,
+    /// and on <see cref="CheckpointAsync"/>. <paramref name="written"/> is told of each (from the writer: it must not block).
+    /// </summary>
+    public void AnchorWith(SigningIdentity signer, long everyRecords, TimeSpan interval, Action<AuditCheckpoint>? written = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(everyRecords, 1);
+        var anchor = new Anchor(signer, CheckpointPath, everyRecords, written);
+        Interlocked.Exchange(ref _anchor, anchor)?.Stop.Cancel();
+        if (interval > TimeSpan.Zero) _ = TickAsync(anchor, interval);
+        AskForCheckpoint();
+    }
+
+    private async Task TickAsync(Anchor anchor, TimeSpan interval)
+    {
+        using var timer = new PeriodicTimer(interval, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(anchor.Stop.Token).ConfigureAwait(false)) AskForCheckpoint();
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    private void AskForCheckpoint()
+    {
+        Interlocked.Exchange(ref _checkpointWanted, 1);
+        _queue.Writer.TryWrite((_clock.GetUtcNow(), CheckpointMarker, "", "", "", "")); // wakes the writer (when full, it is awake anyway)
+    }
+
+    /// <summary>
+    /// Writes a checkpoint of everything queued so far (when anchored and the head moved) and waits for it, at most
+    /// <paramref name="timeout"/> on the log's clock (then <see cref="TimeoutException"/>: a flood still being written). With
+    /// <paramref name="detach"/> the log stops anchoring afterwards: the engine calls it when it stops, before its key goes.
+    /// </summary>
+    public async Task CheckpointAsync(bool detach = false, TimeSpan? timeout = null)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _checkpointRequests.Enqueue(done);
+        AskForCheckpoint();
+        if (_writer.IsCompleted) done.TrySetResult();
+        try
+        {
+            await done.Task.WaitAsync(timeout ?? Timeout.InfiniteTimeSpan, _clock).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (detach) Interlocked.Exchange(ref _anchor, null)?.Stop.Cancel();
+        }
+    }
+
     /// <summary>Waits until everything queued so far is on disk.</summary>
     public async Task FlushAsync()
     {
@@ -133,6 +205,7 @@ internal sealed class AuditLog : IAsyncDisposable
             count.CommandText = "SELECT COUNT(*) FROM audit";
             records = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
+        (long lastSeq, byte[] head) = ReadHead(c, null);
         bool full = records >= MaxRecords, warned = records >= MaxRecords * 9 / 10;
         if (warned) Alarm?.Invoke($"the audit log {Path} holds {records} records of its limit {MaxRecords}");
         var batch = new List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)>();
@@ -141,7 +214,7 @@ internal sealed class AuditLog : IAsyncDisposable
             batch.Clear();
             while (batch.Count < 1000 && _queue.Reader.TryRead(out var item))
             {
-                if (item.Kind != "audit.flush") batch.Add(item);
+                if (item.Kind is not ("audit.flush" or CheckpointMarker)) batch.Add(item);
             }
             long lost = Interlocked.Exchange(ref _overflowed, 0);
             if (lost > 0) batch.Add((_clock.GetUtcNow(), AuditKinds.Overflow, "", "", "lost", $"{lost} records were dropped: the audit queue was full"));
@@ -163,7 +236,7 @@ internal sealed class AuditLog : IAsyncDisposable
             }
             if (batch.Count > 0)
             {
-                Append(c, batch);
+                (lastSeq, head) = Append(c, batch);
                 records += batch.Count;
                 if (!warned && records >= MaxRecords * 9 / 10)
                 {
@@ -171,21 +244,55 @@ internal sealed class AuditLog : IAsyncDisposable
                     Alarm?.Invoke($"the audit log {Path} holds {records} records of its limit {MaxRecords} (Gateway:AuditMaxRecords)");
                 }
             }
+            bool asked = Interlocked.Exchange(ref _checkpointWanted, 0) == 1 || !_checkpointRequests.IsEmpty;
+            if (asked) (lastSeq, head) = ReadHead(c, null); // the CLI may have appended records of its own meanwhile
+            Checkpoint(lastSeq, head, asked);
             while (_queue.Reader.Count == 0 && _flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
+            while (_queue.Reader.Count == 0 && _checkpointRequests.TryDequeue(out TaskCompletionSource? anchored)) anchored.TrySetResult();
         }
+        (lastSeq, head) = ReadHead(c, null);
+        Checkpoint(lastSeq, head, asked: true);
         while (_flushRequests.TryDequeue(out TaskCompletionSource? flushed)) flushed.TrySetResult();
+        while (_checkpointRequests.TryDequeue(out TaskCompletionSource? anchored)) anchored.TrySetResult();
     }
 
-    private static void Append(SqliteConnection c, List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)> batch)
+    /// <summary>Signs and appends a checkpoint when anchored and due: the first, <see cref="Anchor.Every"/> records on, or asked for with the head moved.</summary>
+    private void Checkpoint(long lastSeq, byte[] head, bool asked)
+    {
+        Anchor? anchor = Volatile.Read(ref _anchor);
+        if (anchor is null) return;
+        bool due = anchor.LastRecords < 0 || lastSeq - anchor.LastRecords >= anchor.Every || (asked && lastSeq != anchor.LastRecords);
+        if (!due) return;
+        AuditCheckpoint checkpoint;
+        try
+        {
+            checkpoint = AuditCheckpoints.Sign(anchor.Signer, lastSeq, head, _clock.GetUtcNow());
+            AuditCheckpoints.Append(anchor.Path, checkpoint);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException or CryptographicException)
+        {
+            Alarm?.Invoke($"the audit log's checkpoint could not be written to {anchor.Path}: {e.Message}");
+            return;
+        }
+        anchor.LastRecords = lastSeq;
+        anchor.Written?.Invoke(checkpoint);
+    }
+
+    /// <summary>The last record's sequence number and hash (0 and 32 zero bytes for an empty log).</summary>
+    private static (long Seq, byte[] Hash) ReadHead(SqliteConnection c, SqliteTransaction? tx)
+    {
+        using SqliteCommand last = c.CreateCommand();
+        last.Transaction = tx;
+        last.CommandText = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+        using SqliteDataReader reader = last.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), (byte[])reader[1]) : (0, new byte[32]);
+    }
+
+    /// <summary>Appends the batch to the chain in one transaction; returns the new head (last sequence number and hash).</summary>
+    private static (long Seq, byte[] Hash) Append(SqliteConnection c, List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)> batch)
     {
         using SqliteTransaction tx = c.BeginTransaction(deferred: false);
-        byte[] previous;
-        using (SqliteCommand last = c.CreateCommand())
-        {
-            last.Transaction = tx;
-            last.CommandText = "SELECT hash FROM audit ORDER BY seq DESC LIMIT 1";
-            previous = last.ExecuteScalar() as byte[] ?? new byte[32];
-        }
+        (long seq, byte[] previous) = ReadHead(c, tx);
         using SqliteCommand cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "INSERT INTO audit (at, kind, identity, topic, decision, detail, prev_hash, hash) VALUES ($at, $kind, $identity, $topic, $decision, $detail, $prev, $hash)";
@@ -203,6 +310,12 @@ internal sealed class AuditLog : IAsyncDisposable
             previous = h;
         }
         tx.Commit();
+        using (SqliteCommand id = c.CreateCommand())
+        {
+            id.CommandText = "SELECT last_insert_rowid()";
+            seq = Convert.ToInt64(id.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
+        return (seq, previous);
     }
 
     /// <summary>Appends one record right away (for short-lived writers such as the CLI).</summary>
@@ -242,9 +355,12 @@ internal sealed class AuditLog : IAsyncDisposable
 
     /// <summary>
     /// Walks the whole chain. Returns null when intact, else a description of the first broken link
-    /// (a record altered, removed, or inserted).
+    /// (a record altered, removed, or inserted). The chain alone cannot tell records removed from its end, or a record
+    /// rewritten with the chain recomputed after it: <see cref="VerifyAnchored"/> checks those against the signed checkpoints.
     /// </summary>
-    public static string? Verify(string path, out long records)
+    public static string? Verify(string path, out long records) => Walk(path, null, out records);
+
+    private static string? Walk(string path, Action<long, byte[]>? onRecord, out long records)
     {
         records = 0;
         using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
@@ -263,11 +379,74 @@ internal sealed class AuditLog : IAsyncDisposable
             if (!r.PreviousHash.AsSpan().SequenceEqual(previous)) return $"record {r.Sequence} does not follow record {r.Sequence - 1}: its previous-hash does not match (a record before it was altered or removed)";
             byte[] h = Hash(previous, storedAt, r.Kind, r.Identity, r.Topic, r.Decision, r.Detail);
             if (!h.AsSpan().SequenceEqual(r.Hash)) return $"record {r.Sequence} was altered: its content does not match its hash";
+            onRecord?.Invoke(r.Sequence, h);
             previous = r.Hash;
             expectedSeq++;
         }
         return null;
     }
+
+    /// <summary>
+    /// Verifies the chain and checks it against every checkpoint in <paramref name="checkpointPath"/>: each must be signed by
+    /// <paramref name="signer"/> (whose public key is <paramref name="signerKey"/>); the log must hold at least as many records
+    /// as each counted (else records were removed from its end), and the chain hash at each checkpoint's count must be the
+    /// signed head (else a record up to there was rewritten and the chain recomputed). A log with records but no valid
+    /// checkpoint is reported too: without one, neither attack can be seen.
+    /// </summary>
+    public static AuditVerification VerifyAnchored(string path, string checkpointPath, string signer, NSec.Cryptography.PublicKey? signerKey)
+    {
+        var problems = new List<string>();
+        var checkpoints = new List<(int Line, AuditCheckpoint Checkpoint)>();
+        bool fileExists = File.Exists(checkpointPath);
+        if (fileExists)
+        {
+            int number = 0;
+            foreach (string line in File.ReadLines(checkpointPath))
+            {
+                number++;
+                if (line.Length == 0) continue;
+                AuditCheckpoint? checkpoint = AuditCheckpoints.Parse(line, out string? problem);
+                if (checkpoint is null) problems.Add($"checkpoint line {number} is not valid: {problem} (the checkpoint file was tampered with)");
+                else if (checkpoint.Signer != signer) problems.Add($"checkpoint line {number} is signed by '{Untrusted.EscapeControls(checkpoint.Signer)}', not by the engine '{signer}'");
+                else if (signerKey is null) problems.Add($"checkpoint line {number} cannot be checked: no public key of '{signer}' in the key directory");
+                else if (!AuditCheckpoints.SignatureValid(checkpoint, signerKey)) problems.Add($"checkpoint line {number}: its signature does not verify (the checkpoint was altered)");
+                else checkpoints.Add((number, checkpoint));
+            }
+        }
+
+        var byCount = new Dictionary<long, List<(int Line, AuditCheckpoint Checkpoint)>>();
+        foreach (var entry in checkpoints)
+        {
+            if (!byCount.TryGetValue(entry.Checkpoint.Records, out var list)) byCount[entry.Checkpoint.Records] = list = [];
+            list.Add(entry);
+        }
+        string? rewritten = null;
+        string? broken = Walk(path, (seq, hash) =>
+        {
+            if (rewritten is not null || !byCount.TryGetValue(seq, out var atSeq)) return;
+            foreach ((int line, AuditCheckpoint checkpoint) in atSeq)
+            {
+                if (hash.AsSpan().SequenceEqual(checkpoint.HeadHash)) continue;
+                rewritten = $"the log was rewritten: the chain hash of record {seq} differs from the head signed in the checkpoint of {When(checkpoint)} (line {line}), so a record up to {seq} was changed and the chain recomputed";
+                return;
+            }
+        }, out long records);
+        if (broken is not null) problems.Add(broken);
+        if (rewritten is not null) problems.Add(rewritten);
+
+        (int Line, AuditCheckpoint Checkpoint)? widest = checkpoints.Count == 0 ? null : checkpoints.MaxBy(c => c.Checkpoint.Records);
+        if (broken is null && widest is { } w && w.Checkpoint.Records > records)
+            problems.Add($"the log was truncated: it holds {records} records, but the checkpoint of {When(w.Checkpoint)} (line {w.Line}) counted {w.Checkpoint.Records}: {w.Checkpoint.Records - records} records were removed from its end");
+        if (records > 0 && checkpoints.Count == 0)
+            problems.Add(fileExists
+                ? $"no valid checkpoint in {checkpointPath}: records removed from the log's end or rewritten cannot be detected"
+                : $"no checkpoint file {checkpointPath}: records removed from the log's end or rewritten cannot be detected (the engine writes it while its gateway runs)");
+        AuditCheckpoint? latest = checkpoints.Count == 0 ? null : checkpoints.MaxBy(c => c.Checkpoint.AtUnixMs).Checkpoint;
+        return new AuditVerification(records, checkpoints.Count, latest, problems);
+    }
+
+    internal static string When(AuditCheckpoint checkpoint) =>
+        DateTimeOffset.FromUnixTimeMilliseconds(checkpoint.AtUnixMs).UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     private static List<AuditRecord> Read(SqliteCommand cmd)
     {
@@ -285,6 +464,7 @@ internal sealed class AuditLog : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        Interlocked.Exchange(ref _anchor, null)?.Stop.Cancel(); // its timer, if the engine did not stop anchoring first
         SqliteConnection.ClearAllPools();
     }
 }

@@ -19,3 +19,9 @@ internal static class AuditKinds
     public const string Overflow = "audit.overflow";
     public const string Suppressed = "audit.suppressed";
 }
+
+/// <summary>What <see cref="AuditLog.VerifyAnchored"/> found: the records read, the valid checkpoints, the latest, and every problem.</summary>
+internal sealed record AuditVerification(long Records, int Checkpoints, Alicia.Contracts.Messages.AuditCheckpoint? Latest, IReadOnlyList<string> Problems)
+{
+    public bool Intact => Problems.Count == 0;
+}

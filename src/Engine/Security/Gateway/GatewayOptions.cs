@@ -32,6 +32,12 @@ public sealed class GatewayOptions
     /// <summary>The most records the audit log holds; past it, one "suppressed" record is written and the rest dropped (an alarm is logged at 90 %).</summary>
     public long AuditMaxRecords { get; set; } = 1_000_000;
 
+    /// <summary>Records after which the audit log's head is checkpointed (signed with the engine's key, kept in <c>audit.checkpoints</c> and published retained).</summary>
+    public long AuditCheckpointRecords { get; set; } = 1000;
+
+    /// <summary>How often the audit log's head is checkpointed when it moved (and always when the engine stops).</summary>
+    public TimeSpan AuditCheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The largest payload a client may publish.</summary>
     public int MaxPayloadBytes { get; set; } = 256 * 1024;
 }

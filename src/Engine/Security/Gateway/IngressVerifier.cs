@@ -15,6 +15,8 @@ internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner 
 {
     public readonly record struct Outcome(Verdict Verdict, byte[]? Replacement);
 
+    public EnvelopeVerifier Verifier => verifier;
+
     // Unsigned JSON never reaches the verifier's replay filter (it has no signature to verify): the gateway keeps its own,
     // over the same window, so the same message id is countersigned and delivered once.
     private readonly ReplayFilter _unsignedReplay = new(maxSkew * 2, 1 << 16, clock);
@@ -48,28 +50,43 @@ internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner 
 
     private Outcome CheckJson<T>(string topic, ReadOnlySpan<byte> payload, string identity) where T : IAliciaMessage<T>
     {
-        Envelope<T> envelope;
-        byte[]? signature;
+        // The header first: a signed envelope goes to the verifier (which checks skew, trust and replay before decoding
+        // the payload); an unsigned one is decoded only once its source, clock and id pass.
+        JsonSigningHeader header;
         try
         {
-            envelope = EnvelopeJson.Read<T>(payload, out signature);
+            header = JsonSigningHeader.Read(payload);
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException or Alicia.Contracts.Serialization.MsgPackException)
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException)
         {
             return new(new Verdict(RejectReason.Malformed, e.Message), null);
         }
-        if (signature is not null)
+        if (header.IsSigned)
         {
             Verdict verdict = verifier.VerifyJson(topic, payload, out Envelope<T> verified);
             return new(verdict.Accepted ? SourceMatches(verified, identity) : verdict, null);
         }
 
         // A constrained device: its authenticated connection vouches for the source.
-        Verdict owner = SourceMatches(envelope, identity);
+        Verdict owner = SourceMatches(header.Source, header.AttestedBy, identity);
         if (!owner.Accepted) return new(owner, null);
-        TimeSpan skew = clock.GetUtcNow() - envelope.Timestamp;
+        TimeSpan skew = clock.GetUtcNow() - header.Timestamp;
         if (skew > maxSkew || skew < -maxSkew)
-            return new(new Verdict(RejectReason.Stale, $"message {envelope.MessageId} from '{identity}' is {skew.TotalSeconds:0.#} s off the clock"), null);
+            return new(new Verdict(RejectReason.Stale, $"message {header.MessageId} from '{identity}' is {skew.TotalSeconds:0.#} s off the clock"), null);
+        if (_unsignedReplay.Contains(header.MessageId))
+            return new(new Verdict(RejectReason.Replayed, $"message {header.MessageId} from '{identity}' was already received"), null);
+        Envelope<T> envelope;
+        try
+        {
+            envelope = EnvelopeJson.Read<T>(payload, out byte[]? signature);
+            if (signature is not null) return new(new Verdict(RejectReason.Malformed, "the envelope's signature is given twice"), null);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException or InvalidOperationException or Alicia.Contracts.Serialization.MsgPackException)
+        {
+            return new(new Verdict(RejectReason.Malformed, e.Message), null);
+        }
+        if (envelope.MessageId != header.MessageId || !SourceMatches(envelope, identity).Accepted)
+            return new(new Verdict(RejectReason.Malformed, "the envelope's header fields are ambiguous (given twice)"), null);
         if (!_unsignedReplay.TryRecord(envelope.MessageId))
             return new(new Verdict(RejectReason.Replayed, $"message {envelope.MessageId} from '{identity}' was already received"), null);
         using var output = new PooledBufferWriter(512);
@@ -77,12 +94,14 @@ internal sealed class IngressVerifier(EnvelopeVerifier verifier, EnvelopeSigner 
         return new(Verdict.Accept, output.WrittenSpan.ToArray());
     }
 
-    private static Verdict SourceMatches<T>(in Envelope<T> envelope, string identity)
+    private static Verdict SourceMatches<T>(in Envelope<T> envelope, string identity) => SourceMatches(envelope.Source, envelope.AttestedBy, identity);
+
+    private static Verdict SourceMatches(string source, string? attestedBy, string identity)
     {
-        if (envelope.AttestedBy is not null)
+        if (attestedBy is not null)
             return new Verdict(RejectReason.BadSignature, $"'{identity}' may not send gateway-attested messages");
-        return string.Equals(envelope.Source, identity, StringComparison.Ordinal)
+        return string.Equals(source, identity, StringComparison.Ordinal)
             ? Verdict.Accept
-            : new Verdict(RejectReason.BadSignature, $"connection '{identity}' sent a message claiming source '{envelope.Source}'");
+            : new Verdict(RejectReason.BadSignature, $"connection '{identity}' sent a message claiming source '{source}'");
     }
 }

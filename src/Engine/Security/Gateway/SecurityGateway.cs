@@ -49,6 +49,9 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     public string Name => "security-gateway";
 
+    /// <summary>The verifier of ingress traffic (after start): its string cache holds strings of verified messages only.</summary>
+    internal EnvelopeVerifier? IngressVerifier => _ingress?.Verifier;
+
     public GatewayMetrics Metrics { get; } = new();
 
     /// <summary>Rate limits per identity from its registration (capability constraint rate_limit); null: the default.</summary>
@@ -99,6 +102,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         _signer = new EnvelopeSigner(engine.Identity);
         var verifier = new EnvelopeVerifier(engine.Trust, engine.VerifierOptions, engine.Metrics, _clock);
         _ingress = new IngressVerifier(verifier, _signer, _clock, engine.Options.Security.MaxClockSkew, engine.Messages);
+        if (_audit is not null) AuditAnchor.Start(_audit, engine, _options.AuditCheckpointRecords, _options.AuditCheckpointInterval, _logger);
         return Task.CompletedTask;
     }
 
@@ -411,13 +415,13 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         }
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         // Stopped by the engine, then disposed by the container that created it.
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (_directory is not null) _directory.Changed -= OnIdentityChanged;
         _refusals.FlushAll();
+        if (_audit is not null && _ingress is not null) await AuditAnchor.StopAsync(_audit, _logger).ConfigureAwait(false);
         Metrics.Dispose();
-        return ValueTask.CompletedTask;
     }
 }

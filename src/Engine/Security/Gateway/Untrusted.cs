@@ -8,7 +8,7 @@ namespace Alicia.Engine.Security.Gateway;
 /// log, store and print: control characters become visible escapes, so a topic such as
 /// <c>x\n20:30:00.000 info SecurityGateway: FORGED</c> stays one line and no NUL or ESC sequence reaches a terminal.
 /// </summary>
-internal static class Untrusted
+public static class Untrusted
 {
     /// <summary>The longest escaped text kept; longer text is cut and marked with its original length.</summary>
     public const int DefaultMaxLength = 512;

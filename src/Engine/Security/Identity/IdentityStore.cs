@@ -73,13 +73,9 @@ internal sealed class IdentityStore : IIdentityDirectory, IDisposable
         DatabasePath = Path.GetFullPath(databasePath);
         string? dir = Path.GetDirectoryName(DatabasePath);
         if (dir is not null) SecretFiles.EnsurePrivateDirectory(dir);
-        if (!File.Exists(DatabasePath))
-        {
-            // The database holds password hashes: create it 0600 (SQLite gives its -wal/-shm files the same mode).
-            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = SecretFiles.SecretMode;
-            new FileStream(DatabasePath, options).Dispose();
-        }
+        // The database holds password hashes: created 0600, or narrowed to 0600 with its -wal/-shm files when an older
+        // version left them wider (SQLite gives the -wal and -shm files it creates the database's mode).
+        Audit.AuditLog.RestrictToOwner(DatabasePath);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = DatabasePath,

@@ -56,4 +56,29 @@ public sealed class VoiceSettings
     /// required; false: plaintext also from loopback. True without the broker's TLS is an error.
     /// </summary>
     public bool? RequireTls { get; set; }
+
+    /// <summary>Speak replies: on the satellite that asked (its own audio connection) or the speakers of its room.</summary>
+    public bool SpeechEnabled { get; set; } = true;
+
+    /// <summary>A Piper voice (<c>.onnx</c>, its <c>.onnx.json</c> beside it; <c>alicia models pull</c>); empty: espeak-ng, which needs no model.</summary>
+    public string PiperVoicePath { get; set; } = "";
+
+    /// <summary>espeak-ng's voice (its own synthesis, and the fallback when the Piper voice fails).</summary>
+    public string EspeakVoice { get; set; } = "en-us";
+
+    /// <summary>Reply audio goes out in chunks of this length, in ms: "stop" is heard within one.</summary>
+    [Range(20, 1000)]
+    public int ReplyChunkMs { get; set; } = 100;
+
+    /// <summary>How far ahead of real time reply audio is sent, in ms (the satellite's jitter buffer).</summary>
+    [Range(0, 5000)]
+    public int ReplyLeadMs { get; set; } = 200;
+
+    /// <summary>How long a satellite's connection stays open after its last utterance for the reply to start, in ms.</summary>
+    [Range(0, 600000)]
+    public int ReplyWaitMs { get; set; } = 10000;
+
+    /// <summary>Fixed phrases ("Done.") whose audio is kept per voice and settings.</summary>
+    [Range(0, 4096)]
+    public int PhraseCacheEntries { get; set; } = 64;
 }

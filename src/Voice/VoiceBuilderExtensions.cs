@@ -55,6 +55,10 @@ public static class VoiceBuilderExtensions
             ReplyLead = TimeSpan.FromMilliseconds(voice.ReplyLeadMs),
             ReplyWait = TimeSpan.FromMilliseconds(voice.ReplyWaitMs),
             PhraseCacheEntries = voice.PhraseCacheEntries,
+            SonosSpeakers = [.. voice.SonosSpeakers.Select(VoiceSettings.ParseSpeaker).Where(s => s.Address is not null).Select(s => (s.Room, s.Address!))],
+            ClipListenAddress = voice.SpeakerClipAddress,
+            ClipAdvertisedHost = string.IsNullOrWhiteSpace(voice.SpeakerClipAdvertisedHost) ? null : voice.SpeakerClipAdvertisedHost,
+            AnnounceVolume = voice.AnnounceVolume,
         },
     };
 }

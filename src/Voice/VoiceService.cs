@@ -181,11 +181,26 @@ public sealed class VoiceService : IEngineService
         if (Alicia.Voice.Speech.Espeak.EspeakLibrary.Unavailable() is { } missing) _logger.LogWarning("Voice: espeak-ng unavailable ({Reason})", missing);
         else voices.Add(new Alicia.Voice.Speech.Espeak.EspeakSynthesizer(speech.EspeakVoice));
         if (voices.Count == 0) _logger.LogWarning("Voice: no voice can speak; replies reach satellites as text only");
-        var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, null, engine.Clock, _logger);
+        var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, StartSpeakers(speech, engine), engine.Clock, _logger);
         await output.StartAsync(engine.Bus, cancellationToken).ConfigureAwait(false);
         _owned.Add(output);
         Speech = output;
         _logger.LogInformation("Voice: replies spoken by {Voices}", voices.Count == 0 ? "no voice (text only)" : string.Join(", then ", voices.Select(v => v.Name)));
+    }
+
+    /// <summary>Sonos players by room, with the clip server they fetch replies from (none configured: no server).</summary>
+    private Speakers.SpeakerDirectory StartSpeakers(SpeechOptions speech, AliciaEngine engine)
+    {
+        if (speech.SonosSpeakers.Count == 0) return new Speakers.SpeakerDirectory([]);
+        var clips = new Sonos.AudioClipServer(IPAddress.Parse(speech.ClipListenAddress), 0, speech.ClipAdvertisedHost, _logger);
+        clips.Start();
+        _owned.Add(clips);
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        _owned.Add(new DisposesSynchronously(http));
+        var speakers = speech.SonosSpeakers.Select(s => new Speakers.RoomSpeaker(s.Room, s.Address.Authority,
+            new Sonos.SonosSpeaker(new Sonos.SonosClient(http, s.Address), clips, speech.AnnounceVolume, engine.Clock, _logger))).ToList();
+        _logger.LogInformation("Voice: speakers {Speakers}; reply clips served on http://{EndPoint}", string.Join(", ", speakers.Select(s => $"{s.Output.Description} in {s.Room}")), clips.EndPoint);
+        return new Speakers.SpeakerDirectory(speakers);
     }
 
     private sealed class DisposesSynchronously(IDisposable inner) : IAsyncDisposable

@@ -81,4 +81,27 @@ public sealed class VoiceSettings
     /// <summary>Fixed phrases ("Done.") whose audio is kept per voice and settings.</summary>
     [Range(0, 4096)]
     public int PhraseCacheEntries { get; set; } = 64;
+
+    /// <summary>Sonos players as <c>room=address</c> (e.g. <c>kitchen=192.168.1.20</c>, port 1400 unless given): replies without a satellite connection, and announcements, play there.</summary>
+    public string[] SonosSpeakers { get; set; } = [];
+
+    /// <summary>Where the engine serves reply audio to URL-playing speakers: an address of this machine the speakers reach.</summary>
+    public string SpeakerClipAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Host name put in the clip URLs speakers fetch; empty: <see cref="SpeakerClipAddress"/>.</summary>
+    public string SpeakerClipAdvertisedHost { get; set; } = "";
+
+    /// <summary>Speaker volume (1-100) for replies and announcements, restored afterwards; 0 keeps each speaker's own.</summary>
+    [Range(0, 100)]
+    public int AnnounceVolume { get; set; }
+
+    /// <summary>Parses <see cref="SonosSpeakers"/>: (room, base address) or the entry's problem.</summary>
+    internal static (string Room, Uri? Address, string? Error) ParseSpeaker(string entry)
+    {
+        int eq = entry.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0 || eq == entry.Length - 1) return ("", null, $"'{entry}' is not room=address");
+        string room = entry[..eq].Trim(), address = entry[(eq + 1)..].Trim();
+        string authority = address.Contains(':', StringComparison.Ordinal) && !address.StartsWith('[') && address.Count(c => c == ':') == 1 ? address : address + ":1400";
+        return Uri.TryCreate("http://" + authority + "/", UriKind.Absolute, out Uri? uri) && room.Length > 0 ? (room, uri, null) : (room, null, $"'{entry}': '{address}' is not a host or host:port");
+    }
 }

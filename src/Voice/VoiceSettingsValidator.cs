@@ -39,6 +39,9 @@ internal sealed class VoiceSettingsValidator : IValidateOptions<VoiceSettings>
         else if (o.PiperVoicePath.Length > 0 && !File.Exists(o.PiperVoicePath + ".json"))
             f.Add($"Voice:PiperVoicePath: '{o.PiperVoicePath}.json' (the voice's config) is missing beside it");
         if (string.IsNullOrWhiteSpace(o.EspeakVoice)) f.Add("Voice:EspeakVoice: empty (e.g. en-us)");
+        foreach (string entry in o.SonosSpeakers)
+            if (VoiceSettings.ParseSpeaker(entry).Error is { } problem) f.Add("Voice:SonosSpeakers: " + problem);
+        if (!IPAddress.TryParse(o.SpeakerClipAddress, out _)) f.Add($"Voice:SpeakerClipAddress: '{o.SpeakerClipAddress}' is not an IP address");
         return f;
     }
 }

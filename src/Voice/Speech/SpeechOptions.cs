@@ -24,6 +24,18 @@ internal sealed record SpeechOptions
     /// <summary>Fixed phrases ("Done.") whose audio is kept, per voice and settings.</summary>
     public int PhraseCacheEntries { get; init; } = 64;
 
+    /// <summary>Sonos players by room: (room, <c>http://address:1400/</c>).</summary>
+    public IReadOnlyList<(string Room, Uri Address)> SonosSpeakers { get; init; } = [];
+
+    /// <summary>Where the clip server for URL-playing speakers binds (a LAN address the speakers reach).</summary>
+    public string ClipListenAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>The host name put in clip URLs (null: the listen address).</summary>
+    public string? ClipAdvertisedHost { get; init; }
+
+    /// <summary>Volume (1-100) for replies and announcements on speakers; 0 keeps each speaker's own.</summary>
+    public int AnnounceVolume { get; init; }
+
     /// <summary>A reply whose next piece does not arrive within this is ended as it stands.</summary>
     public TimeSpan PieceTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

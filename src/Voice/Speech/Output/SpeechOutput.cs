@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
+using Alicia.Voice.Speakers;
 using Microsoft.Extensions.Logging;
 
 namespace Alicia.Voice.Speech.Output;
@@ -17,21 +18,23 @@ internal sealed class SpeechOutput : IAsyncDisposable
     private readonly List<IAsyncDisposable> _subscriptions = [];
     private readonly SpeechOptions _options;
     private readonly SatelliteConnections _satellites;
-    private readonly Func<string, IReplyOutput?> _roomSpeaker;
+    private readonly SpeakerDirectory _speakers;
     private readonly TimeProvider _clock;
     private readonly ILogger _logger;
 
-    public SpeechOutput(SpeechVoices voices, SpeechOptions options, SatelliteConnections satellites, Func<string, IReplyOutput?>? roomSpeaker, TimeProvider clock, ILogger logger)
+    public SpeechOutput(SpeechVoices voices, SpeechOptions options, SatelliteConnections satellites, SpeakerDirectory? speakers, TimeProvider clock, ILogger logger)
     {
         Voices = voices;
         _options = options;
         _satellites = satellites;
-        _roomSpeaker = roomSpeaker ?? (_ => null);
+        _speakers = speakers ?? new SpeakerDirectory([]);
         _clock = clock;
         _logger = logger;
     }
 
     public SpeechVoices Voices { get; }
+
+    public SpeakerDirectory RoomSpeakers => _speakers;
 
     /// <summary>Raised when a reply has ended (tests and benchmarks read its stamps).</summary>
     public event Action<ReplyPlayback, ReplyEndStatus>? ReplyEnded;
@@ -45,6 +48,7 @@ internal sealed class SpeechOutput : IAsyncDisposable
         var all = new SubscribeOptions { ReceiveAll = true };
         _subscriptions.Add(await bus.SubscribeAsync<AiResponse>((m, _) => { OnPiece(m.Data); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<VoiceCommandRoute>((m, _) => { OnRoute(m.Data); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
+        _subscriptions.Add(await bus.SubscribeAsync<SpeakerAnnouncement>((m, _) => { Announce(m.Data.Text, m.Data.Location); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.RespondAsync<TtsRequest, TtsResponse>(OnTtsAsync, cancellationToken: cancellationToken).ConfigureAwait(false));
     }
 
@@ -58,16 +62,37 @@ internal sealed class SpeechOutput : IAsyncDisposable
 
     private ReplyPlayback Start(string key, AiResponse first)
     {
-        IReplyOutput? output = _satellites.Find(first.SessionId, first.DeviceId) ?? (first.Room.Length > 0 ? _roomSpeaker(first.Room) : null);
-        output ??= new NoAudioOutput(_logger, first.DeviceId, first.Room);
+        IReplyOutput? output = _satellites.Find(first.SessionId, first.DeviceId) ?? (first.Room.Length > 0 ? _speakers.BestIn(first.Room) : null);
+        return Start(key, first, output ?? new NoAudioOutput(_logger, first.DeviceId, first.Room));
+    }
+
+    private ReplyPlayback Start(string key, AiResponse first, IReplyOutput output)
+    {
+        // A failed output hands the rest to another speaker of the room that still answers.
         var playback = new ReplyPlayback(key, first.SessionId, first.DeviceId, first.Room, output, Voices, _options, _clock, _logger,
-            p => p.Room.Length > 0 ? _roomSpeaker(p.Room) is { IsAvailable: true } s && s != p.Output ? s : null : null);
+            p => p.Room.Length > 0 ? _speakers.In(p.Room).Select(s => s.Output).FirstOrDefault(o => o.IsAvailable && o != p.Output) : null);
         _ = playback.Completion.ContinueWith(t =>
         {
             _replies.TryRemove(new KeyValuePair<string, ReplyPlayback>(key, playback));
             ReplyEnded?.Invoke(playback, t.IsCompletedSuccessfully ? t.Result : ReplyEndStatus.Failed);
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return playback;
+    }
+
+    /// <summary>An announcement: spoken by every speaker of the room (empty: of every room); returns how many.</summary>
+    public int Announce(string text, string room)
+    {
+        int count = 0;
+        foreach (RoomSpeaker speaker in _speakers.In(room))
+        {
+            string key = "announce-" + Guid.NewGuid().ToString("N");
+            var piece = new AiResponse { ReplyId = key, Text = text, IsFinal = true, Room = speaker.Room };
+            _replies[key] = Start(key, piece, speaker.Output);
+            _replies[key].Add(piece);
+            count++;
+        }
+        _logger.LogInformation("Speech: announcement to {Count} speaker(s) in {Room}", count, room.Length == 0 ? "every room" : room);
+        return count;
     }
 
     internal void OnRoute(VoiceCommandRoute route)

@@ -38,8 +38,36 @@ internal static class VoiceLoopScenario
         });
         byte[][] clips = [.. Phrases.Select(p => PcmConverter.FloatToS16(VoiceScenario.Speak(p)))];
         Console.WriteLine($"  loop: model {Path.GetFileName(whisper)}; hangover {o.HangoverMs:0} ms; speculation on; {o.Utterances} command(s) per session; stagger {o.StaggerMs:0} ms");
+        await SynthesisCostAsync().ConfigureAwait(false);
         foreach (int sessions in o.VoiceSessions) await RunOnceAsync(o, vad, whisper, sessions, clips, log).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// One short sentence, 20 times after a warm-up: espeak-ng's own synthesis, and the Piper-shaped random-weight graph
+    /// (its real-time factor is the graph's, not a real Piper voice's: it has no VITS layers).
+    /// </summary>
+    private static async Task SynthesisCostAsync()
+    {
+        const string sentence = "The kitchen light is on.";
+        using var piper = new Alicia.Voice.Speech.Piper.PiperSynthesizer(RandomPiperVoice.GetOrCreate(Path.Combine(Path.GetTempPath(), "alicia-voice-test-models")));
+        foreach (Alicia.Voice.Speech.ISpeechSynthesizer voice in new Alicia.Voice.Speech.ISpeechSynthesizer[] { new Alicia.Voice.Speech.Espeak.EspeakSynthesizer(), piper })
+        {
+            var times = new List<double>();
+            double audio = 0;
+            for (int i = 0; i < 21; i++)
+            {
+                long start = Stopwatch.GetTimestamp();
+                long bytes = 0;
+                await foreach (ReadOnlyMemory<byte> chunk in voice.SynthesizeAsync(sentence, Alicia.Voice.Speech.SpeechSettings.Default, CancellationToken.None).ConfigureAwait(false)) bytes += chunk.Length;
+                if (i == 0) continue; // warm-up
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                audio = bytes / (double)voice.Format.BytesPerSecond;
+            }
+            double[] v = [.. times.Order()];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  synthesis of \"{sentence}\" by {voice.Name}: p50 {v[v.Length / 2]:0.0} ms, p95 {v[(int)Math.Ceiling(0.95 * v.Length) - 1]:0.0} ms for {audio:0.00} s of audio (real-time factor {v[v.Length / 2] / 1000 / audio:0.000})"));
+        }
     }
 
     private static async Task RunOnceAsync(LoadOptions o, string vad, string whisper, int sessions, byte[][] clips, TextWriter log)

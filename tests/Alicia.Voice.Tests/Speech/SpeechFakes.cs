@@ -37,14 +37,15 @@ internal sealed class CountingSynthesizer(ISpeechSynthesizer inner) : ISpeechSyn
 }
 
 /// <summary>An output that records what it is given (a test double standing for a speaker); optionally failing, as an offline speaker does.</summary>
-internal sealed class RecordingOutput(string name, bool offline = false) : IReplyOutput
+internal sealed class RecordingOutput(string name, bool offline = false, TimeSpan lead = default) : IReplyOutput
 {
+    public readonly TaskCompletionSource FirstAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public readonly MemoryStream Pcm = new();
     public readonly TaskCompletionSource<(ReplyEndStatus Status, string Text)> Ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     public SpeechFormat? Format;
     public string Description => name;
     public bool IsAvailable => !offline;
-    public TimeSpan Lead => TimeSpan.Zero;
+    public TimeSpan Lead => lead;
 
     public ValueTask BeginAsync(string replyId, SpeechFormat format, CancellationToken cancellationToken)
     {
@@ -57,6 +58,7 @@ internal sealed class RecordingOutput(string name, bool offline = false) : IRepl
     {
         if (offline) throw new IOException($"{name} is offline");
         Pcm.Write(pcm.Span);
+        FirstAudio.TrySetResult();
         return default;
     }
 

@@ -165,7 +165,7 @@ internal static class VoiceScenario
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <summary>espeak-ng speech (~3 s at 110 words per minute), as 16 kHz mono.</summary>
-    private static float[] Speak(string text)
+    internal static float[] Speak(string text)
     {
         string wav = Path.Combine(Path.GetTempPath(), "alicia-load-" + Guid.NewGuid().ToString("N") + ".wav");
         try

@@ -46,5 +46,19 @@ public static class VoiceBuilderExtensions
         RequireTls = voice.RequireTls,
         // Its own certificate when configured (an external broker lends none); else the embedded broker's, taken at start.
         TlsCertificate = voice.TlsCertificatePath.Length > 0 ? X509Certificate2.CreateFromPemFile(voice.TlsCertificatePath, voice.TlsKeyPath) : null,
+        Speech = new Speech.SpeechOptions
+        {
+            Enabled = voice.SpeechEnabled,
+            PiperModelPath = string.IsNullOrWhiteSpace(voice.PiperVoicePath) ? null : voice.PiperVoicePath,
+            EspeakVoice = voice.EspeakVoice,
+            ChunkLength = TimeSpan.FromMilliseconds(voice.ReplyChunkMs),
+            ReplyLead = TimeSpan.FromMilliseconds(voice.ReplyLeadMs),
+            ReplyWait = TimeSpan.FromMilliseconds(voice.ReplyWaitMs),
+            PhraseCacheEntries = voice.PhraseCacheEntries,
+            SonosSpeakers = [.. voice.SonosSpeakers.Select(VoiceSettings.ParseSpeaker).Where(s => s.Address is not null).Select(s => (s.Room, s.Address!))],
+            ClipListenAddress = voice.SpeakerClipAddress,
+            ClipAdvertisedHost = string.IsNullOrWhiteSpace(voice.SpeakerClipAdvertisedHost) ? null : voice.SpeakerClipAdvertisedHost,
+            AnnounceVolume = voice.AnnounceVolume,
+        },
     };
 }

@@ -91,4 +91,7 @@ internal sealed record VoiceOptions
     public int CommandMaxTokens { get; init; } = 32;
 
     public int DictationMaxTokens { get; init; } = 128;
+
+    /// <summary>The speaking half: voices, reply streaming, barge-in.</summary>
+    public Speech.SpeechOptions Speech { get; init; } = new();
 }

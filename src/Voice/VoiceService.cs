@@ -4,11 +4,15 @@ using System.Security.Cryptography;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
+using Alicia.Voice.Speech;
+using Alicia.Voice.Speech.Output;
+using Alicia.Voice.Speech.Piper;
 using Alicia.Voice.Stt;
 using Alicia.Voice.Transport;
 using Alicia.Voice.Vad;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
 
 namespace Alicia.Voice;
 
@@ -52,6 +56,12 @@ public sealed class VoiceService : IEngineService
     internal QualityAssessor Quality { get; }
     /// <summary>The engine manager: every speech-to-text engine, each with its pool, in preference order.</summary>
     internal SttEngineManager Engines { get; } = new();
+
+    /// <summary>Satellite connections that take reply audio (a <c>listen</c> frame), by session and device.</summary>
+    internal SatelliteConnections Satellites { get; } = new();
+
+    /// <summary>The speaking half (null: off, or not started).</summary>
+    internal SpeechOutput? Speech { get; private set; }
 
     /// <summary>The default (first) engine's pool.</summary>
     internal SpeechToTextPool? Pool => Engines.Default;
@@ -98,6 +108,7 @@ public sealed class VoiceService : IEngineService
             _logger.LogInformation("Voice pipeline off (Voice:Enabled=false)");
             return;
         }
+        await StartSpeechAsync(engine, cancellationToken).ConfigureAwait(false);
         string? vadPath = _options.VadModelPath ?? SileroVadModel.FindDefault();
         if (_options.OffWithoutVadModel && (vadPath is null || !File.Exists(vadPath)))
         {
@@ -146,6 +157,59 @@ public sealed class VoiceService : IEngineService
             tls.Enabled ? "tls" : "tcp", _server.EndPoint, AudioStreamServer.WebSocketPath,
             !tls.Enabled ? "plaintext: no certificate" : tls.Required ? "TLS 1.3 required" : "TLS 1.3, plaintext from loopback only", vadPath,
             Engines.Pools.Count == 0 ? "none" : string.Join(", ", Engines.Pools.Select(p => p.Engine.Name)));
+    }
+
+    /// <summary>Voices in preference order (a Piper voice when configured and loadable, then espeak-ng) and the reply output.</summary>
+    private async Task StartSpeechAsync(AliciaEngine engine, CancellationToken cancellationToken)
+    {
+        SpeechOptions speech = _options.Speech;
+        if (!speech.Enabled) return;
+        var voices = new List<ISpeechSynthesizer>();
+        if (!string.IsNullOrWhiteSpace(speech.PiperModelPath))
+        {
+            try
+            {
+                var piper = new PiperSynthesizer(speech.PiperModelPath);
+                _owned.Add(new DisposesSynchronously(piper));
+                voices.Add(piper);
+            }
+            catch (Exception e) when (e is FileNotFoundException or InvalidDataException or OnnxRuntimeException or System.Text.Json.JsonException)
+            {
+                _logger.LogError("Voice: Piper voice {Model} disabled ({Reason}); replies are spoken by espeak-ng", speech.PiperModelPath, e.Message);
+            }
+        }
+        if (Alicia.Voice.Speech.Espeak.EspeakLibrary.Unavailable() is { } missing) _logger.LogWarning("Voice: espeak-ng unavailable ({Reason})", missing);
+        else voices.Add(new Alicia.Voice.Speech.Espeak.EspeakSynthesizer(speech.EspeakVoice));
+        if (voices.Count == 0) _logger.LogWarning("Voice: no voice can speak; replies reach satellites as text only");
+        var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, StartSpeakers(speech, engine), engine.Clock, _logger);
+        await output.StartAsync(engine.Bus, cancellationToken).ConfigureAwait(false);
+        _owned.Add(output);
+        Speech = output;
+        _logger.LogInformation("Voice: replies spoken by {Voices}", voices.Count == 0 ? "no voice (text only)" : string.Join(", then ", voices.Select(v => v.Name)));
+    }
+
+    /// <summary>Sonos players by room, with the clip server they fetch replies from (none configured: no server).</summary>
+    private Speakers.SpeakerDirectory StartSpeakers(SpeechOptions speech, AliciaEngine engine)
+    {
+        if (speech.SonosSpeakers.Count == 0) return new Speakers.SpeakerDirectory([]);
+        var clips = new Sonos.AudioClipServer(IPAddress.Parse(speech.ClipListenAddress), 0, speech.ClipAdvertisedHost, _logger);
+        clips.Start();
+        _owned.Add(clips);
+        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        _owned.Add(new DisposesSynchronously(http));
+        var speakers = speech.SonosSpeakers.Select(s => new Speakers.RoomSpeaker(s.Room, s.Address.Authority,
+            new Sonos.SonosSpeaker(new Sonos.SonosClient(http, s.Address), clips, speech.AnnounceVolume, engine.Clock, _logger))).ToList();
+        _logger.LogInformation("Voice: speakers {Speakers}; reply clips served on http://{EndPoint}", string.Join(", ", speakers.Select(s => $"{s.Output.Description} in {s.Room}")), clips.EndPoint);
+        return new Speakers.SpeakerDirectory(speakers);
+    }
+
+    private sealed class DisposesSynchronously(IDisposable inner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            inner.Dispose();
+            return default;
+        }
     }
 
     private void AddEngine(ISpeechToText stt, AliciaEngine engine) => Engines.Add(new SpeechToTextPool(stt, _options.Pool, engine.Clock));

@@ -56,4 +56,52 @@ public sealed class VoiceSettings
     /// required; false: plaintext also from loopback. True without the broker's TLS is an error.
     /// </summary>
     public bool? RequireTls { get; set; }
+
+    /// <summary>Speak replies: on the satellite that asked (its own audio connection) or the speakers of its room.</summary>
+    public bool SpeechEnabled { get; set; } = true;
+
+    /// <summary>A Piper voice (<c>.onnx</c>, its <c>.onnx.json</c> beside it; <c>alicia models pull</c>); empty: espeak-ng, which needs no model.</summary>
+    public string PiperVoicePath { get; set; } = "";
+
+    /// <summary>espeak-ng's voice (its own synthesis, and the fallback when the Piper voice fails).</summary>
+    public string EspeakVoice { get; set; } = "en-us";
+
+    /// <summary>Reply audio goes out in chunks of this length, in ms: "stop" is heard within one.</summary>
+    [Range(20, 1000)]
+    public int ReplyChunkMs { get; set; } = 100;
+
+    /// <summary>How far ahead of real time reply audio is sent, in ms (the satellite's jitter buffer).</summary>
+    [Range(0, 5000)]
+    public int ReplyLeadMs { get; set; } = 200;
+
+    /// <summary>How long a satellite's connection stays open after its last utterance for the reply to start, in ms.</summary>
+    [Range(0, 600000)]
+    public int ReplyWaitMs { get; set; } = 10000;
+
+    /// <summary>Fixed phrases ("Done.") whose audio is kept per voice and settings.</summary>
+    [Range(0, 4096)]
+    public int PhraseCacheEntries { get; set; } = 64;
+
+    /// <summary>Sonos players as <c>room=address</c> (e.g. <c>kitchen=192.168.1.20</c>, port 1400 unless given): replies without a satellite connection, and announcements, play there.</summary>
+    public string[] SonosSpeakers { get; set; } = [];
+
+    /// <summary>Where the engine serves reply audio to URL-playing speakers: an address of this machine the speakers reach.</summary>
+    public string SpeakerClipAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Host name put in the clip URLs speakers fetch; empty: <see cref="SpeakerClipAddress"/>.</summary>
+    public string SpeakerClipAdvertisedHost { get; set; } = "";
+
+    /// <summary>Speaker volume (1-100) for replies and announcements, restored afterwards; 0 keeps each speaker's own.</summary>
+    [Range(0, 100)]
+    public int AnnounceVolume { get; set; }
+
+    /// <summary>Parses <see cref="SonosSpeakers"/>: (room, base address) or the entry's problem.</summary>
+    internal static (string Room, Uri? Address, string? Error) ParseSpeaker(string entry)
+    {
+        int eq = entry.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0 || eq == entry.Length - 1) return ("", null, $"'{entry}' is not room=address");
+        string room = entry[..eq].Trim(), address = entry[(eq + 1)..].Trim();
+        string authority = address.Contains(':', StringComparison.Ordinal) && !address.StartsWith('[') && address.Count(c => c == ':') == 1 ? address : address + ":1400";
+        return Uri.TryCreate("http://" + authority + "/", UriKind.Absolute, out Uri? uri) && room.Length > 0 ? (room, uri, null) : (room, null, $"'{entry}': '{address}' is not a host or host:port");
+    }
 }

@@ -34,6 +34,14 @@ internal sealed class VoiceSettingsValidator : IValidateOptions<VoiceSettings>
             f.Add($"Voice:AdvertisedHost: needed when Voice:ListenAddress is {o.ListenAddress} (sessions must name an address satellites can reach)");
         if (o.SpeculateAfterMs < -1 || o.SpeculateAfterMs >= o.HangoverMs)
             f.Add($"Voice:SpeculateAfterMs: {o.SpeculateAfterMs} must be -1 (off) or from 0 to below Voice:HangoverMs ({o.HangoverMs})");
+        if (o.PiperVoicePath.Length > 0 && !File.Exists(o.PiperVoicePath))
+            f.Add($"Voice:PiperVoicePath: '{o.PiperVoicePath}' does not exist (alicia models pull <voice>, or leave it empty for espeak-ng)");
+        else if (o.PiperVoicePath.Length > 0 && !File.Exists(o.PiperVoicePath + ".json"))
+            f.Add($"Voice:PiperVoicePath: '{o.PiperVoicePath}.json' (the voice's config) is missing beside it");
+        if (string.IsNullOrWhiteSpace(o.EspeakVoice)) f.Add("Voice:EspeakVoice: empty (e.g. en-us)");
+        foreach (string entry in o.SonosSpeakers)
+            if (VoiceSettings.ParseSpeaker(entry).Error is { } problem) f.Add("Voice:SonosSpeakers: " + problem);
+        if (!IPAddress.TryParse(o.SpeakerClipAddress, out _)) f.Add($"Voice:SpeakerClipAddress: '{o.SpeakerClipAddress}' is not an IP address");
         return f;
     }
 }

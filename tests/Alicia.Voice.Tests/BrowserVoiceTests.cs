@@ -36,7 +36,7 @@ public sealed class BrowserVoiceTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [ChromiumFact]
-    public async Task A_browser_streams_its_microphone_over_WebSocket_and_the_transcript_arrives_on_the_bus()
+    public async Task A_browser_streams_its_microphone_over_WebSocket_the_transcript_arrives_on_the_bus_and_the_reply_plays_on_the_same_socket()
     {
         await using AliciaBus backend = await _harness.ClientAsync("web-backend");
         var transcript = new TaskCompletionSource<BusMessage<SttResponse>>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,8 +44,13 @@ public sealed class BrowserVoiceTests(ITestOutputHelper output) : IAsyncLifetime
         string sessionId = "";
         await using IAsyncDisposable sttSub = await backend.SubscribeAsync<SttResponse>((m, _) =>
         {
-            if (m.Data.SessionId == Volatile.Read(ref sessionId)) transcript.TrySetResult(m);
-            return default;
+            if (m.Data.SessionId != Volatile.Read(ref sessionId)) return default;
+            transcript.TrySetResult(m);
+            // Standing in for the command router (another component): the confirmation, spoken back to the browser.
+            return new ValueTask(backend.PublishAsync(new AiResponse
+            {
+                SessionId = m.Data.SessionId, DeviceId = m.Data.DeviceId, ReplyId = "browser-reply", Text = "The kitchen light is on.", IsFinal = true, IsFixedPhrase = true,
+            }));
         });
         await using IAsyncDisposable statusSub = await backend.SubscribeAsync<VoiceSessionStatus>((m, _) =>
         {
@@ -76,6 +81,7 @@ public sealed class BrowserVoiceTests(ITestOutputHelper output) : IAsyncLifetime
         {
             throw new TimeoutException("no transcript or end of session from the browser; the page logged:\n" + PageLog());
         }
+        string replyEnd = await browser.WaitForLineAsync(l => l.Contains("reply-end:", StringComparison.Ordinal), VoiceEngineHarness.Wait);
         output.WriteLine(PageLog());
         output.WriteLine($"'{result.Data.Text}' {string.Join(", ", result.Data.Timings.Select(t => $"{t.Key}={t.Value:0.#}"))}");
 
@@ -85,6 +91,11 @@ public sealed class BrowserVoiceTests(ITestOutputHelper output) : IAsyncLifetime
         // The command is ~1.3 s of speech: the browser's capture, resampling and framing kept it whole.
         Assert.InRange(result.Data.Timings["speech_ms"], 800, 2500);
         Assert.Equal(1, status.Utterances);
+        // The page played the reply's chunks as they came: espeak-ng's ~1.5 s confirmation, whole.
+        var played = System.Text.RegularExpressions.Regex.Match(replyEnd, "reply-end: spoken, ([0-9.]+) s of audio played in ([0-9]+) chunks: \"The kitchen light is on.\"");
+        Assert.True(played.Success, replyEnd);
+        Assert.InRange(double.Parse(played.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0.8, 4.0);
+        Assert.True(int.Parse(played.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) > 5);
     }
 
     private ChildProcess StartChromium(string url, string wav) => ChildProcess.Start(ChromiumFactAttribute.Path,

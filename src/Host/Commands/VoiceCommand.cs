@@ -25,13 +25,14 @@ internal static class VoiceCommand
         var realTime = new Option<bool>("--realtime") { Description = "Stream at the audio's own pace, as a microphone would" };
         var webSocket = new Option<bool>("--websocket") { Description = "Stream over the engine's WebSocket endpoint (ws://, wss://), as a browser does" };
         var timeout = CommonOptions.Seconds("--timeout", "How long the whole session may take", 60);
+        var replyOut = new Option<string>("--reply-out") { Description = "Take the spoken reply on the same connection (full duplex) and write it to this WAV file", HelpName = "FILE" };
         var send = cli.ReadsConfiguration(new Command("send", """
             Open a voice session on the running engine, stream the WAV over the audio endpoint it returns (TCP, or
             WebSocket with --websocket), and print each transcript with its per-stage timings. tls:// and wss://
             endpoints are trusted by Bus:CaCertificatePath (as for mqtts://), else the local engine's own ca.pem.
             """) { file }, endpoint: true);
-        foreach (Option option in new Option[] { cli.Options.As, cli.Options.To, device, kind, language, stt, budget, realTime, webSocket, timeout }) send.Add(option);
-        send.SetAction((result, cancellationToken) => ExecuteAsync(cli, result, result.GetValue(file)!, new VoiceSendOptions
+        foreach (Option option in new Option[] { cli.Options.As, cli.Options.To, device, kind, language, stt, budget, realTime, webSocket, timeout, replyOut }) send.Add(option);
+        send.SetAction((result, cancellationToken) => ExecuteAsync(cli, result, result.GetValue(file)!, result.GetValue(replyOut), new VoiceSendOptions
         {
             DeviceId = result.GetValue(device)!,
             Kind = result.GetValue(kind) == "dictation" ? VoiceSessionKind.Dictation : VoiceSessionKind.Command,
@@ -40,6 +41,7 @@ internal static class VoiceCommand
             Language = result.GetValue(language)!,
             SttEngine = result.GetValue(stt)!,
             LatencyBudgetMs = result.GetValue(budget),
+            ReceiveReplies = result.GetValue(replyOut) is not null,
         }, result.GetValue(cli.Options.As) ?? Alicia.Tools.LocalTools.Cli, result.GetValue(cli.Options.To), result.GetValue(timeout), cancellationToken));
         return new Command("voice", "Voice sessions with a running engine") { send };
     }
@@ -48,11 +50,11 @@ internal static class VoiceCommand
     /// The whole command within <c>--timeout</c> (and a moment to say why): connecting, the session request, the stream and
     /// closing the bus client are all bounded, even when a step does not honour its cancellation token (a bus that is down).
     /// </summary>
-    private static async Task<int> ExecuteAsync(CliContext cli, ParseResult parsed, string file, VoiceSendOptions send, string identityName, string? target, double seconds,
+    private static async Task<int> ExecuteAsync(CliContext cli, ParseResult parsed, string file, string? replyOut, VoiceSendOptions send, string identityName, string? target, double seconds,
         CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<int> run = ExecuteWithinAsync(cli, parsed, file, send, identityName, target, seconds, deadline.Token);
+        Task<int> run = ExecuteWithinAsync(cli, parsed, file, replyOut, send, identityName, target, seconds, deadline.Token);
         try
         {
             return await run.WaitAsync(TimeSpan.FromSeconds(seconds) + TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
@@ -66,7 +68,7 @@ internal static class VoiceCommand
         }
     }
 
-    private static async Task<int> ExecuteWithinAsync(CliContext cli, ParseResult parsed, string file, VoiceSendOptions send, string identityName, string? target, double seconds,
+    private static async Task<int> ExecuteWithinAsync(CliContext cli, ParseResult parsed, string file, string? replyOut, VoiceSendOptions send, string identityName, string? target, double seconds,
         CancellationToken cancellationToken)
     {
         TextWriter stdout = cli.Out, stderr = cli.Err;
@@ -127,7 +129,27 @@ internal static class VoiceCommand
                 stderr.WriteLine($"alicia voice: {result.Error}");
                 return Cli.Failed;
             }
+            if (replyOut is not null) return WriteReply(result, replyOut, stdout, stderr);
             return Cli.Ok;
         }
+    }
+
+    /// <summary>The replies spoken back on the connection, one after another, into one WAV; each is named with its text and how it ended.</summary>
+    private static int WriteReply(VoiceSendResult result, string path, TextWriter stdout, TextWriter stderr)
+    {
+        IReadOnlyList<SpokenReply> replies = result.Replies.All;
+        foreach (SpokenReply r in replies)
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reply {r.ReplyId}: {r.Status?.ToString().ToLowerInvariant() ?? "incomplete"}, {r.DurationSeconds:0.00} s at {r.SampleRate} Hz in {r.Chunks} chunk(s): \"{r.Text}\""));
+        SpokenReply[] spoken = [.. replies.Where(r => r.SampleRate > 0)];
+        if (spoken.Length == 0)
+        {
+            stderr.WriteLine(replies.Count == 0 ? "alicia voice: no reply came back on the connection (is a command router running?)" : "alicia voice: the reply had no audio (no voice could say it)");
+            return Cli.Failed;
+        }
+        var pcm = new MemoryStream();
+        foreach (SpokenReply r in spoken) pcm.Write(r.SampleRate == spoken[0].SampleRate ? r.Pcm.ToArray() : []);
+        File.WriteAllBytes(path, WavFile.Build(pcm.ToArray(), spoken[0].SampleRate, spoken[0].Channels));
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reply written to {path} ({pcm.Length / (2.0 * spoken[0].SampleRate * spoken[0].Channels):0.00} s)"));
+        return Cli.Ok;
     }
 }

@@ -21,6 +21,12 @@ internal sealed class VoiceSendResult
     public string? Error { get; set; }
 
     public int Utterances { get; set; }
+
+    /// <summary>The spoken replies received on the connection (with <see cref="VoiceSendOptions.ReceiveReplies"/>).</summary>
+    public VoiceReplies Replies { get; init; } = new();
+
+    /// <summary><see cref="System.Diagnostics.Stopwatch"/> ticks when the last audio frame was sent (the end of the user's speech, give or take the trailing silence).</summary>
+    public long AudioSentTicks { get; set; }
 }
 
 internal sealed record VoiceSendOptions
@@ -52,6 +58,12 @@ internal sealed record VoiceSendOptions
     /// the one bus clients use for <c>mqtts://</c>); only it is trusted. Null trusts the system's roots.
     /// </summary>
     public string? CaCertificatePath { get; init; }
+
+    /// <summary>Full duplex: ask for the reply audio on this connection (a <c>listen</c> frame), and wait for it after done.</summary>
+    public bool ReceiveReplies { get; init; }
+
+    /// <summary>With <see cref="ReceiveReplies"/>: how many replies to wait for after done (the engine may also close first).</summary>
+    public int ExpectedReplies { get; init; } = 1;
 }
 
 /// <summary>
@@ -61,7 +73,7 @@ internal sealed record VoiceSendOptions
 /// </summary>
 internal static class VoiceClient
 {
-    public static async Task<VoiceSendResult> SendAsync(AliciaBus bus, byte[] pcm, int sampleRate, int channels, VoiceSendOptions? options = null, CancellationToken cancellationToken = default)
+    public static async Task<VoiceSendResult> SendAsync(AliciaBus bus, byte[] pcm, int sampleRate, int channels, VoiceSendOptions? options = null, CancellationToken cancellationToken = default, VoiceReplies? replies = null)
     {
         options ??= new VoiceSendOptions();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -80,7 +92,7 @@ internal static class VoiceClient
         VoiceSessionResponse session = reply.Data;
         if (!session.Accepted) return new VoiceSendResult { SessionId = "", Error = "session refused: " + session.Error };
 
-        var result = new VoiceSendResult { SessionId = session.SessionId, SttEngine = session.SttEngine };
+        var result = new VoiceSendResult { SessionId = session.SessionId, SttEngine = session.SttEngine, Replies = replies ?? new VoiceReplies() };
         var transcripts = new ConcurrentQueue<BusMessage<SttResponse>>();
         var arrived = new SemaphoreSlim(0);
         await using IAsyncDisposable sttSub = await bus.SubscribeAsync<SttResponse>((m, _) =>
@@ -94,7 +106,7 @@ internal static class VoiceClient
             return default;
         }, cancellationToken: ct).ConfigureAwait(false);
 
-        (result.Error, result.Utterances) = await StreamAsync(session, pcm, sampleRate, channels, options, ct, secret).ConfigureAwait(false);
+        (result.Error, result.Utterances) = await StreamAsync(session, pcm, sampleRate, channels, options, ct, secret, result).ConfigureAwait(false);
 
         // Done means every transcript was published; wait for the bus to deliver them.
         for (int i = 0; i < result.Utterances; i++)
@@ -113,7 +125,7 @@ internal static class VoiceClient
     /// <summary>Streams PCM over the session's endpoint; returns the engine's error (or null) and the utterance count.</summary>
     /// <param name="helloSecret">The secret whose SHA-256 the request carried (<see cref="VoiceSessionRequest.HelloProofHash"/>), if any.</param>
     public static async Task<(string? Error, int Utterances)> StreamAsync(VoiceSessionResponse session, byte[] pcm, int sampleRate, int channels, VoiceSendOptions options, CancellationToken ct,
-        byte[]? helloSecret = null)
+        byte[]? helloSecret = null, VoiceSendResult? result = null)
     {
         if (options.WebSocket && string.IsNullOrEmpty(session.WebSocketEndpoint)) return ("the engine offers no WebSocket endpoint (it predates them)", 0);
         await using Stream stream = await AudioClientTransport.ConnectAsync(new Uri(options.WebSocket ? session.WebSocketEndpoint : session.Endpoint), options.CaCertificatePath, ct).ConfigureAwait(false);
@@ -121,6 +133,12 @@ internal static class VoiceClient
         (AudioFrameType type, byte[] payload) = await ReadFrameAsync(stream, ct).ConfigureAwait(false);
         if (type == AudioFrameType.Error) return (Encoding.UTF8.GetString(payload), 0);
         if (type != AudioFrameType.Ready) return ($"unexpected {type} frame from the engine", 0);
+
+        // From here the engine's frames are read as they come: reply audio may arrive while this side still streams.
+        VoiceReplies replies = result?.Replies ?? new VoiceReplies();
+        if (options.ReceiveReplies) await stream.WriteAsync(AudioFrameCodec.Encode(AudioFrameType.Listen, []), ct).ConfigureAwait(false);
+        var answers = System.Threading.Channels.Channel.CreateUnbounded<(AudioFrameType, byte[])>();
+        Task reading = ReadEngineFramesAsync(stream, replies, answers.Writer, ct);
 
         int frameBytes = Math.Max(2 * channels, options.FrameBytes / (2 * channels) * (2 * channels));
         int bytesPerSecond = sampleRate * 2 * channels;
@@ -136,14 +154,47 @@ internal static class VoiceClient
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, ct).ConfigureAwait(false);
             }
         }
+        if (result is not null) result.AudioSentTicks = System.Diagnostics.Stopwatch.GetTimestamp();
         await stream.WriteAsync(AudioFrameCodec.Encode(AudioFrameType.End, []), ct).ConfigureAwait(false);
-        (type, payload) = await ReadFrameAsync(stream, ct).ConfigureAwait(false);
-        return type switch
+        try
+        {
+            (type, payload) = await answers.Reader.ReadAsync(ct).ConfigureAwait(false);
+        }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            await reading.ConfigureAwait(false); // the reason the connection ended
+            return ("the engine closed the connection without done", 0);
+        }
+        (string? Error, int Utterances) outcome = type switch
         {
             AudioFrameType.Done => (null, (int)BinaryPrimitives.ReadUInt32LittleEndian(payload)),
             AudioFrameType.Error => (Encoding.UTF8.GetString(payload), 0),
             _ => ($"unexpected {type} frame from the engine", 0),
         };
+        if (outcome.Error is null && options.ReceiveReplies) await replies.WaitForEndsAsync(options.ExpectedReplies, ct).ConfigureAwait(false);
+        return outcome;
+    }
+
+    /// <summary>Reply frames to <paramref name="replies"/>, the rest (done, error) to <paramref name="answers"/>, until the engine closes.</summary>
+    private static async Task ReadEngineFramesAsync(Stream stream, VoiceReplies replies, System.Threading.Channels.ChannelWriter<(AudioFrameType, byte[])> answers, CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                (AudioFrameType type, byte[] payload) = await ReadFrameAsync(stream, ct).ConfigureAwait(false);
+                if (!replies.Accept(type, payload)) answers.TryWrite((type, payload));
+            }
+        }
+        catch (Exception e) when (e is EndOfStreamException or IOException or OperationCanceledException or ObjectDisposedException or InvalidDataException or System.Net.WebSockets.WebSocketException)
+        {
+            // The engine closed the connection (or this side gave up): whoever waits is told.
+        }
+        finally
+        {
+            replies.MarkClosed();
+            answers.TryComplete();
+        }
     }
 
     public static async Task<(AudioFrameType Type, byte[] Payload)> ReadFrameAsync(Stream stream, CancellationToken ct)

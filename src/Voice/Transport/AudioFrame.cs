@@ -15,6 +15,9 @@ internal enum AudioFrameType : byte
     /// <summary>Client → engine: no more audio; the engine finishes the open utterance and answers <see cref="Done"/>.</summary>
     End = 0x03,
 
+    /// <summary>Client → engine, after hello: send the reply audio on this connection (full duplex); the engine then keeps it open after <see cref="Done"/> while replies come.</summary>
+    Listen = 0x04,
+
     /// <summary>Engine → client: the token was accepted (payload: the session id).</summary>
     Ready = 0x10,
 
@@ -23,6 +26,15 @@ internal enum AudioFrameType : byte
 
     /// <summary>Engine → client: every utterance has been transcribed and published (payload: their count, u32 LE).</summary>
     Done = 0x12,
+
+    /// <summary>Engine → client: a spoken reply starts. Payload: sample rate (u32 LE), channels (u8), bits per sample (u8, 16: s16le), then the reply id (UTF-8).</summary>
+    ReplyStart = 0x20,
+
+    /// <summary>Engine → client: reply audio in the format of its <see cref="ReplyStart"/>, in chunks as they are made.</summary>
+    ReplyAudio = 0x21,
+
+    /// <summary>Engine → client: the reply ended. Payload: status (u8: 0 spoken, 1 stopped, 2 failed: no voice could say it), then its text (UTF-8).</summary>
+    ReplyEnd = 0x22,
 }
 
 /// <summary>
@@ -58,7 +70,7 @@ internal static class AudioFrameCodec
         buffer.Slice(0, HeaderSize).CopyTo(header);
         type = (AudioFrameType)header[0];
         uint length = BinaryPrimitives.ReadUInt32LittleEndian(header[1..]);
-        if (type is not (AudioFrameType.Hello or AudioFrameType.Audio or AudioFrameType.End))
+        if (type is not (AudioFrameType.Hello or AudioFrameType.Audio or AudioFrameType.End or AudioFrameType.Listen))
         {
             error = $"unknown frame type 0x{header[0]:x2}";
             return DecodeStatus.Malformed;
@@ -68,9 +80,9 @@ internal static class AudioFrameCodec
             error = $"frame of {length} bytes exceeds the {maxPayload}-byte limit";
             return DecodeStatus.Malformed;
         }
-        if (type == AudioFrameType.End && length != 0)
+        if (type is AudioFrameType.End or AudioFrameType.Listen && length != 0)
         {
-            error = "end frame with a payload";
+            error = $"{type.ToString().ToLowerInvariant()} frame with a payload";
             return DecodeStatus.Malformed;
         }
         if (buffer.Length < HeaderSize + length) return DecodeStatus.NeedMore;

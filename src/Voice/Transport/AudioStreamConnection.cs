@@ -19,6 +19,11 @@ internal sealed class AudioStreamConnection(VoiceService service, ILogger logger
 {
     // A field, not a local: a timeout or a lost connection mid-stream must still end the claimed session.
     private VoiceSession? _session;
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private IDisposable? _replyRegistration;
+    private CancellationTokenSource? _linger;
+    private int _activeReplies;
+    private volatile bool _open = true;
 
     /// <summary>
     /// Serves the stream to its end; returns the error it ended with (null when done well). The caller
@@ -59,10 +64,6 @@ internal sealed class AudioStreamConnection(VoiceService service, ILogger logger
             logger.LogWarning(e, "Audio session {Session} from {Remote}: unexpected error", _session?.Id ?? "(none)", remote);
             error = $"internal error: {e.Message}";
         }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
 
         VoiceSession? session = _session;
         try
@@ -88,6 +89,11 @@ internal sealed class AudioStreamConnection(VoiceService service, ILogger logger
         {
             if (session is not null) await service.EndSessionAsync(session, error).ConfigureAwait(false);
         }
+        // Full duplex: a satellite that asked for reply audio keeps its connection while replies come.
+        if (error is null && _replyRegistration is not null) await LingerForRepliesAsync(stopping).ConfigureAwait(false);
+        _open = false;
+        _replyRegistration?.Dispose();
+        await reader.CompleteAsync().ConfigureAwait(false);
         return error;
     }
 
@@ -125,6 +131,10 @@ internal sealed class AudioStreamConnection(VoiceService service, ILogger logger
                         session.Pipeline.Write(payload);
                         idle.CancelAfter(service.Options.IdleTimeout);
                     }
+                    else if (type == AudioFrameType.Listen)
+                    {
+                        _replyRegistration ??= service.Satellites.Register(session.Id, session.DeviceId, new ConnectionReplyOutput(this, session.DeviceId, service.Options.Speech.ReplyLead));
+                    }
                     else if (type == AudioFrameType.End)
                     {
                         consumed = next;
@@ -150,9 +160,76 @@ internal sealed class AudioStreamConnection(VoiceService service, ILogger logger
         }
     }
 
-    private async Task SendAsync(AudioFrameType type, byte[] payload)
+    private Task SendAsync(AudioFrameType type, byte[] payload) => SendFrameAsync(type, payload, CancellationToken.None).AsTask();
+
+    /// <summary>Whether the connection still takes frames (reply audio included).</summary>
+    internal bool IsOpen => _open;
+
+    /// <summary>One frame, whole: answers and reply audio from other threads take turns.</summary>
+    internal async ValueTask SendFrameAsync(AudioFrameType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
-        await output.WriteAsync(AudioFrameCodec.Encode(type, payload)).ConfigureAwait(false);
-        await output.FlushAsync().ConfigureAwait(false);
+        byte[] frame = AudioFrameCodec.Encode(type, payload.Span);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await output.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+            await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or WebSocketException)
+        {
+            _open = false;
+            throw;
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    internal void ReplyStarted()
+    {
+        Interlocked.Increment(ref _activeReplies);
+        Touch();
+    }
+
+    internal void ReplyEnded()
+    {
+        Interlocked.Decrement(ref _activeReplies);
+        Touch();
+    }
+
+    /// <summary>While a reply is under way the connection stays; after it, the wait for another starts again.</summary>
+    private void Touch()
+    {
+        try { _linger?.CancelAfter(Volatile.Read(ref _activeReplies) > 0 ? Timeout.InfiniteTimeSpan : service.Options.Speech.ReplyWait); }
+        catch (ObjectDisposedException) { }
+    }
+
+    /// <summary>
+    /// After done: waits for the client to close, or for <see cref="Speech.SpeechOptions.ReplyWait"/> without a reply under way
+    /// (no router answered), or for the engine to stop. Anything the client sends now is ignored.
+    /// </summary>
+    private async Task LingerForRepliesAsync(CancellationToken stopping)
+    {
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        _linger = linger;
+        Touch();
+        try
+        {
+            while (true)
+            {
+                ReadResult result = await reader.ReadAsync(linger.Token).ConfigureAwait(false);
+                reader.AdvanceTo(result.Buffer.End);
+                if (result.IsCompleted) return;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or WebSocketException or InvalidDataException)
+        {
+            // The wait ended (or the client went away): the connection closes.
+        }
+        finally
+        {
+            _linger = null;
+        }
     }
 }

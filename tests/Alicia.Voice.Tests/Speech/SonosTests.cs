@@ -1,0 +1,106 @@
+using Alicia.Contracts.Messages;
+using Alicia.Engine.Bus;
+using Alicia.Voice.Audio;
+using Alicia.Voice.Sonos;
+using Xunit.Abstractions;
+
+namespace Alicia.Voice.Tests.Speech;
+
+/// <summary>
+/// Speakers that play URLs: the engine serves the reply over HTTP on 127.0.0.1 and drives a FAKE Sonos (UPnP/SOAP on
+/// 127.0.0.1; no real speaker exists here) that records the calls and fetches the audio; SSDP replies are parsed from
+/// text (no multicast is ever sent).
+/// </summary>
+public sealed class SonosTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Wait = VoiceEngineHarness.Wait;
+
+    private static Task<VoiceEngineHarness> EngineAsync(params (string Room, FakeSonosDevice Device)[] speakers) =>
+        VoiceEngineHarness.StartAsync(o => o with
+        {
+            Speech = o.Speech with { SonosSpeakers = [.. speakers.Select(s => (s.Room, new Uri($"http://{s.Device.Address}/")))], AnnounceVolume = 30 },
+        });
+
+    private static bool Is(SoapCall c, string action) => c.Action == action;
+
+    [Fact]
+    public async Task A_reply_without_a_satellite_connection_plays_on_the_rooms_Sonos_which_gets_its_radio_back()
+    {
+        await using var kitchen = new FakeSonosDevice();
+        await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
+        await using AliciaBus router = await engine.ClientAsync("router");
+
+        await router.PublishAsync(new AiResponse { SessionId = "s1", ReplyId = "r1", DeviceId = "kitchen-button", Room = "kitchen", Text = "The kitchen light is on.", IsFinal = true, IsFixedPhrase = true });
+
+        SoapCall set = await kitchen.WaitForCallAsync(c => Is(c, "SetAVTransportURI") && c.Arguments["CurrentURI"].StartsWith("http://", StringComparison.Ordinal), Wait);
+        await kitchen.WaitForCallAsync(c => Is(c, "Play"), Wait);
+        // Afterwards the radio comes back, playing, at its own volume.
+        await kitchen.WaitForCallAsync(c => Is(c, "SetAVTransportURI") && c.Arguments["CurrentURI"] == FakeSonosDevice.RadioUri, Wait);
+        await kitchen.WaitForCallAsync(c => Is(c, "SetVolume") && c.Arguments["DesiredVolume"] == FakeSonosDevice.InitialVolume.ToString(System.Globalization.CultureInfo.InvariantCulture), Wait);
+        SoapCall[] calls = [.. kitchen.Calls];
+        output.WriteLine(string.Join(", ", calls.Select(c => c.Action)));
+
+        Assert.StartsWith("http://127.0.0.1:", set.Arguments["CurrentURI"]);
+        Assert.Equal(["GetMediaInfo", "GetTransportInfo", "GetVolume", "SetVolume", "SetAVTransportURI", "Play"], calls.Take(6).Select(c => c.Action));
+        Assert.Equal("30", calls[3].Arguments["DesiredVolume"]);
+        Assert.Equal(FakeSonosDevice.RadioMetadata, calls.Last(c => Is(c, "SetAVTransportURI")).Arguments["CurrentURIMetaData"]);
+        (string url, byte[] wav) = Assert.Single(kitchen.Fetched);
+        Assert.Equal(set.Arguments["CurrentURI"], url);
+        WavFile clip = WavFile.Parse(wav);
+        Assert.Equal(22050, clip.SampleRate);
+        double speech = TestAudio.Segments(TestAudio.Concat(TestAudio.Silence(0.3), clip.ToMono16k(), TestAudio.Silence(0.5))).Sum(s => s.End - s.Start);
+        Assert.InRange(speech, 0.8, 3.0);
+        await kitchen.WaitForCallAsync(c => Is(c, "Play") && kitchen.TransportState == "PLAYING" && kitchen.CurrentUri == FakeSonosDevice.RadioUri, Wait);
+    }
+
+    [Fact]
+    public async Task An_announcement_reaches_the_speakers_of_its_room_only_and_an_empty_room_means_everywhere()
+    {
+        await using var kitchen = new FakeSonosDevice();
+        await using var living = new FakeSonosDevice();
+        await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen), ("living room", living));
+        await using AliciaBus admin = await engine.ClientAsync("admin");
+
+        await admin.PublishAsync(new SpeakerAnnouncement { Text = "Dinner is ready.", Location = "kitchen" });
+        await kitchen.WaitForCallAsync(c => Is(c, "Play"), Wait);
+        Assert.Single(kitchen.Fetched);
+        Assert.Empty(living.Calls); // the announcement started on every matching speaker at once: the living room's is not one
+
+        await admin.PublishAsync(new SpeakerAnnouncement { Text = "Leaving in five minutes.", Location = "" });
+        await living.WaitForCallAsync(c => Is(c, "Play"), Wait);
+        await kitchen.WaitForCallAsync(_ => kitchen.Fetched.Count == 2, Wait);
+        Assert.Single(living.Fetched);
+    }
+
+    [Fact]
+    public async Task An_offline_speaker_hands_the_reply_to_another_speaker_of_the_room()
+    {
+        await using var unplugged = new FakeSonosDevice();
+        await using var other = new FakeSonosDevice();
+        unplugged.GoOffline();
+        await using VoiceEngineHarness engine = await EngineAsync(("kitchen", unplugged), ("kitchen", other));
+        await using AliciaBus router = await engine.ClientAsync("router");
+
+        await router.PublishAsync(new AiResponse { ReplyId = "r2", Room = "kitchen", Text = "Done.", IsFinal = true });
+
+        await other.WaitForCallAsync(c => Is(c, "Play"), Wait);
+        Assert.Single(other.Fetched);
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age = 1800\r\nEXT:\r\nLOCATION: http://192.168.1.20:1400/xml/device_description.xml\r\nSERVER: Linux UPnP/1.0 Sonos/70.3-35220 (ZPS1)\r\nST: urn:schemas-upnp-org:device:ZonePlayer:1\r\nUSN: uuid:RINCON_000E58A0B1C201400::urn:schemas-upnp-org:device:ZonePlayer:1\r\nX-RINCON-HOUSEHOLD: Sonos_abc\r\n\r\n", true, "192.168.1.20:1400")]
+    [InlineData("HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=100\r\nEXT:\r\nLOCATION: http://192.168.1.30:80/description.xml\r\nSERVER: Linux/3.14.0 UPnP/1.0 IpBridge/1.50.0\r\nST: upnp:rootdevice\r\nUSN: uuid:2f402f80-da50-11e1-9b23-001788000000::upnp:rootdevice\r\n\r\n", false, "192.168.1.30")]
+    public void SSDP_search_replies_are_parsed_and_Sonos_players_recognised(string reply, bool sonos, string address)
+    {
+        SsdpResponse? parsed = SsdpResponse.Parse(reply);
+        Assert.NotNull(parsed);
+        Assert.Equal(sonos, parsed.IsSonos);
+        Assert.Equal(address, parsed.Address);
+    }
+
+    [Theory]
+    [InlineData("NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nNT: upnp:rootdevice\r\nNTS: ssdp:alive\r\nLOCATION: http://192.168.1.20:1400/xml/device_description.xml\r\n\r\n")]
+    [InlineData("HTTP/1.1 200 OK\r\nST: urn:schemas-upnp-org:device:ZonePlayer:1\r\nUSN: uuid:RINCON_1\r\n\r\n")]
+    [InlineData("HTTP/1.1 200 OK\r\nLOCATION: file:///etc/passwd\r\n\r\n")]
+    public void What_is_not_a_search_reply_with_an_http_location_is_ignored(string datagram) => Assert.Null(SsdpResponse.Parse(datagram));
+}

@@ -151,7 +151,7 @@ internal sealed class LocalIntentEngine
                 percent = Math.Clamp(percent, 0, 100);
                 double max = target.Devices[0].Record.Registration.Capabilities.Capabilities.Find(c => c.Name == "light")?.Parameters.Find(p => p.Name == "brightness")?.Max ?? 100;
                 command = percent == 0 ? "turn_off" : "turn_on";
-                if (percent > 0) parameters["brightness"] = ((int)Math.Round(percent / 100 * max)).ToString(CultureInfo.InvariantCulture);
+                if (percent > 0) parameters["brightness"] = ((int)Math.Round(percent / 100 * max, MidpointRounding.AwayFromZero)).ToString(CultureInfo.InvariantCulture);
                 slots["level"] = percent.ToString(CultureInfo.InvariantCulture);
                 break;
             }

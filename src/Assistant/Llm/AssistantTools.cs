@@ -87,7 +87,7 @@ internal sealed class AssistantTools(LocalIntentEngine intents, DeviceCommander 
         if (FindDevice(args, defaultRoom, ["light"], route) is not { } device) return Error(route, route.Outcome);
         double percent = p.GetDouble();
         double max = device.Record.Registration.Capabilities.Capabilities.Find(c => c.Name == "light")?.Parameters.Find(x => x.Name == "brightness")?.Max ?? 100;
-        Dictionary<string, string> parameters = percent > 0 ? new() { ["brightness"] = ((int)Math.Round(percent / 100 * max)).ToString(CultureInfo.InvariantCulture) } : [];
+        Dictionary<string, string> parameters = percent > 0 ? new() { ["brightness"] = ((int)Math.Round(percent / 100 * max, MidpointRounding.AwayFromZero)).ToString(CultureInfo.InvariantCulture) } : [];
         return await CommandAsync(device, percent > 0 ? "turn_on" : "turn_off", parameters, route, requestedBy, cancellationToken).ConfigureAwait(false);
     }
 

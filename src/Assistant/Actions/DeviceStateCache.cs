@@ -19,12 +19,16 @@ internal sealed class DeviceStateCache : IDeviceReadings
         lock (values) return values.TryGetValue(key, out value);
     }
 
+    /// <summary>Raised after a device's values were stored (tests wait on it instead of sleeping).</summary>
+    public event Action<string>? Reported;
+
     /// <summary>A device reported values: remember them and complete the waiters they satisfy.</summary>
     public void Report(string deviceId, IReadOnlyDictionary<string, double> reported)
     {
         Dictionary<string, double> values = _values.GetOrAdd(deviceId, static _ => []);
         lock (values)
             foreach ((string key, double value) in reported) values[key] = value;
+        Reported?.Invoke(deviceId);
         if (!_waiters.TryGetValue(deviceId, out List<EchoWaiter>? waiters)) return;
         lock (waiters)
         {

@@ -16,6 +16,7 @@ internal sealed class TargetResolver(Grammar grammar)
 {
     private readonly HashSet<string> _connectors = [.. grammar.Connectors];
     private readonly HashSet<string> _allWords = [.. grammar.AllWords];
+    private readonly HashSet<string> _genericNouns = [.. grammar.Nouns.SelectMany(n => new[] { n.Singular, n.Plural })];
 
     public TargetResolution Resolve(HomeModel home, string[] target, IReadOnlyList<string> allowedCapabilities, string defaultRoom, bool wantAll = false)
     {
@@ -44,7 +45,11 @@ internal sealed class TargetResolver(Grammar grammar)
             bool ok = true;
             foreach (string w in words)
             {
-                if (d.NameTokens.Contains(w) || (w.EndsWith('s') && d.NameTokens.Contains(w[..^1]))) score++;
+                if (d.NameTokens.Contains(w) || (w.EndsWith('s') && d.NameTokens.Contains(w[..^1])))
+                {
+                    // "light" names kitchen-light no better than any light; "lamp" or "ceiling" do single one out.
+                    if (!_genericNouns.Contains(w)) score++;
+                }
                 else if (!IsNounOf(w, d)) { ok = false; break; }
             }
             if (ok) matches.Add((d, score));

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Alicia.Assistant.Actions;
 using Alicia.Assistant.Intents;
@@ -220,7 +221,8 @@ internal sealed class AssistantTools(LocalIntentEngine intents, DeviceCommander 
     private static string Json(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        // Relaxed escaping: the model reads "no device 'x'", not \u0027.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             w.WriteStartObject();
             write(w);

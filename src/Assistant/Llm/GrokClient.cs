@@ -50,7 +50,7 @@ internal sealed class GrokClient
         foreach (ChatTool tool in tools) options.Tools.Add(tool);
         var text = new StringBuilder();
         var calls = new SortedDictionary<int, (string Id, string Name, StringBuilder Arguments)>();
-        bool first = true;
+        bool first = true, finished = false;
         await foreach (StreamingChatCompletionUpdate update in client.CompleteChatStreamingAsync(messages, options, cancellationToken).ConfigureAwait(false))
         {
             if (first)
@@ -58,6 +58,7 @@ internal sealed class GrokClient
                 first = false;
                 onFirstByte();
             }
+            if (update.FinishReason is not null) finished = true;
             foreach (ChatMessageContentPart part in update.ContentUpdate)
             {
                 if (string.IsNullOrEmpty(part.Text)) continue;
@@ -74,6 +75,8 @@ internal sealed class GrokClient
             }
         }
         if (first) throw new InvalidDataException("the assistant service answered with an empty stream");
+        // A stream cut short (no finish reason) is a broken answer, not a short one.
+        if (!finished) throw new InvalidDataException("the assistant service's stream ended before the answer was finished");
         return new ModelTurn(text.ToString(), [.. calls.Values.Select((c, i) => new ModelToolCall(c.Id.Length > 0 ? c.Id : $"call_{i}", c.Name, c.Arguments.ToString()))]);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Alicia.Assistant.Actions;
 using Alicia.Assistant.Intents;
 using Alicia.Assistant.Llm;
@@ -118,8 +117,7 @@ internal sealed class CommandRouter(Func<AliciaBus> bus, DeviceRegistry registry
                 await reply.FinalAsync(Grammar.Reply(cancelled ? "timer_cancelled" : "no_timer"), ReplySource.LocalIntent, decision.Intent, cancellationToken, isFixedPhrase: true).ConfigureAwait(false);
                 break;
             case DecisionKind.Reply:
-                route.Outcome = decision.IsQuestion ? "question" : decision.Slots.ContainsKey("target") && decision.Devices.Length == 0 && decision.Intent != "query_sensor" ? "unknown_device" : "answered";
-                if (decision.Intent == "query_sensor" && decision.Devices.Length == 0 && !decision.IsQuestion) route.Outcome = "unknown_device";
+                route.Outcome = decision.Outcome;
                 route.DeviceIds = [.. decision.Devices.Select(d => d.Id)];
                 await reply.FinalAsync(decision.Reply, ReplySource.LocalIntent, decision.Intent, cancellationToken, decision.IsFixedPhrase).ConfigureAwait(false);
                 break;
@@ -204,7 +202,4 @@ internal sealed class CommandRouter(Func<AliciaBus> bus, DeviceRegistry registry
             logger.LogWarning(e, "Could not tell the end of a {Duration} timer", duration);
         }
     }
-
-    /// <summary>For logs: a number as the replies show it.</summary>
-    internal static string Show(double value) => value.ToString("0.#", CultureInfo.InvariantCulture);
 }

@@ -95,7 +95,7 @@ public sealed class IntentSetTests(ITestOutputHelper output) : IDisposable
             DecisionKind.NoMatch => ("llm", "", ""),
             DecisionKind.DeviceCommand => ("command", d.Intent, devices),
             DecisionKind.Reply when d.IsQuestion => ("ask", "", ""),
-            DecisionKind.Reply when d.Intent is not ("query_sensor" or "time" or "date" or "set_colour_temperature") || (d.Intent == "query_sensor" && d.Devices.Length == 0) => ("unknown", "", ""),
+            DecisionKind.Reply when d.Outcome == "unknown_device" => ("unknown", "", ""),
             DecisionKind.Reply => ("answer", d.Intent, d.Intent == "query_sensor" ? devices : ""),
             _ => ("answer", d.Intent, ""),
         };

@@ -33,6 +33,9 @@ internal sealed record LocalDecision(DecisionKind Kind, string Intent)
     /// <summary>A question back (ambiguity) rather than an answer.</summary>
     public bool IsQuestion { get; init; }
 
+    /// <summary>For the route: <c>answered</c>, <c>question</c> or <c>unknown_device</c> (a reply that says no such device is there).</summary>
+    public string Outcome { get; init; } = "answered";
+
     public string Room { get; init; } = "";
     public HomeDevice[] Devices { get; init; } = [];
     public bool All { get; init; }

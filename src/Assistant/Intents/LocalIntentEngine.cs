@@ -104,6 +104,7 @@ internal sealed class LocalIntentEngine
             Slots = slots,
             Reply = Grammar.Reply(target.ReplyKey!, target.ReplyValues),
             IsQuestion = target.Question,
+            Outcome = target.Question ? "question" : "unknown_device",
             Room = target.Room,
         };
 
@@ -114,7 +115,7 @@ internal sealed class LocalIntentEngine
         if (!target.Resolved)
         {
             if (target.ReplyKey is "none_in_room" or "unknown_device" && target.Room.Length > 0 && !target.Question)
-                return Answer("query_sensor", slots, Grammar.Reply("no_sensor", ("sensor", sensor), ("room", HomeModel.SpokenRoom(target.Room)))) with { Room = target.Room };
+                return Answer("query_sensor", slots, Grammar.Reply("no_sensor", ("sensor", sensor), ("room", HomeModel.SpokenRoom(target.Room)))) with { Room = target.Room, Outcome = "unknown_device" };
             return Problem("query_sensor", slots, target);
         }
         slots["room"] = target.Room;

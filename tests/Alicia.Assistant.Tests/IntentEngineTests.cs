@@ -115,6 +115,18 @@ public sealed class IntentEngineTests : IDisposable
     }
 
     [Fact]
+    public void State_questions_are_answered_from_the_devices_last_echo()
+    {
+        Assert.Equal("I don't know yet whether the kitchen light is on.", _home.Decide("is the kitchen light on", "").Reply);
+        _home.Readings.Report("kitchen-light", new Dictionary<string, double> { ["on"] = 1 });
+        Assert.Equal("The kitchen light is on.", _home.Decide("Is the kitchen light on?", "").Reply);
+        _home.Readings.Report("living-room-lamp", new Dictionary<string, double> { ["on"] = 1 });
+        _home.Readings.Report("living-room-ceiling", new Dictionary<string, double> { ["on"] = 0 });
+        Assert.Equal("The living room lamp is on.", _home.Decide("is the lamp on", "living_room").Reply);
+        Assert.Equal("1 of the lights in the living room are on.", _home.Decide("are the lights on", "living_room").Reply);
+    }
+
+    [Fact]
     public void Colour_temperature_is_refused_clearly_by_a_bulb_that_cannot()
     {
         LocalDecision d = _home.Decide("set the kitchen light to warm white", "");

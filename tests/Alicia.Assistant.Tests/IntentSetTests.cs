@@ -48,7 +48,7 @@ public sealed class IntentSetTests(ITestOutputHelper output) : IDisposable
             {
                 string satelliteRoom = satellite switch { "same" => room, "none" => "", _ => satellite };
                 string text = template.Replace("{room}", SimulatedHome.Spoken(room));
-                string[] expectedDevices = kind == "command" || (kind == "answer" && intent == "query_sensor") ? devices : [];
+                string[] expectedDevices = kind == "command" || (kind == "answer" && intent is "query_sensor" or "query_state") ? devices : [];
                 foreach (string t in text.Contains("{pct}") ? Percents.Select(p => text.Replace("{pct}", p)) : [text])
                     cases.Add(new IntentCase(t, satelliteRoom, kind, intent, string.Join(',', expectedDevices.Order(StringComparer.Ordinal))));
             }
@@ -96,7 +96,7 @@ public sealed class IntentSetTests(ITestOutputHelper output) : IDisposable
             DecisionKind.DeviceCommand => ("command", d.Intent, devices),
             DecisionKind.Reply when d.IsQuestion => ("ask", "", ""),
             DecisionKind.Reply when d.Outcome == "unknown_device" => ("unknown", "", ""),
-            DecisionKind.Reply => ("answer", d.Intent, d.Intent == "query_sensor" ? devices : ""),
+            DecisionKind.Reply => ("answer", d.Intent, d.Intent is "query_sensor" or "query_state" ? devices : ""),
             _ => ("answer", d.Intent, ""),
         };
     }

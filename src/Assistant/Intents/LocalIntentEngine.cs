@@ -83,6 +83,8 @@ internal sealed class LocalIntentEngine
                 return new LocalDecision(DecisionKind.TimerCancel, "timer_cancel") { Slots = slots, IsFixedPhrase = true };
             case "query_sensor":
                 return Sensor(match, slots, defaultRoom);
+            case "query_state":
+                return State(match, slots, defaultRoom);
             default:
                 return DeviceCommand(match, slots, defaultRoom);
         }
@@ -130,6 +132,26 @@ internal sealed class LocalIntentEngine
         string value = Math.Round(values.Average(), 1).ToString("0.#", CultureInfo.InvariantCulture);
         slots["value"] = value;
         return Answer("query_sensor", slots, Grammar.Reply("sensor", ("value", value), ("unit", spokenUnit), ("room", room))) with { Room = target.Room, Devices = target.Devices };
+    }
+
+    /// <summary>"Is the kitchen light on?": the device's last echoed state, never a guess.</summary>
+    private LocalDecision State(IntentMatch match, Dictionary<string, string> slots, string defaultRoom)
+    {
+        TargetResolution target = _resolver.Resolve(Home, match.Target, match.Intent.Capabilities, defaultRoom);
+        if (!target.Resolved) return Problem("query_state", slots, target);
+        slots["room"] = target.Room;
+        LocalDecision answer = Answer("query_state", slots, "") with { Room = target.Room, Devices = target.Devices };
+        if (target.Devices.Length > 1)
+        {
+            int on = target.Devices.Count(d => _readings.TryGet(d.Id, "on", out double v) && v > 0.5);
+            string noun = Grammar.NounOf(target.Capability)?.Plural ?? target.Capability;
+            return answer with { Reply = Grammar.Reply("state_count", ("count", on.ToString(CultureInfo.InvariantCulture)), ("noun", noun), ("room", HomeModel.SpokenRoom(target.Room))) };
+        }
+        HomeDevice device = target.Devices[0];
+        string reply = _readings.TryGet(device.Id, "on", out double state)
+            ? Grammar.Reply(state > 0.5 ? "on" : "off", ("device", device.DisplayName))
+            : Grammar.Reply("state_unknown", ("device", device.DisplayName));
+        return answer with { Reply = reply };
     }
 
     private LocalDecision DeviceCommand(IntentMatch match, Dictionary<string, string> slots, string defaultRoom)

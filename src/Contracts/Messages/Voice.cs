@@ -133,4 +133,31 @@ public sealed partial class VoiceCommandRoute
     public string Location { get; set; } = "";
     public string? DeviceId { get; set; }
     public Dictionary<string, string> Parameters { get; set; } = [];
+
+    /// <summary>What the route was taken for: the utterance or request text.</summary>
+    public string Text { get; set; } = "";
+
+    /// <summary>The reply (<see cref="AiResponse.ReplyId"/>) that tells the user how it went.</summary>
+    public string ReplyId { get; set; } = "";
+
+    /// <summary>Who decided: <c>local_intent</c>, <c>llm_tool</c> (a tool the model called), <c>llm</c> (handed to the model) or <c>fallback</c>.</summary>
+    public string Source { get; set; } = "";
+
+    /// <summary>
+    /// How it ended: <c>confirmed</c> (every device echoed), <c>failed</c>, <c>answered</c>, <c>question</c> (ambiguous),
+    /// <c>unknown_device</c>, <c>stopped</c>, <c>timer</c>, <c>llm</c>, <c>fallback</c>, <c>empty</c>.
+    /// </summary>
+    public string Outcome { get; set; } = "";
+
+    /// <summary>Every device commanded (and how each ended, in <see cref="DeviceOutcomes"/>).</summary>
+    public List<string> DeviceIds { get; set; } = [];
+
+    /// <summary>Per device: <c>confirmed</c>, <c>no_echo</c>, <c>offline</c>, <c>limited</c>; <c>retried:{other}</c> when another device took it.</summary>
+    public Dictionary<string, string> DeviceOutcomes { get; set; } = [];
+
+    /// <summary>The fallback taken, if any: <c>none</c>, <c>another_device</c> (a retry elsewhere), <c>llm</c> (no local intent), <c>fallback_reply</c> (the LLM was unreachable).</summary>
+    public string Fallback { get; set; } = "";
+
+    /// <summary>Per-stage timings in milliseconds (routing, command published, echo confirmed), cumulative from the transcript.</summary>
+    public Dictionary<string, double> Timings { get; set; } = [];
 }

@@ -111,6 +111,7 @@ internal static class Cli
         root.Add(DeviceIdentityCommand.Create(context));
         root.Add(BrokerCommand.Create(context));
         root.Add(AuditCommand.Create(context));
+        root.Add(SayCommand.Create(context));
 
         foreach (HelpOption option in root.Options.OfType<HelpOption>())
             option.Action = new HelpWithFooter(new HelpAction { MaxWidth = 110 }, context);

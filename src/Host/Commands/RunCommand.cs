@@ -1,3 +1,4 @@
+using Alicia.Assistant;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Security.Identity;
@@ -124,7 +125,8 @@ internal static class RunCommand
             .AddGateway()
             .AddRegistry()
             .AddHomeAssistant()
-            .AddVoice(v => ConfigurationLoader.BindVoice(configuration.Source, v));
+            .AddVoice(v => ConfigurationLoader.BindVoice(configuration.Source, v))
+            .AddAssistant(a => ConfigurationLoader.BindAssistant(configuration.Source, a));
         return builder.Build();
     }
 }

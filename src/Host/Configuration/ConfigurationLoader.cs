@@ -106,7 +106,7 @@ internal static class ConfigurationLoader
         LoadAll(request, environment).Engine;
 
     /// <summary>The capability sections, each bound on its own: the engine's binding must not see them as unknown keys.</summary>
-    private static readonly string[] CapabilitySections = ["Voice"];
+    private static readonly string[] CapabilitySections = ["Voice", "Assistant"];
 
     /// <summary>Binds everything but the capability sections into <paramref name="options"/>; an unknown key is an error naming it.</summary>
     public static void BindEngine(IConfiguration config, AliciaEngineOptions options)
@@ -120,6 +120,20 @@ internal static class ConfigurationLoader
         catch (InvalidOperationException e)
         {
             throw new ConfigurationError(Explain(e, engineOnly, ""));
+        }
+    }
+
+    /// <summary>The <c>Assistant</c> section (unknown keys are errors naming them).</summary>
+    public static void BindAssistant(IConfiguration config, Alicia.Assistant.AssistantSettings assistant)
+    {
+        IConfigurationSection section = config.GetSection("Assistant");
+        try
+        {
+            section.Bind(assistant, o => o.ErrorOnUnknownConfiguration = true);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new ConfigurationError(Explain(e, section, "Assistant:"));
         }
     }
 

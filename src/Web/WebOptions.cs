@@ -1,0 +1,20 @@
+namespace Alicia.Web;
+
+/// <summary>The engine's web host (<c>Web</c> section): where it listens and who may look.</summary>
+public sealed class WebOptions
+{
+    /// <summary>Off: no web host at all.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The address to bind: loopback by default; any other address needs <see cref="Token"/>.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>The TCP port; 0 picks a free one (tests).</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>
+    /// A shared secret for every page and endpoint except <c>/healthz</c> (Bearer header, or <c>?token=</c> for the
+    /// browser page and its event stream). Required when <see cref="Address"/> is not loopback.
+    /// </summary>
+    public string Token { get; set; } = "";
+}

@@ -9,8 +9,13 @@ public sealed class WebOptions
     /// <summary>The address to bind: loopback by default; any other address needs <see cref="Token"/>.</summary>
     public string Address { get; set; } = "127.0.0.1";
 
-    /// <summary>The TCP port; 0 picks a free one (tests).</summary>
-    public int Port { get; set; } = 8080;
+    /// <summary>
+    /// The TCP port; 0 picks a free one (tests). Unset: <see cref="DefaultPort"/>, or a free port when that one is taken
+    /// (the URL is logged and printed by <c>alicia run</c>); a port set explicitly that is taken fails the start.
+    /// </summary>
+    public int? Port { get; set; }
+
+    public const int DefaultPort = 8080;
 
     /// <summary>
     /// A shared secret for every page and endpoint except <c>/healthz</c> (Bearer header, or <c>?token=</c> for the

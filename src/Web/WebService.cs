@@ -1,5 +1,5 @@
 using System.Net;
-using System.Reflection;
+using System.Net.Sockets;
 using System.Text.Json;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
@@ -51,31 +51,52 @@ public sealed class WebService : IEngineService
         MonitoringService monitoring = engine.Services.OfType<MonitoringService>().FirstOrDefault()
             ?? throw new InvalidOperationException("the web host needs the monitoring service (AddWeb adds it)");
 
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(engine.LoggerFactory);
-        builder.WebHost.ConfigureKestrel(k => k.Listen(address, _options.Port));
-        WebApplication app = builder.Build();
-
         // Pull-based: the meters' measurements are aggregated as they happen, and exported only when /metrics is asked.
         _meters = Sdk.CreateMeterProviderBuilder().AddMeter("Alicia.*").AddPrometheusExporter().Build();
         _feed = new DashboardFeed(engine, monitoring);
-
-        if (!string.IsNullOrEmpty(_options.Token)) app.Use(RequireToken);
-        app.UseOpenTelemetryPrometheusScrapingEndpoint(_meters, predicate: null, path: "/metrics", configureBranchedPipeline: null, optionsName: null);
-        app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok\n", context.RequestAborted)));
-        app.MapGet("/readyz", (RequestDelegate)ReadyAsync);
-        app.MapGet("/api/state", (RequestDelegate)(context => WriteJsonAsync(context, JsonSerializer.Serialize(_feed.Snapshot(), DashboardJsonContext.Default.DashboardSnapshot))));
-        app.MapGet("/events", (RequestDelegate)EventsAsync);
-        app.MapGet("/", (RequestDelegate)(context => AssetAsync(context, "index.html", "text/html; charset=utf-8")));
-        app.MapGet("/dashboard.js", (RequestDelegate)(context => AssetAsync(context, "dashboard.js", "text/javascript; charset=utf-8")));
-        app.MapGet("/dashboard.css", (RequestDelegate)(context => AssetAsync(context, "dashboard.css", "text/css; charset=utf-8")));
-
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        WebApplication app = Build(engine, address, _options.Port ?? WebOptions.DefaultPort);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (_options.Port is null && IsAddressInUse(e))
+        {
+            // The default port is taken (another engine, another program): any free port will do, and the URL says which.
+            await app.DisposeAsync().ConfigureAwait(false);
+            engine.LoggerFactory.CreateLogger<WebService>().LogWarning("Port {Port} is in use: the dashboard takes a free port", WebOptions.DefaultPort);
+            app = Build(engine, address, 0);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
         _app = app;
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         Url = new Uri(bound.EndsWith('/') ? bound : bound + "/");
         engine.LoggerFactory.CreateLogger<WebService>().LogInformation("Dashboard on {Url} (health /healthz /readyz, Prometheus /metrics)", Url);
+    }
+
+    private static bool IsAddressInUse(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e is Microsoft.AspNetCore.Connections.AddressInUseException or SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }) return true;
+        return false;
+    }
+
+    private WebApplication Build(AliciaEngine engine, IPAddress address, int port)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(engine.LoggerFactory);
+        builder.WebHost.ConfigureKestrel(k => k.Listen(address, port));
+        WebApplication app = builder.Build();
+        if (!string.IsNullOrEmpty(_options.Token)) app.Use(RequireToken);
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(_meters, predicate: null, path: "/metrics", configureBranchedPipeline: null, optionsName: null);
+        app.MapGet("/healthz", (RequestDelegate)(context => context.Response.WriteAsync("ok\n", context.RequestAborted)));
+        app.MapGet("/readyz", (RequestDelegate)ReadyAsync);
+        app.MapGet("/api/state", (RequestDelegate)(context => WriteJsonAsync(context, JsonSerializer.Serialize(_feed!.Snapshot(), DashboardJsonContext.Default.DashboardSnapshot))));
+        app.MapGet("/events", (RequestDelegate)EventsAsync);
+        app.MapGet("/", (RequestDelegate)(context => AssetAsync(context, "index.html", "text/html; charset=utf-8")));
+        app.MapGet("/dashboard.js", (RequestDelegate)(context => AssetAsync(context, "dashboard.js", "text/javascript; charset=utf-8")));
+        app.MapGet("/dashboard.css", (RequestDelegate)(context => AssetAsync(context, "dashboard.css", "text/css; charset=utf-8")));
+        return app;
     }
 
     private async Task RequireToken(HttpContext context, Func<Task> next)

@@ -80,3 +80,30 @@ public sealed class WebTokenTests : IClassFixture<WebTokenTests.TokenEngine>
         Assert.Equal(HttpStatusCode.OK, (await Http.SendAsync(request)).StatusCode);
     }
 }
+
+public sealed class WebPortTests
+{
+    [Fact]
+    public async Task The_default_port_taken_makes_the_dashboard_take_a_free_one_but_an_explicit_port_taken_fails()
+    {
+        // Held by this test, or already by someone else: either way it is taken.
+        var holder = new System.Net.Sockets.TcpListener(IPAddress.Loopback, Alicia.Web.WebOptions.DefaultPort);
+        try { holder.Start(); } catch (System.Net.Sockets.SocketException) { }
+        try
+        {
+            WebService web = new(new WebOptions());
+            await using (TestEngine test = await TestEngine.StartAsync(services: e => e.AddService(new Alicia.Engine.Monitoring.MonitoringService()).AddService(web)))
+            {
+                Assert.NotNull(web.Url);
+                Assert.NotEqual(WebOptions.DefaultPort, web.Url!.Port);
+                Assert.Equal("ok\n", await new HttpClient().GetStringAsync(new Uri(web.Url, "healthz")));
+            }
+            await Assert.ThrowsAnyAsync<IOException>(() => TestEngine.StartAsync(services: e => e
+                .AddService(new Alicia.Engine.Monitoring.MonitoringService()).AddService(new WebService(new WebOptions { Port = WebOptions.DefaultPort }))));
+        }
+        finally
+        {
+            holder.Stop();
+        }
+    }
+}

@@ -22,4 +22,10 @@ public sealed class WebOptions
     /// browser page and its event stream). Required when <see cref="Address"/> is not loopback.
     /// </summary>
     public string Token { get; set; } = "";
+
+    /// <summary>
+    /// Where spans go (OTLP over HTTP/protobuf, e.g. <c>http://127.0.0.1:4318/v1/traces</c>); empty: no export, and the
+    /// bus's spans are not even created (trace context still travels in every envelope).
+    /// </summary>
+    public string OtlpEndpoint { get; set; } = "";
 }

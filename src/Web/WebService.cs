@@ -12,7 +12,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Alicia.Web;
 
@@ -27,6 +30,7 @@ public sealed class WebService : IEngineService
     private readonly WebOptions _options;
     private WebApplication? _app;
     private MeterProvider? _meters;
+    private TracerProvider? _tracer;
     private DashboardFeed? _feed;
     private AliciaEngine? _engine;
 
@@ -54,6 +58,15 @@ public sealed class WebService : IEngineService
         // Pull-based: the meters' measurements are aggregated as they happen, and exported only when /metrics is asked.
         _meters = Sdk.CreateMeterProviderBuilder().AddMeter("Alicia.*").AddPrometheusExporter().Build();
         _feed = new DashboardFeed(engine, monitoring);
+        if (!string.IsNullOrEmpty(_options.OtlpEndpoint))
+        {
+            // Batched: spans leave in the background, never on the message path.
+            _tracer = Sdk.CreateTracerProviderBuilder()
+                .ConfigureResource(r => r.AddService(serviceName: "alicia", serviceInstanceId: engine.Name))
+                .AddSource("Alicia.*")
+                .AddOtlpExporter(o => { o.Endpoint = new Uri(_options.OtlpEndpoint); o.Protocol = OtlpExportProtocol.HttpProtobuf; })
+                .Build();
+        }
         WebApplication app = Build(engine, address, _options.Port ?? WebOptions.DefaultPort);
         try
         {
@@ -163,5 +176,6 @@ public sealed class WebService : IEngineService
             await _app.DisposeAsync().ConfigureAwait(false);
         }
         _meters?.Dispose();
+        _tracer?.Dispose(); // flushes the spans still in the batch
     }
 }

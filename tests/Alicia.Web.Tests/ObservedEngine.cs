@@ -17,6 +17,9 @@ public sealed class ObservedEngine : IAsyncLifetime
     /// <summary>Set before start to require a token.</summary>
     public string Token { get; init; } = "";
 
+    /// <summary>Set before start to export spans over OTLP.</summary>
+    public string OtlpEndpoint { get; init; } = "";
+
     public Uri Url => Web.Url ?? throw new InvalidOperationException("the web host is not started");
     public AliciaEngine Engine => Test.Engine;
 
@@ -25,7 +28,7 @@ public sealed class ObservedEngine : IAsyncLifetime
         Test = await TestEngine.StartAsync(services: e => e
             .AddService(Registry = new RegistryService())
             .AddService(Monitoring = new MonitoringService(new MonitoringOptions { EvaluationInterval = TimeSpan.FromMilliseconds(100) }))
-            .AddService(Web = new WebService(new WebOptions { Port = 0, Token = Token })));
+            .AddService(Web = new WebService(new WebOptions { Port = 0, Token = Token, OtlpEndpoint = OtlpEndpoint })));
     }
 
     /// <summary>A simulated device (signed, with its own identity the engine trusts) on the engine's broker.</summary>

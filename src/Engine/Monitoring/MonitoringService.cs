@@ -99,7 +99,10 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
     /// <summary>The system's health now, or one component's (404 when unknown).</summary>
     internal HealthReport Report(string component)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         SystemHealth health = Evaluate();
+        double ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        Budgets.Check("health", ms, [new("evaluate", ms)]);
         if (string.IsNullOrEmpty(component)) return new HealthReport { Health = health };
         List<ComponentHealth> one = [.. health.Components.Where(c => c.Name == component)];
         return new HealthReport { Status = one.Count == 0 ? 404 : 200, Health = new SystemHealth { Status = health.Status, EvaluatedAt = health.EvaluatedAt, Components = one, Version = health.Version } };
@@ -129,11 +132,12 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
             Metrics.VoiceStage(name, ms);
         }
         double total = r.Timings.TryGetValue("end_of_speech_to_result_ms", out double t) ? t : stages.Sum(s => s.Value);
-        string traceId = message.Envelope.Metadata is { } meta && meta.TryGetValue("traceparent", out string? tp) && tp.Length >= 35 ? tp.Substring(3, 32) : "";
+        string traceId = Alicia.Engine.Bus.Tracing.TraceContext.TraceIdOf(message.Envelope.Metadata);
         var trace = new VoiceTrace(r.SessionId, r.DeviceId, r.Utterance, r.Text, r.Status, _engine!.Clock.GetUtcNow(), stages, total, traceId);
         _traces.Enqueue(trace);
         while (_traces.Count > RecentTraces) _traces.TryDequeue(out _);
         VoiceTraced?.Invoke(trace);
+        VoiceStageSpans.Record(trace, trace.At, message.Envelope.Metadata?.GetValueOrDefault(Alicia.Engine.Bus.Tracing.TraceContext.TraceParent));
         Budgets.Check("voice", total, stages, traceId);
     }
 

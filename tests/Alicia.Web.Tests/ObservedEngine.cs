@@ -17,6 +17,9 @@ public sealed class ObservedEngine : IAsyncLifetime
     /// <summary>Set before start to require a token.</summary>
     public string Token { get; init; } = "";
 
+    /// <summary>Adjusts the monitoring options (judging every 100 ms by default here).</summary>
+    public Action<MonitoringOptions>? ConfigureMonitoring { get; init; }
+
     /// <summary>Set before start to export spans over OTLP.</summary>
     public string OtlpEndpoint { get; init; } = "";
 
@@ -27,8 +30,15 @@ public sealed class ObservedEngine : IAsyncLifetime
     {
         Test = await TestEngine.StartAsync(services: e => e
             .AddService(Registry = new RegistryService())
-            .AddService(Monitoring = new MonitoringService(new MonitoringOptions { EvaluationInterval = TimeSpan.FromMilliseconds(100) }))
+            .AddService(Monitoring = new MonitoringService(MonitoringOptions()))
             .AddService(Web = new WebService(new WebOptions { Port = 0, Token = Token, OtlpEndpoint = OtlpEndpoint })));
+    }
+
+    private MonitoringOptions MonitoringOptions()
+    {
+        var options = new MonitoringOptions { EvaluationInterval = TimeSpan.FromMilliseconds(100) };
+        ConfigureMonitoring?.Invoke(options);
+        return options;
     }
 
     /// <summary>A simulated device (signed, with its own identity the engine trusts) on the engine's broker.</summary>

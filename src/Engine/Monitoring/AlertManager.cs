@@ -95,14 +95,15 @@ internal sealed class AlertManager : IDisposable
         foreach (AlertNotice change in changes) Changed?.Invoke(change);
     }
 
-    /// <summary>A refused message (signature, ACL, flood ...); fires <c>security:refusals</c> on a burst.</summary>
-    public void SecurityEvent(string reason)
+    /// <summary>Refused messages or connections (signature, ACL, flood ...); fires <c>security:refusals</c> on a burst.</summary>
+    public void SecurityEvent(string reason, long count = 1)
     {
         DateTimeOffset now = _clock.GetUtcNow();
         List<AlertNotice> changes = [];
         lock (_lock)
         {
-            _securityEvents.Enqueue((now, reason));
+            // A flood is counted up to what the rule needs twice over: the queue stays small whatever arrives.
+            for (long i = Math.Min(count, 2L * _options.SecurityEvents); i > 0; i--) _securityEvents.Enqueue((now, reason));
             while (_securityEvents.Count > 0 && _securityEvents.Peek().At < now - _options.SecurityWindow) _securityEvents.Dequeue();
             if (_securityEvents.Count >= _options.SecurityEvents && !_firing.ContainsKey("security:refusals"))
                 changes.Add(Fire("security:refusals", "security", "refusals", "critical", SecurityMessage(), now));

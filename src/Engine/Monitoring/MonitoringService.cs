@@ -31,6 +31,7 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
     private Task? _loop;
     private string _lastSignature = "";
     private long _version;
+    private SecurityEventSource? _securityEvents;
     private readonly SemaphoreSlim _evaluating = new(1, 1);
 
     internal MonitoringService(MonitoringOptions? options = null, MonitoringMetrics? metrics = null)
@@ -83,7 +84,7 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         Alerts = new AlertManager(_options.Alerts, new AlertStore(alertsPath), engine.Clock);
         Alerts.Changed += OnAlertChanged;
         Metrics.FiringAlerts = () => Alerts.Firing.Count;
-        engine.Bus.Rejected += (_, verdict) => Alerts.SecurityEvent(verdict.Reason.ToName());
+        _securityEvents = new SecurityEventSource(engine, Alerts);
 
         AliciaBus bus = engine.Bus;
         var all = new SubscribeOptions { ReceiveAll = true };
@@ -226,6 +227,7 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
     {
         SystemHealth state = Evaluate();
         string signature = Signature(state);
+        _securityEvents?.Poll();
         Alerts?.Observe(state);
         if (!force && signature == _lastSignature) { Current = state; Metrics.LatestHealth = state; return; }
         _lastSignature = signature;
@@ -249,6 +251,7 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         await _stopping.CancelAsync().ConfigureAwait(false);
         if (_loop is not null) await _loop.ConfigureAwait(false);
         foreach (IAsyncDisposable s in _subscriptions) await s.DisposeAsync().ConfigureAwait(false);
+        _securityEvents?.Dispose();
         Alerts?.Dispose();
         Metrics.Dispose();
         _stopping.Dispose();

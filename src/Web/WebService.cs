@@ -98,6 +98,8 @@ public sealed class WebService : IEngineService
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(engine.LoggerFactory);
+        // The engine's host owns the process (signals, systemd): this inner application must not listen for SIGTERM itself.
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EngineOwnedLifetime>();
         builder.WebHost.ConfigureKestrel(k => k.Listen(address, port));
         WebApplication app = builder.Build();
         if (!string.IsNullOrEmpty(_options.Token)) app.Use(RequireToken);
@@ -177,5 +179,12 @@ public sealed class WebService : IEngineService
         }
         _meters?.Dispose();
         _tracer?.Dispose(); // flushes the spans still in the batch
+    }
+
+    /// <summary>No console or signal handling: the web host starts and stops when the engine does.</summary>
+    private sealed class EngineOwnedLifetime : Microsoft.Extensions.Hosting.IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -82,6 +82,7 @@ public sealed class DashboardBrowserTests : IClassFixture<BrowserFixture>
         await Assertions.Expect(trace).ToBeVisibleAsync(wait);
         await Assertions.Expect(trace.Locator("[data-stage='stt']")).ToHaveTextAsync("stt 140 ms");
         await Assertions.Expect(trace.Locator("[data-stage='vad_endpoint']")).ToBeVisibleAsync(wait);
+        await Assertions.Expect(page.Locator("#stage-latency tr[data-stage='stt'] td").Nth(4)).ToHaveTextAsync("140 ms");
         await page.ScreenshotAsync(new() { Path = Path.Combine(Screenshots, "3-voice-trace.png"), FullPage = true });
 
         Assert.Empty(errors);

@@ -115,6 +115,24 @@
       box.append(div);
     }
     $("no-traces").hidden = state.traces.length > 0;
+    renderStageLatency();
+  }
+
+  // Per-stage latency over the recent requests: where the time goes, at a glance.
+  function renderStageLatency() {
+    const byStage = new Map();
+    for (const t of state.traces) for (const s of t.stages) (byStage.get(s.name) ?? byStage.set(s.name, []).get(s.name)).push(s.durationMs);
+    const body = $("stage-latency");
+    body.replaceChildren();
+    const pick = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    for (const [name, values] of byStage) {
+      const sorted = [...values].sort((a, b) => a - b);
+      const row = document.createElement("tr");
+      row.dataset.stage = name;
+      row.append(text("td", name), text("td", String(sorted.length)), text("td", num(pick(sorted, 0.5), " ms")),
+        text("td", num(pick(sorted, 0.95), " ms")), text("td", num(sorted[sorted.length - 1], " ms")));
+      body.append(row);
+    }
   }
 
   function connect() {

@@ -12,7 +12,6 @@ internal sealed class MonitoringMetrics : IDisposable
     public const string MeterName = "Alicia.Monitoring";
 
     private readonly Meter _meter;
-    private readonly UpDownCounter<long> _connections;
     private readonly Histogram<double> _voiceStages;
     private readonly Counter<long> _budgetBreaches;
     private long _connectionCount;
@@ -20,7 +19,8 @@ internal sealed class MonitoringMetrics : IDisposable
     public MonitoringMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        _connections = _meter.CreateUpDownCounter<long>("alicia.broker.connections", "{connection}", "Clients connected to the embedded broker");
+        // Observed, so it is exported (as 0) before the first network client connects.
+        _meter.CreateObservableUpDownCounter("alicia.broker.connections", () => Connections, "{connection}", "Clients connected to the embedded broker");
         _voiceStages = _meter.CreateHistogram<double>("alicia.voice.stage.duration", "ms", "Time spent in each voice stage (VAD endpointing, speech-to-text queue and decoding, routing, LLM, synthesis)");
         _budgetBreaches = _meter.CreateCounter<long>("alicia.latency.budget.exceeded", "{request}", "Requests over their latency budget, by budget and the stage that used the time");
         _meter.CreateObservableGauge("alicia.health.components", ObserveComponents, "{component}", "Components by kind and health status");
@@ -39,13 +39,11 @@ internal sealed class MonitoringMetrics : IDisposable
     public void Connected()
     {
         Interlocked.Increment(ref _connectionCount);
-        _connections.Add(1);
     }
 
     public void Disconnected()
     {
         Interlocked.Decrement(ref _connectionCount);
-        _connections.Add(-1);
     }
 
     public void VoiceStage(string stage, double milliseconds) =>

@@ -145,13 +145,17 @@ public sealed class RunCommandTests : IDisposable
         var stdout = new WatchedWriter();
         using var stop = new CancellationTokenSource();
         Task<string> running = stdout.WaitFor("Ctrl+C stops");
-        Task<int> engine = Task.Run(() => Cli.RunAsync(["run", "--config", config, $"--Broker:Port={port}"], stdout, TextWriter.Null, new Dictionary<string, string?>(), stop.Token));
+        Task<int> engine = Task.Run(() => Cli.RunAsync(["run", "--config", config, $"--Broker:Port={port}", "--Web:Port=0"], stdout, TextWriter.Null, new Dictionary<string, string?>(), stop.Token));
         Assert.True(await Task.WhenAny(running, engine).WaitAsync(Waits.Long) == running, "the engine did not start");
 
         string output = stdout.ToString();
         Assert.Contains($"alicia: engine 'alicia-engine' running; embedded MQTT 5 broker on mqtt://127.0.0.1:{port}", output);
         Assert.Contains($"keys in {Path.Combine(_dir, "keys")}", output);
         Assert.Contains($"data in {Path.Combine(_dir, "data")}", output);
+        // The dashboard's URL is printed, and it serves.
+        string dashboard = System.Text.RegularExpressions.Regex.Match(output, @"alicia: dashboard on (http://127\.0\.0\.1:\d+/)").Groups[1].Value;
+        Assert.NotEqual("", dashboard);
+        using (var http = new HttpClient()) Assert.Equal("ok\n", await http.GetStringAsync(new Uri(new Uri(dashboard), "healthz")));
 
         // Another tool with the same --config finds the same directories, wherever it runs.
         (int code, string pong, string error) = await CliTests.Run(null, "ping", "--config", config, "--port", port.ToString(), "--timeout", "10");

@@ -110,6 +110,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
     private async Task PublishEnvelopeAsync<T>(string topic, Envelope<T> envelope, PublishOptions options, string? responseTopic, byte[]? correlation, CancellationToken cancellationToken)
         where T : IAliciaMessage<T>
     {
+        using System.Diagnostics.Activity? span = Tracing.BusTracing.StartPublish(topic, ref envelope);
         if (options.EncryptFor is { } recipient)
         {
             envelope = PayloadCipherOrThrow().Seal(envelope, topic, recipient);
@@ -132,6 +133,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
                 ContentType = options.Json ? EnvelopeJson.ContentType : MessagePackContentType,
                 ResponseTopic = responseTopic,
                 CorrelationData = correlation,
+                UserProperties = Tracing.BusTracing.UserProperties(envelope),
             };
             MqttClientPublishResult result = await _connection.PublishAsync(message, cancellationToken).ConfigureAwait(false);
             if (!result.IsSuccess && result.ReasonCode != MqttClientPublishReasonCode.NoMatchingSubscribers)
@@ -305,6 +307,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
                 bus.RejectBeforeVerification(message.Topic, RejectReason.Unencrypted, $"message {envelope.MessageId} from '{envelope.Source}' on a sensitive topic is not encrypted");
                 return;
             }
+            using System.Diagnostics.Activity? span = Tracing.BusTracing.StartDeliver(message.Topic, envelope);
             ValueTask delivery = bus.DeliverAsync(new BusMessage<T>(message.Topic, envelope, message.ResponseTopic, message.CorrelationData) { ArrivedAsJson = json || SentAsJson(message) });
             Result = delivery.IsCompletedSuccessfully ? Task.CompletedTask : delivery.AsTask();
         }

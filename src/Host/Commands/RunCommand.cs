@@ -1,13 +1,16 @@
 using Alicia.Assistant;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
+using Alicia.Engine.Monitoring;
 using Alicia.Engine.Security.Identity;
 using Alicia.HomeAssistant;
 using Alicia.Host.Configuration;
 using Alicia.Host.Logging;
 using Alicia.Tools;
 using Alicia.Voice;
+using Alicia.Web;
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
@@ -95,6 +98,9 @@ internal static class RunCommand
         string where = engine.Broker is { TcpEndPoint: { } tcp }
             ? $"embedded MQTT 5 broker on mqtt://{EmbeddedBroker.Format(tcp)}{tlsToo}"
             : engine.Broker is not null ? "embedded MQTT 5 broker (in-process only, TCP off)" : $"external broker {engine.ClientEndpoint}";
+        // Before the 'running' line: whoever waits for that line finds the dashboard's already written.
+        if (engine.Services.OfType<WebService>().FirstOrDefault() is { Url: { } dashboard })
+            stdout.WriteLine($"alicia: dashboard on {dashboard} (health {dashboard}healthz {dashboard}readyz, Prometheus {dashboard}metrics)");
         stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}, data in {Path.GetFullPath(options.DataDirectory)}. Ctrl+C stops.");
         stdout.Flush();
 
@@ -126,7 +132,10 @@ internal static class RunCommand
             .AddRegistry()
             .AddHomeAssistant()
             .AddVoice(v => ConfigurationLoader.BindVoice(configuration.Source, v))
-            .AddAssistant(a => ConfigurationLoader.BindAssistant(configuration.Source, a));
+            .AddAssistant(a => ConfigurationLoader.BindAssistant(configuration.Source, a))
+            // The web host (Web section: Web:Port, Web:Address, Web:Token, Web:Enabled) with the monitoring service (Monitoring section).
+            .AddMonitoring(m => configuration.Source.GetSection("Monitoring").Bind(m, o => o.ErrorOnUnknownConfiguration = true))
+            .AddWeb(w => configuration.Source.GetSection("Web").Bind(w, o => o.ErrorOnUnknownConfiguration = true));
         return builder.Build();
     }
 }

@@ -106,7 +106,7 @@ internal static class ConfigurationLoader
         LoadAll(request, environment).Engine;
 
     /// <summary>The capability sections, each bound on its own: the engine's binding must not see them as unknown keys.</summary>
-    private static readonly string[] CapabilitySections = ["Voice", "Assistant"];
+    private static readonly string[] CapabilitySections = ["Voice", "Assistant", "Web", "Monitoring"];
 
     /// <summary>Binds everything but the capability sections into <paramref name="options"/>; an unknown key is an error naming it.</summary>
     public static void BindEngine(IConfiguration config, AliciaEngineOptions options)

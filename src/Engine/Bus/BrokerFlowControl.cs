@@ -21,6 +21,7 @@ namespace Alicia.Engine.Bus;
 internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetrics metrics, ILogger logger)
 {
     private readonly ConcurrentDictionary<string, ClientQueue> _queues = new(StringComparer.Ordinal);
+    private readonly LogThrottle _qos0DropLog = new(logger, "QoS 0 drops from full subscriber queues", perSecond: 1);
 
     private sealed class ClientQueue
     {
@@ -93,7 +94,13 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     {
         if (e.IsDropped)
         {
-            if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce) metrics.Qos0Dropped();
+            if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+            {
+                metrics.Qos0Dropped();
+                // A subscriber that cannot keep up may lose thousands a second: count each, log a few.
+                if (_qos0DropLog.Allow())
+                    logger.LogWarning("Broker queue of {Client} is full ({Cap}): dropped a QoS 0 message on {Topic} (every drop counts in alicia.broker.qos0.dropped)", e.ReceiverClientId, options.MaxPendingMessagesPerClient, e.ApplicationMessage.Topic);
+            }
             else
             {
                 metrics.Qos1Dropped();

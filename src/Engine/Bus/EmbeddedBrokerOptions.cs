@@ -17,8 +17,14 @@ public sealed class EmbeddedBrokerOptions
     /// </summary>
     public int TlsPort { get; set; }
 
-    /// <summary>Hard cap of a subscriber's queue; past it QoS 0 messages are dropped (and counted).</summary>
-    public int MaxPendingMessagesPerClient { get; set; } = 20_000;
+    /// <summary>
+    /// Hard cap of a subscriber's queue; past it new QoS 0 messages are dropped, counted
+    /// (<c>alicia.broker.qos0.dropped</c>) and logged (throttled). 100,000: a subscriber that keeps up on
+    /// average loses nothing to a burst (40,000 × 256 B from one publisher lost a third at 10,000 and
+    /// nothing at 100,000), while one that stopped reading costs at most this many queued messages
+    /// (about 50 MB at 256 B payloads). QoS 1 never reaches it (<see cref="BackpressureWatermark"/>).
+    /// </summary>
+    public int MaxPendingMessagesPerClient { get; set; } = 100_000;
 
     /// <summary>
     /// Unacknowledged QoS 1 messages a subscriber may have before QoS 1 publishes to it wait. This also

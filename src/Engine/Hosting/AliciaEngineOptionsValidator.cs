@@ -33,7 +33,7 @@ internal sealed class AliciaEngineOptionsValidator : IValidateOptions<AliciaEngi
         if (o.Broker.Port is < 0 or > 65535) f.Add($"Broker:Port: {o.Broker.Port} is not a TCP port (0-65535)");
         if (!IPAddress.TryParse(o.Broker.ListenAddress, out _) && o.Broker.ListenAddress != "localhost")
             f.Add($"Broker:ListenAddress: '{o.Broker.ListenAddress}' is not an IP address");
-        if (o.Broker.MaxPendingMessagesPerClient < 1) f.Add("Broker:MaxPendingMessagesPerClient: must be at least 1");
+        if (o.Broker.MaxPendingMessagesPerClient is < 1 or > 10_000_000) f.Add("Broker:MaxPendingMessagesPerClient: must be between 1 and 10000000");
         if (o.Broker.BackpressureWatermark < 1 || o.Broker.BackpressureWatermark > o.Broker.MaxPendingMessagesPerClient)
             f.Add($"Broker:BackpressureWatermark: must be between 1 and Broker:MaxPendingMessagesPerClient ({o.Broker.MaxPendingMessagesPerClient})");
         if (o.Security.MaxClockSkew <= TimeSpan.Zero) f.Add("Security:MaxClockSkew: must be positive (e.g. 00:00:30)");

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Security.Gateway;
 using Microsoft.Extensions.Logging;
@@ -108,7 +107,7 @@ internal sealed class DeviceRegistry : IDisposable
             _store?.Upsert(record); // durable before anyone is told
             _dirty.Remove(record);
             _devices[record.DeviceId] = record;
-            if (!unchanged) RebuildIndex();
+            if (!unchanged) _index = _index.With(existing, record); // only this device's entries change
             string outcome = existing is null ? "registered" : unchanged ? "unchanged" : "updated";
             Metrics.Registration(outcome);
             _logger.LogInformation("Device '{Device}' {Outcome} by '{Owner}' ({Type} in '{Location}': {Capabilities})",
@@ -143,7 +142,7 @@ internal sealed class DeviceRegistry : IDisposable
             _devices.Remove(deviceId);
             _dirty.Remove(removed);
             removed.State = DeviceState.Offline;
-            RebuildIndex();
+            _index = _index.With(removed, null);
             _logger.LogInformation("Device '{Device}' unregistered by '{Requester}': {Reason}", Untrusted.Escape(deviceId), Untrusted.Escape(requester ?? "engine"), Untrusted.Escape(reason));
             Changed?.Invoke(new RegistryChange(RegistryChangeKind.Removed, removed, reason));
         }
@@ -280,6 +279,9 @@ internal sealed class DeviceRegistry : IDisposable
 
     private void RebuildIndex() => _index = RegistryIndex.Build(_devices.Values);
 
+    /// <summary>The current lookup snapshot (tests compare it with a full rebuild).</summary>
+    internal RegistryIndex Index => _index;
+
     public void Dispose()
     {
         lock (_lock)
@@ -289,32 +291,4 @@ internal sealed class DeviceRegistry : IDisposable
         }
         Metrics.Dispose();
     }
-
-    private sealed class RegistryIndex
-    {
-        public static readonly RegistryIndex Empty = Build([]);
-
-        public required DeviceRecord[] All { get; init; }
-        public required FrozenDictionary<string, DeviceRecord> ById { get; init; }
-        public required FrozenDictionary<string, DeviceRecord[]> ByCapability { get; init; }
-        public required FrozenDictionary<string, DeviceRecord[]> ByLocation { get; init; }
-        public required FrozenDictionary<CapabilityPlace, DeviceRecord[]> ByCapabilityAndLocation { get; init; }
-
-        public static RegistryIndex Build(IEnumerable<DeviceRecord> devices)
-        {
-            DeviceRecord[] all = [.. devices.OrderBy(d => d.DeviceId, StringComparer.Ordinal)];
-            return new RegistryIndex
-            {
-                All = all,
-                ById = all.ToFrozenDictionary(d => d.DeviceId, StringComparer.Ordinal),
-                ByCapability = all.SelectMany(d => d.CapabilityNames.Select(c => (c, d))).GroupBy(x => x.c, StringComparer.Ordinal)
-                    .ToFrozenDictionary(g => g.Key, g => g.Select(x => x.d).ToArray(), StringComparer.Ordinal),
-                ByLocation = all.GroupBy(d => d.Location, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal),
-                ByCapabilityAndLocation = all.SelectMany(d => d.CapabilityNames.Select(c => (k: new CapabilityPlace(c, d.Location), d))).GroupBy(x => x.k)
-                    .ToFrozenDictionary(g => g.Key, g => g.Select(x => x.d).ToArray()),
-            };
-        }
-    }
-
-    private readonly record struct CapabilityPlace(string Capability, string Location);
 }

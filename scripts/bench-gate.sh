@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# CI allocation gate: runs the hot-path BenchmarkDotNet suites in process with a minimal job (1 warm-up and
+# 1 measured iteration of 2,048 operations: enough for MemoryDiagnoser's bytes per operation, not for
+# timings), exports JSON, and fails when a benchmark in bench/allocation-budgets.json allocates more than
+# its budget or did not run. Never gates on time. Usage: scripts/bench-gate.sh [results folder]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/common.sh
+need_dotnet
+
+out=${1:-$(mktemp -d)}
+mkdir -p "$out"
+rm -rf "$out/results"
+dotnet build bench/Alicia.Benchmarks/Alicia.Benchmarks.csproj -c Release -nologo -v q
+dotnet build bench/Alicia.AllocationGate/Alicia.AllocationGate.csproj -c Release -nologo -v q
+(cd bench/Alicia.Benchmarks && dotnet bin/Release/net10.0/Alicia.Benchmarks.dll \
+  --filter '*EnvelopeBenchmarks*' '*DispatchBenchmarks*' '*TopicBenchmarks*' '*RegistryBenchmarks.Resolve*' '*RegistryBenchmarks.Live*' '*RegistryBenchmarks.Register_update*' '*RegistryBenchmarks.Register_and_remove*' \
+  --inProcess --memory --exporters json --artifacts "$out" \
+  --warmupCount 1 --iterationCount 1 --invocationCount 2048 --unrollFactor 16 >"$out/bench.log" 2>&1) \
+  || { tail -50 "$out/bench.log"; echo "benchmarks failed (log: $out/bench.log)" >&2; exit 1; }
+dotnet bench/Alicia.AllocationGate/bin/Release/net10.0/Alicia.AllocationGate.dll bench/allocation-budgets.json "$out/results"

@@ -61,6 +61,7 @@ public static class VoiceBuilderExtensions
             ClipListenAddress = voice.SpeakerClipAddress,
             ClipAdvertisedHost = string.IsNullOrWhiteSpace(voice.SpeakerClipAdvertisedHost) ? null : voice.SpeakerClipAdvertisedHost,
             AnnounceVolume = voice.AnnounceVolume,
+            DuckVolume = voice.DuckVolume,
         },
     };
 }

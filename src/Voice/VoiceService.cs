@@ -60,6 +60,9 @@ public sealed class VoiceService : IEngineService
     /// <summary>Satellite connections that take reply audio (a <c>listen</c> frame), by session and device.</summary>
     internal SatelliteConnections Satellites { get; } = new();
 
+    /// <summary>Lowers media in a room while a session there listens (null: speech off, or not started).</summary>
+    internal Speakers.RoomDucking? Ducking { get; private set; }
+
     /// <summary>The speaking half (null: off, or not started).</summary>
     internal SpeechOutput? Speech { get; private set; }
 
@@ -181,7 +184,9 @@ public sealed class VoiceService : IEngineService
         if (Alicia.Voice.Speech.Espeak.EspeakLibrary.Unavailable() is { } missing) _logger.LogWarning("Voice: espeak-ng unavailable ({Reason})", missing);
         else voices.Add(new Alicia.Voice.Speech.Espeak.EspeakSynthesizer(speech.EspeakVoice));
         if (voices.Count == 0) _logger.LogWarning("Voice: no voice can speak; replies reach satellites as text only");
-        var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, StartSpeakers(speech, engine), engine.Clock, _logger);
+        Speakers.SpeakerDirectory speakers = StartSpeakers(speech, engine);
+        Ducking = new Speakers.RoomDucking(speakers, speech.DuckVolume, _logger);
+        var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, speakers, engine.Clock, _logger);
         await output.StartAsync(engine.Bus, cancellationToken).ConfigureAwait(false);
         _owned.Add(output);
         Speech = output;
@@ -236,7 +241,7 @@ public sealed class VoiceService : IEngineService
         string id = Guid.NewGuid().ToString("N");
         string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
         var session = new VoiceSession(this, _engine!.Bus, _logger, id, string.IsNullOrEmpty(request.DeviceId) ? message.Source : request.DeviceId,
-            message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool);
+            message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool) { Room = request.Room };
         // The token is bound to who asked: the response goes only to the requester's private topic, and with a
         // proof hash the hello must also carry the requester's secret.
         _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime, message.Source, request.HelloProofHash.Length == 0 ? null : request.HelloProofHash);
@@ -282,6 +287,7 @@ public sealed class VoiceService : IEngineService
             return (null, "the session token has expired");
         }
         _sessions[pending.Session.Id] = pending.Session;
+        Ducking?.Begin(pending.Session.Room);
         return (pending.Session, null);
     }
 
@@ -311,7 +317,7 @@ public sealed class VoiceService : IEngineService
 
     internal async Task EndSessionAsync(VoiceSession session, string? error)
     {
-        _sessions.TryRemove(session.Id, out _);
+        if (_sessions.TryRemove(session.Id, out _)) Ducking?.End(session.Room);
         try
         {
             await session.PublishStatusAsync(error is null ? VoiceSessionState.Closed : VoiceSessionState.Failed, error ?? "").ConfigureAwait(false);

@@ -193,19 +193,30 @@ public sealed class VoiceService : IEngineService
         _logger.LogInformation("Voice: replies spoken by {Voices}", voices.Count == 0 ? "no voice (text only)" : string.Join(", then ", voices.Select(v => v.Name)));
     }
 
-    /// <summary>Sonos players by room, with the clip server they fetch replies from (none configured: no server).</summary>
+    /// <summary>
+    /// Sonos players by room: configured ones, then those registered with the registry (<see cref="Speakers.RegisteredSpeakers"/>).
+    /// The clip server they fetch replies from starts with the first player, configured or registered later.
+    /// </summary>
     private Speakers.SpeakerDirectory StartSpeakers(SpeechOptions speech, AliciaEngine engine)
     {
-        if (speech.SonosSpeakers.Count == 0) return new Speakers.SpeakerDirectory([]);
-        var clips = new Sonos.AudioClipServer(IPAddress.Parse(speech.ClipListenAddress), 0, speech.ClipAdvertisedHost, _logger);
-        clips.Start();
-        _owned.Add(clips);
-        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
-        _owned.Add(new DisposesSynchronously(http));
-        var speakers = speech.SonosSpeakers.Select(s => new Speakers.RoomSpeaker(s.Room, s.Address.Authority,
-            new Sonos.SonosSpeaker(new Sonos.SonosClient(http, s.Address), clips, speech.AnnounceVolume, engine.Clock, _logger))).ToList();
-        _logger.LogInformation("Voice: speakers {Speakers}; reply clips served on http://{EndPoint}", string.Join(", ", speakers.Select(s => $"{s.Output.Description} in {s.Room}")), clips.EndPoint);
-        return new Speakers.SpeakerDirectory(speakers);
+        var sonos = new Lazy<(Sonos.AudioClipServer Clips, HttpClient Http)>(() =>
+        {
+            var clips = new Sonos.AudioClipServer(IPAddress.Parse(speech.ClipListenAddress), 0, speech.ClipAdvertisedHost, _logger);
+            clips.Start();
+            var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+            lock (_owned)
+            {
+                _owned.Add(clips);
+                _owned.Add(new DisposesSynchronously(http));
+            }
+            _logger.LogInformation("Voice: reply clips for speakers served on http://{EndPoint}", clips.EndPoint);
+            return (clips, http);
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+        Speech.Output.IReplyOutput Create(Uri address) =>
+            new Sonos.SonosSpeaker(new Sonos.SonosClient(sonos.Value.Http, address), sonos.Value.Clips, speech.AnnounceVolume, engine.Clock, _logger);
+        var speakers = speech.SonosSpeakers.Select(s => new Speakers.RoomSpeaker(s.Room, s.Address.Authority, Create(s.Address))).ToList();
+        if (speakers.Count > 0) _logger.LogInformation("Voice: speakers {Speakers}", string.Join(", ", speakers.Select(s => $"{s.Output.Description} in {s.Room}")));
+        return new Speakers.SpeakerDirectory(speakers, new Speakers.RegisteredSpeakers(engine.DeviceDirectory(), Create));
     }
 
     private sealed class DisposesSynchronously(IDisposable inner) : IAsyncDisposable

@@ -38,6 +38,7 @@ public static class Program
                     "registry" => await RegistryScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     "voice" => await VoiceScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     "voice-loop" => await VoiceLoopScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
+                    "reply" => await ReplyScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     _ => await GatewayScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                 };
             }

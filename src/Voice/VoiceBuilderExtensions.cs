@@ -22,6 +22,8 @@ public static class VoiceBuilderExtensions
         if (configure is not null) options.Configure(configure);
         options.ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<VoiceSettings>, VoiceSettingsValidator>());
+        // Wake-word arbitration runs beside the sessions: it picks which satellite of a room opens one.
+        builder.AddService(sp => new Arbitration.WakeWordArbiter(TimeSpan.FromMilliseconds(sp.GetRequiredService<IOptions<VoiceSettings>>().Value.WakeArbitrationWindowMs)));
         return builder.AddService(sp => new VoiceService(sp.GetRequiredService<IOptions<VoiceSettings>>().Value.ToVoiceOptions(), [.. sp.GetServices<ISpeechToText>()]));
     }
 
@@ -59,6 +61,7 @@ public static class VoiceBuilderExtensions
             ClipListenAddress = voice.SpeakerClipAddress,
             ClipAdvertisedHost = string.IsNullOrWhiteSpace(voice.SpeakerClipAdvertisedHost) ? null : voice.SpeakerClipAdvertisedHost,
             AnnounceVolume = voice.AnnounceVolume,
+            DuckVolume = voice.DuckVolume,
         },
     };
 }

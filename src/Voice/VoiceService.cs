@@ -60,6 +60,9 @@ public sealed class VoiceService : IEngineService
     /// <summary>Satellite connections that take reply audio (a <c>listen</c> frame), by session and device.</summary>
     internal SatelliteConnections Satellites { get; } = new();
 
+    /// <summary>Lowers media in a room while a session there listens (null: speech off, or not started).</summary>
+    internal Speakers.RoomDucking? Ducking { get; private set; }
+
     /// <summary>The speaking half (null: off, or not started).</summary>
     internal SpeechOutput? Speech { get; private set; }
 
@@ -181,26 +184,39 @@ public sealed class VoiceService : IEngineService
         if (Alicia.Voice.Speech.Espeak.EspeakLibrary.Unavailable() is { } missing) _logger.LogWarning("Voice: espeak-ng unavailable ({Reason})", missing);
         else voices.Add(new Alicia.Voice.Speech.Espeak.EspeakSynthesizer(speech.EspeakVoice));
         if (voices.Count == 0) _logger.LogWarning("Voice: no voice can speak; replies reach satellites as text only");
-        var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, StartSpeakers(speech, engine), engine.Clock, _logger);
+        Speakers.SpeakerDirectory speakers = StartSpeakers(speech, engine);
+        Ducking = new Speakers.RoomDucking(speakers, speech.DuckVolume, _logger);
+        var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, speakers, engine.Clock, _logger);
         await output.StartAsync(engine.Bus, cancellationToken).ConfigureAwait(false);
         _owned.Add(output);
         Speech = output;
         _logger.LogInformation("Voice: replies spoken by {Voices}", voices.Count == 0 ? "no voice (text only)" : string.Join(", then ", voices.Select(v => v.Name)));
     }
 
-    /// <summary>Sonos players by room, with the clip server they fetch replies from (none configured: no server).</summary>
+    /// <summary>
+    /// Sonos players by room: configured ones, then those registered with the registry (<see cref="Speakers.RegisteredSpeakers"/>).
+    /// The clip server they fetch replies from starts with the first player, configured or registered later.
+    /// </summary>
     private Speakers.SpeakerDirectory StartSpeakers(SpeechOptions speech, AliciaEngine engine)
     {
-        if (speech.SonosSpeakers.Count == 0) return new Speakers.SpeakerDirectory([]);
-        var clips = new Sonos.AudioClipServer(IPAddress.Parse(speech.ClipListenAddress), 0, speech.ClipAdvertisedHost, _logger);
-        clips.Start();
-        _owned.Add(clips);
-        var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
-        _owned.Add(new DisposesSynchronously(http));
-        var speakers = speech.SonosSpeakers.Select(s => new Speakers.RoomSpeaker(s.Room, s.Address.Authority,
-            new Sonos.SonosSpeaker(new Sonos.SonosClient(http, s.Address), clips, speech.AnnounceVolume, engine.Clock, _logger))).ToList();
-        _logger.LogInformation("Voice: speakers {Speakers}; reply clips served on http://{EndPoint}", string.Join(", ", speakers.Select(s => $"{s.Output.Description} in {s.Room}")), clips.EndPoint);
-        return new Speakers.SpeakerDirectory(speakers);
+        var sonos = new Lazy<(Sonos.AudioClipServer Clips, HttpClient Http)>(() =>
+        {
+            var clips = new Sonos.AudioClipServer(IPAddress.Parse(speech.ClipListenAddress), 0, speech.ClipAdvertisedHost, _logger);
+            clips.Start();
+            var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+            lock (_owned)
+            {
+                _owned.Add(clips);
+                _owned.Add(new DisposesSynchronously(http));
+            }
+            _logger.LogInformation("Voice: reply clips for speakers served on http://{EndPoint}", clips.EndPoint);
+            return (clips, http);
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+        Speech.Output.IReplyOutput Create(Uri address) =>
+            new Sonos.SonosSpeaker(new Sonos.SonosClient(sonos.Value.Http, address), sonos.Value.Clips, speech.AnnounceVolume, engine.Clock, _logger);
+        var speakers = speech.SonosSpeakers.Select(s => new Speakers.RoomSpeaker(s.Room, s.Address.Authority, Create(s.Address))).ToList();
+        if (speakers.Count > 0) _logger.LogInformation("Voice: speakers {Speakers}", string.Join(", ", speakers.Select(s => $"{s.Output.Description} in {s.Room}")));
+        return new Speakers.SpeakerDirectory(speakers, new Speakers.RegisteredSpeakers(engine.DeviceDirectory(), Create));
     }
 
     private sealed class DisposesSynchronously(IDisposable inner) : IAsyncDisposable
@@ -236,7 +252,7 @@ public sealed class VoiceService : IEngineService
         string id = Guid.NewGuid().ToString("N");
         string token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
         var session = new VoiceSession(this, _engine!.Bus, _logger, id, string.IsNullOrEmpty(request.DeviceId) ? message.Source : request.DeviceId,
-            message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool);
+            message.Source, request.Kind, language, request.SampleRate, request.Channels, stt.Pool) { Room = request.Room };
         // The token is bound to who asked: the response goes only to the requester's private topic, and with a
         // proof hash the hello must also carry the requester's secret.
         _tokens[token] = new PendingToken(session, _engine.Clock.GetUtcNow() + _options.TokenLifetime, message.Source, request.HelloProofHash.Length == 0 ? null : request.HelloProofHash);
@@ -282,6 +298,7 @@ public sealed class VoiceService : IEngineService
             return (null, "the session token has expired");
         }
         _sessions[pending.Session.Id] = pending.Session;
+        Ducking?.Begin(pending.Session.Room);
         return (pending.Session, null);
     }
 
@@ -311,7 +328,7 @@ public sealed class VoiceService : IEngineService
 
     internal async Task EndSessionAsync(VoiceSession session, string? error)
     {
-        _sessions.TryRemove(session.Id, out _);
+        if (_sessions.TryRemove(session.Id, out _)) Ducking?.End(session.Room);
         try
         {
             await session.PublishStatusAsync(error is null ? VoiceSessionState.Closed : VoiceSessionState.Failed, error ?? "").ConfigureAwait(false);

@@ -48,6 +48,9 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
     public string Id { get; }
     public string DeviceId { get; }
 
+    /// <summary>The satellite's room from its request (empty: unknown): media there is ducked while the session is open.</summary>
+    public string Room { get; init; } = "";
+
     /// <summary>Who asked for the session: transcripts are addressed to it.</summary>
     public string Requester { get; }
 

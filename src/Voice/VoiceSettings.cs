@@ -91,6 +91,14 @@ public sealed class VoiceSettings
     /// <summary>Host name put in the clip URLs speakers fetch; empty: <see cref="SpeakerClipAddress"/>.</summary>
     public string SpeakerClipAdvertisedHost { get; set; } = "";
 
+    /// <summary>Media speakers of a room play at most this volume (0-100) while a voice session there listens, then get theirs back; 100: no ducking.</summary>
+    [Range(0, 100)]
+    public int DuckVolume { get; set; } = 10;
+
+    /// <summary>How long the wake-word arbiter waits after a room's first detection for other satellites' before it picks one, in ms.</summary>
+    [Range(10, 2000)]
+    public int WakeArbitrationWindowMs { get; set; } = 100;
+
     /// <summary>Speaker volume (1-100) for replies and announcements, restored afterwards; 0 keeps each speaker's own.</summary>
     [Range(0, 100)]
     public int AnnounceVolume { get; set; }

@@ -40,6 +40,9 @@ public sealed partial class VoiceSessionRequest
     /// seen by anyone else is refused (and not used up). The request is signed, so nobody can change this commitment.
     /// </summary>
     public byte[] HelloProofHash { get; set; } = [];
+
+    /// <summary>The satellite's room (its registry location; empty: unknown): media there is ducked while the session listens.</summary>
+    public string Room { get; set; } = "";
 }
 
 /// <summary>

@@ -33,6 +33,9 @@ internal sealed record VoiceSendOptions
 {
     public string Engine { get; init; } = "alicia-engine";
     public string DeviceId { get; init; } = "";
+
+    /// <summary>The satellite's room, sent with the session request (the engine ducks media there while it listens).</summary>
+    public string Room { get; init; } = "";
     public VoiceSessionKind Kind { get; init; } = VoiceSessionKind.Command;
     public string Language { get; init; } = "en";
 
@@ -87,7 +90,7 @@ internal static class VoiceClient
         {
             DeviceId = options.DeviceId, Kind = options.Kind, SampleRate = sampleRate, Channels = channels,
             Language = options.Language, SttEngine = options.SttEngine, LatencyBudgetMs = options.LatencyBudgetMs,
-            HelloProofHash = System.Security.Cryptography.SHA256.HashData(secret),
+            HelloProofHash = System.Security.Cryptography.SHA256.HashData(secret), Room = options.Room,
         }, options.Engine, timeout: options.Timeout, cancellationToken: ct).ConfigureAwait(false);
         VoiceSessionResponse session = reply.Data;
         if (!session.Accepted) return new VoiceSendResult { SessionId = "", Error = "session refused: " + session.Error };

@@ -26,9 +26,15 @@ internal sealed class SonosClient(HttpClient http, Uri baseAddress)
     {
         XElement media = await CallAsync(AvTransport, "GetMediaInfo", [], ct).ConfigureAwait(false);
         XElement transport = await CallAsync(AvTransport, "GetTransportInfo", [], ct).ConfigureAwait(false);
-        XElement volume = await CallAsync(RenderingControl, "GetVolume", [("Channel", "Master")], ct).ConfigureAwait(false);
         return new SonosState(Value(media, "CurrentURI"), Value(media, "CurrentURIMetaData"), Value(transport, "CurrentTransportState"),
-            int.TryParse(Value(volume, "CurrentVolume"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : -1);
+            await GetVolumeAsync(ct).ConfigureAwait(false));
+    }
+
+    /// <summary>The master volume (0-100), or -1 when the player's answer has none.</summary>
+    public async Task<int> GetVolumeAsync(CancellationToken ct)
+    {
+        XElement volume = await CallAsync(RenderingControl, "GetVolume", [("Channel", "Master")], ct).ConfigureAwait(false);
+        return int.TryParse(Value(volume, "CurrentVolume"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : -1;
     }
 
     public Task SetUriAsync(string uri, string metadata, CancellationToken ct) =>

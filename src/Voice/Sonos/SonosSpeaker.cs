@@ -1,4 +1,5 @@
 using Alicia.Voice.Audio;
+using Alicia.Voice.Speakers;
 using Alicia.Voice.Speech;
 using Alicia.Voice.Speech.Output;
 using Microsoft.Extensions.Logging;
@@ -11,8 +12,10 @@ namespace Alicia.Voice.Sonos;
 /// was playing (URI, metadata, transport state, volume) is saved when the reply begins and put back after the clip has
 /// played. A player that does not answer when the reply begins is offline: the reply goes elsewhere.
 /// </summary>
-internal sealed class SonosSpeaker(SonosClient client, AudioClipServer clips, int announceVolume, TimeProvider clock, ILogger logger) : IReplyOutput
+internal sealed class SonosSpeaker(SonosClient client, AudioClipServer clips, int announceVolume, TimeProvider clock, ILogger logger) : IReplyOutput, IDucksMedia
 {
+    private readonly SemaphoreSlim _duckGate = new(1, 1);
+    private int _duckedFrom = -1;
     private readonly MemoryStream _pcm = new();
     private SonosState? _saved;
     private SpeechFormat _format;
@@ -68,6 +71,49 @@ internal sealed class SonosSpeaker(SonosClient client, AudioClipServer clips, in
             throw new IOException($"{Description}: {e.Message}", e);
         }
         Restored = RestoreAfterAsync(saved, duration);
+    }
+
+    /// <summary>Lowers the volume to <paramref name="volume"/> (never raises it), remembering what it was.</summary>
+    public async Task DuckAsync(int volume)
+    {
+        await _duckGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_duckedFrom >= 0) return;
+            int current = await client.GetVolumeAsync(CancellationToken.None).ConfigureAwait(false);
+            if (current <= volume) return;
+            await client.SetVolumeAsync(volume, CancellationToken.None).ConfigureAwait(false);
+            _duckedFrom = current;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException or System.Xml.XmlException)
+        {
+            logger.LogWarning("Speech: {Speaker}: ducking failed: {Reason}", Description, e.Message);
+        }
+        finally
+        {
+            _duckGate.Release();
+        }
+    }
+
+    /// <summary>Puts back the volume <see cref="DuckAsync"/> lowered (nothing when it did not).</summary>
+    public async Task RestoreDuckAsync()
+    {
+        await _duckGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_duckedFrom < 0) return;
+            int volume = _duckedFrom;
+            _duckedFrom = -1;
+            await client.SetVolumeAsync(volume, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
+        {
+            logger.LogWarning("Speech: {Speaker}: restoring the volume after ducking failed: {Reason}", Description, e.Message);
+        }
+        finally
+        {
+            _duckGate.Release();
+        }
     }
 
     /// <summary>After the clip (plus a margin for the player to fetch it), what was playing comes back.</summary>

@@ -36,6 +36,9 @@ internal sealed record SpeechOptions
     /// <summary>Volume (1-100) for replies and announcements on speakers; 0 keeps each speaker's own.</summary>
     public int AnnounceVolume { get; init; }
 
+    /// <summary>Media speakers of a room play at most this volume (0-100) while a voice session there listens; 100: no ducking.</summary>
+    public int DuckVolume { get; init; } = 10;
+
     /// <summary>A reply whose next piece does not arrive within this is ended as it stands.</summary>
     public TimeSpan PieceTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

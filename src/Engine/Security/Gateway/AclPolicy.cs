@@ -29,7 +29,8 @@ internal static class AclPolicy
             ["stt"] = (["alicia/voice/stt/response"], ["alicia/voice/stt/request", "alicia/devices/+/audio"]),
             // A voice client (satellite, `alicia voice send`): asks for sessions, hears how they went. Its session
             // response (with the audio token) arrives on its own private topic, which every identity may read.
-            ["voice"] = (["alicia/voice/session/request"], ["alicia/voice/session/status", "alicia/voice/vad/segment", "alicia/voice/stt/response"]),
+            // It also reports the wake words it hears and reads the arbiter's decision (open the session, or stand down).
+            ["voice"] = (["alicia/voice/session/request", "alicia/voice/wake/detection"], ["alicia/voice/session/status", "alicia/voice/vad/segment", "alicia/voice/stt/response", "alicia/voice/wake/decision"]),
             ["ai"] = (["alicia/voice/ai/response", "alicia/voice/command/route"], ["alicia/voice/ai/request", "alicia/voice/stt/response"]),
             ["tts"] = (["alicia/voice/tts/response", "alicia/devices/speakers/announce"], ["alicia/voice/tts/request"]),
             ["router"] = (["alicia/devices/+/command", "alicia/devices/speakers/announce"], ["alicia/voice/command/route", "alicia/system/discovery/capabilities"]),

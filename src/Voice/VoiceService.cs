@@ -139,6 +139,7 @@ public sealed class VoiceService : IEngineService
             }
         }
         _owned.Add(Engines);
+        VoiceQueueGauges.Register(engine.Metrics.Meter, () => Engines.Pools.Sum(p => p.Queued), () => Speech?.Active.Sum(r => r.PendingPieces) ?? 0);
         if (Engines.Pools.Count == 0) _logger.LogWarning("Voice: no speech-to-text engine configured (Voice:WhisperModelPath); sessions get VAD segments only");
 
         _server = new AudioStreamServer(this, IPAddress.Parse(_options.ListenAddress), _options.AudioPort, _logger, tls);

@@ -55,6 +55,9 @@ internal sealed class ReplyPlayback
 
     public int ChunksWritten { get; private set; }
 
+    /// <summary>Reply pieces received and not yet taken for synthesis (the synthesis queue).</summary>
+    public int PendingPieces => _pieces.Reader.Count;
+
     /// <summary>Ticks (<see cref="TimeProvider.GetTimestamp"/>) of the first audio chunk handed to the output (0: none yet).</summary>
     public long FirstAudioTicks { get; private set; }
 

@@ -183,6 +183,8 @@ public sealed class VoiceService : IEngineService
         else voices.Add(new Alicia.Voice.Speech.Espeak.EspeakSynthesizer(speech.EspeakVoice));
         if (voices.Count == 0) _logger.LogWarning("Voice: no voice can speak; replies reach satellites as text only");
         var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, StartSpeakers(speech, engine), engine.Clock, _logger);
+        if (engine.Services.OfType<Alicia.Engine.Monitoring.MonitoringService>().FirstOrDefault() is { } monitoring)
+            output.FirstAudio += p => { (double total, KeyValuePair<string, double>[] stages) = p.AudioDelivery(); monitoring.CheckBudget("audio_delivery", total, stages); };
         await output.StartAsync(engine.Bus, cancellationToken).ConfigureAwait(false);
         _owned.Add(output);
         Speech = output;

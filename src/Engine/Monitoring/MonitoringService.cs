@@ -118,6 +118,13 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         return new HealthReport { Status = one.Count == 0 ? 404 : 200, Health = new SystemHealth { Status = health.Status, EvaluatedAt = health.EvaluatedAt, Components = one, Version = health.Version } };
     }
 
+    /// <summary>
+    /// Checks a request timed by another part of the engine (voice's audio delivery) against its budget; over it,
+    /// <see cref="BudgetExceeded"/> naming the stage is published.
+    /// </summary>
+    public void CheckBudget(string budget, double totalMs, IReadOnlyList<KeyValuePair<string, double>> stages, string traceId = "") =>
+        Budgets.Check(budget, totalMs, stages, traceId);
+
     private void OnHeartbeat(BusMessage<ServiceHealth> message)
     {
         ServiceHealth health = message.Data;

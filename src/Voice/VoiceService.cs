@@ -142,6 +142,7 @@ public sealed class VoiceService : IEngineService
             }
         }
         _owned.Add(Engines);
+        VoiceQueueGauges.Register(engine.Metrics.Meter, () => Engines.Pools.Sum(p => p.Queued), () => Speech?.Active.Sum(r => r.PendingPieces) ?? 0);
         if (Engines.Pools.Count == 0) _logger.LogWarning("Voice: no speech-to-text engine configured (Voice:WhisperModelPath); sessions get VAD segments only");
 
         _server = new AudioStreamServer(this, IPAddress.Parse(_options.ListenAddress), _options.AudioPort, _logger, tls);
@@ -187,6 +188,8 @@ public sealed class VoiceService : IEngineService
         Speakers.SpeakerDirectory speakers = StartSpeakers(speech, engine);
         Ducking = new Speakers.RoomDucking(speakers, speech.DuckVolume, _logger);
         var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, speakers, engine.Clock, _logger);
+        if (engine.Services.OfType<Alicia.Engine.Monitoring.MonitoringService>().FirstOrDefault() is { } monitoring)
+            output.FirstAudio += p => { (double total, KeyValuePair<string, double>[] stages) = p.AudioDelivery(); monitoring.CheckBudget("audio_delivery", total, stages); };
         await output.StartAsync(engine.Bus, cancellationToken).ConfigureAwait(false);
         _owned.Add(output);
         Speech = output;

@@ -670,4 +670,30 @@ public sealed class GatewayTests : IAsyncLifetime
         (_, MqttClientConnectResult again) = await TryConnect("panel-1", "panel-1", "pw-panel-1");
         Assert.Equal(MqttClientConnectResultCode.BadUserNameOrPassword, again.ResultCode);
     }
+
+    [Fact]
+    public async Task Ingress_verification_is_a_span_in_the_trace_the_publisher_names_in_its_traceparent()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == Alicia.Engine.Bus.Tracing.BusTracing.SourceName,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using SigningIdentity lamp = Device("lamp-traced", IdentityKind.Actuator);
+        IMqttClient client = await Connect("lamp-traced", "lamp-traced", "pw-lamp-traced");
+        string topic = DeviceData.BuildTopic("lamp-traced");
+        var publisher = new System.Diagnostics.ActivityContext(System.Diagnostics.ActivityTraceId.CreateRandom(), System.Diagnostics.ActivitySpanId.CreateRandom(), System.Diagnostics.ActivityTraceFlags.Recorded);
+        MqttApplicationMessage message = Message(topic, Signed(lamp, topic, new DeviceData()));
+        message.UserProperties = [new MQTTnet.Packets.MqttUserProperty(Alicia.Engine.Bus.Tracing.TraceContext.TraceParent, System.Text.Encoding.UTF8.GetBytes(Alicia.Engine.Bus.Tracing.TraceContext.Format(publisher)).AsMemory())];
+
+        await NextOnEngineBus<DeviceData>(topic, async () => Assert.True((await client.PublishAsync(message)).IsSuccess));
+
+        System.Diagnostics.Activity gateway = Assert.Single(spans, a => a.OperationName == "gateway verify" && (a.GetTagItem("messaging.destination.name") as string) == topic);
+        Assert.Equal(publisher.TraceId, gateway.TraceId);
+        Assert.Equal(publisher.SpanId, gateway.ParentSpanId);
+        Assert.Equal("accepted", gateway.GetTagItem("alicia.gateway.verdict"));
+    }
 }

@@ -16,6 +16,7 @@ internal sealed class AlertManager : IDisposable
     private readonly Dictionary<string, AlertNotice> _firing = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<DateTimeOffset>> _budgetBreaches = new(StringComparer.Ordinal);
     private readonly Queue<(DateTimeOffset At, string Reason)> _securityEvents = new();
+    private readonly Dictionary<string, (string Rule, string Subject, string Severity, string Message)> _conditions = new(StringComparer.Ordinal);
     private DateTimeOffset _lastPrune;
 
     public AlertManager(AlertOptions options, AlertStore store, TimeProvider clock)
@@ -65,6 +66,7 @@ internal sealed class AlertManager : IDisposable
                 if (times.Count >= _options.BudgetBreaches)
                     wanted[$"budget:{budget}"] = ("budget", budget, "warning", $"latency budget '{budget}' exceeded {times.Count} times in {_options.BudgetWindow.TotalSeconds:0} s");
             }
+            foreach ((string id, var condition) in _conditions) wanted[id] = condition;
             while (_securityEvents.Count > 0 && _securityEvents.Peek().At < now - _options.SecurityWindow) _securityEvents.Dequeue();
             if (_securityEvents.Count >= _options.SecurityEvents)
                 wanted["security:refusals"] = ("security", "refusals", "critical", SecurityMessage());
@@ -76,6 +78,19 @@ internal sealed class AlertManager : IDisposable
             }
         }
         foreach (AlertNotice change in changes) Changed?.Invoke(change);
+    }
+
+    /// <summary>
+    /// A condition another watcher judges (the audit log's chain, checkpoints, size): holds while <paramref name="message"/>
+    /// is not null; the alert fires and clears with the next <see cref="Observe"/>.
+    /// </summary>
+    public void Condition(string id, string rule, string subject, string severity, string? message)
+    {
+        lock (_lock)
+        {
+            if (message is null) _conditions.Remove(id);
+            else _conditions[id] = (rule, subject, severity, message);
+        }
     }
 
     /// <summary>A request over its latency budget; fires <c>budget:{budget}</c> once breaches repeat within the window.</summary>

@@ -66,4 +66,7 @@ public sealed class AlertOptions
     /// <summary>This many security refusals (signatures, ACL, floods) within <see cref="SecurityWindow"/> fire <c>security</c>.</summary>
     public int SecurityEvents { get; set; } = 10;
     public TimeSpan SecurityWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How often the audit log's chain and signed checkpoints are verified (a failure fires <c>audit:chain</c>).</summary>
+    public TimeSpan AuditVerifyInterval { get; set; } = TimeSpan.FromHours(1);
 }

@@ -32,6 +32,8 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
     private string _lastSignature = "";
     private long _version;
     private SecurityEventSource? _securityEvents;
+    private AuditWatch? _auditWatch;
+    private DeviceControlWatch? _deviceControl;
     private readonly SemaphoreSlim _evaluating = new(1, 1);
 
     internal MonitoringService(MonitoringOptions? options = null, MonitoringMetrics? metrics = null)
@@ -79,17 +81,24 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
     {
         _engine = engine;
         _logger = engine.LoggerFactory.CreateLogger<MonitoringService>();
+        _deviceControl = new DeviceControlWatch(Budgets, engine.Clock);
         _registry = engine.Services.OfType<RegistryService>().FirstOrDefault();
         string alertsPath = string.IsNullOrEmpty(_options.Alerts.DatabasePath) ? Path.Combine(engine.Options.DataDirectory, "alerts.db") : _options.Alerts.DatabasePath;
         Alerts = new AlertManager(_options.Alerts, new AlertStore(alertsPath), engine.Clock);
         Alerts.Changed += OnAlertChanged;
         Metrics.FiringAlerts = () => Alerts.Firing.Count;
         _securityEvents = new SecurityEventSource(engine, Alerts);
+        if (engine.Services.OfType<Alicia.Engine.Security.Gateway.SecurityGateway>().FirstOrDefault()?.Audit is { } audit)
+            _auditWatch = new AuditWatch(audit, Alerts, engine.Identity, _options.Alerts.AuditVerifyInterval, engine.Clock);
 
         AliciaBus bus = engine.Bus;
         var all = new SubscribeOptions { ReceiveAll = true };
         _subscriptions.Add(await bus.SubscribeAsync<ServiceHealth>((m, _) => { OnHeartbeat(m); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<SttResponse>((m, _) => { OnTranscript(m); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
+        // Device control: a command is timed to the device's echo (its next status or data report).
+        _subscriptions.Add(await bus.SubscribeAsync<DeviceCommand>((m, _) => { OnCommand(m.Topic, m.Envelope.Metadata); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
+        _subscriptions.Add(await bus.SubscribeAsync<DeviceStatus>((m, _) => { OnDeviceReport(m.Topic); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
+        _subscriptions.Add(await bus.SubscribeAsync<DeviceData>((m, _) => { OnDeviceReport(m.Topic); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.RespondAsync<HealthRequest, HealthReport>((m, _) => ValueTask.FromResult(Report(m.Data.Component)), concurrency: 4, cancellationToken: cancellationToken).ConfigureAwait(false));
         // A device appearing or going offline shows at once, not at the next tick.
         if (_registry?.Registry is { } registry) registry.Changed += change => { _ = EvaluateQuietlyAsync(); };
@@ -109,6 +118,13 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         return new HealthReport { Status = one.Count == 0 ? 404 : 200, Health = new SystemHealth { Status = health.Status, EvaluatedAt = health.EvaluatedAt, Components = one, Version = health.Version } };
     }
 
+    /// <summary>
+    /// Checks a request timed by another part of the engine (voice's audio delivery) against its budget; over it,
+    /// <see cref="BudgetExceeded"/> naming the stage is published.
+    /// </summary>
+    public void CheckBudget(string budget, double totalMs, IReadOnlyList<KeyValuePair<string, double>> stages, string traceId = "") =>
+        Budgets.Check(budget, totalMs, stages, traceId);
+
     private void OnHeartbeat(BusMessage<ServiceHealth> message)
     {
         ServiceHealth health = message.Data;
@@ -119,6 +135,16 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
             || (_registry?.Registry.Get(health.Service) is { } device && (device.Owner == message.Source || (device.IsPlain && device.DeviceId == message.Source)));
         if (!own) return;
         _heartbeats[health.Service] = new ComponentObservation(health.Service, "service", health, engine.Clock.GetUtcNow());
+    }
+
+    private void OnCommand(string topic, IReadOnlyDictionary<string, string>? metadata)
+    {
+        if (DeviceControlWatch.DeviceOf(topic) is { } device) _deviceControl?.Commanded(device, Alicia.Engine.Bus.Tracing.TraceContext.TraceIdOf(metadata));
+    }
+
+    private void OnDeviceReport(string topic)
+    {
+        if (DeviceControlWatch.DeviceOf(topic) is { } device) _deviceControl?.Echoed(device);
     }
 
     private void OnTranscript(BusMessage<SttResponse> message)
@@ -228,6 +254,7 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         SystemHealth state = Evaluate();
         string signature = Signature(state);
         _securityEvents?.Poll();
+        _auditWatch?.Check();
         Alerts?.Observe(state);
         if (!force && signature == _lastSignature) { Current = state; Metrics.LatestHealth = state; return; }
         _lastSignature = signature;

@@ -64,6 +64,24 @@ internal static class BusTracing
         return span;
     }
 
+    /// <summary>
+    /// The gateway's span around verifying an inbound publish, joined to the trace its MQTT 5 <c>traceparent</c> names
+    /// (the envelope's signed copy is checked only after; a forged header merely misfiles this one span).
+    /// </summary>
+    public static Activity? StartGateway(string topic, List<MqttUserProperty>? properties)
+    {
+        if (!Source.HasListeners()) return null;
+        ActivityContext parent = default;
+        if (properties is not null)
+        {
+            foreach (MqttUserProperty p in properties)
+                if (p.Name == TraceContext.TraceParent && TraceContext.TryParse(System.Text.Encoding.UTF8.GetString(p.ValueBuffer.Span), out parent)) break;
+        }
+        Activity? span = Source.StartActivity("gateway verify", ActivityKind.Internal, parent);
+        span?.SetTag("messaging.destination.name", topic);
+        return span;
+    }
+
     /// <summary>A trace nobody has started yet: this message is its first hop (not sampled here: nothing records it).</summary>
     private static ActivityContext NewRoot() => new(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None);
 }

@@ -90,6 +90,14 @@ internal sealed class AuditLog : IAsyncDisposable
     public long Suppressed => Interlocked.Read(ref _suppressed);
 
     private long _suppressed;
+    private long _records = -1;
+    private volatile string? _checkpointProblem;
+
+    /// <summary>Records in the log as its writer last counted them (-1 before the writer opened it).</summary>
+    internal long Records => Interlocked.Read(ref _records);
+
+    /// <summary>Why the last checkpoint could not be written; null once one is written (or none failed).</summary>
+    internal string? CheckpointProblem => _checkpointProblem;
 
     /// <summary>
     /// Queues a record; never blocks. Identity, topic, decision and detail often carry what a client sent (client ids,
@@ -206,6 +214,7 @@ internal sealed class AuditLog : IAsyncDisposable
             records = Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
         (long lastSeq, byte[] head) = ReadHead(c, null);
+        Interlocked.Exchange(ref _records, records);
         bool full = records >= MaxRecords, warned = records >= MaxRecords * 9 / 10;
         if (warned) Alarm?.Invoke($"the audit log {Path} holds {records} records of its limit {MaxRecords}");
         var batch = new List<(DateTimeOffset At, string Kind, string Identity, string Topic, string Decision, string Detail)>();
@@ -238,6 +247,7 @@ internal sealed class AuditLog : IAsyncDisposable
             {
                 (lastSeq, head) = Append(c, batch);
                 records += batch.Count;
+                Interlocked.Exchange(ref _records, records);
                 if (!warned && records >= MaxRecords * 9 / 10)
                 {
                     warned = true;
@@ -271,9 +281,11 @@ internal sealed class AuditLog : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException or CryptographicException)
         {
-            Alarm?.Invoke($"the audit log's checkpoint could not be written to {anchor.Path}: {e.Message}");
+            _checkpointProblem = $"the audit log's checkpoint could not be written to {anchor.Path}: {e.Message}";
+            Alarm?.Invoke(_checkpointProblem);
             return;
         }
+        _checkpointProblem = null;
         anchor.LastRecords = lastSeq;
         anchor.Written?.Invoke(checkpoint);
     }

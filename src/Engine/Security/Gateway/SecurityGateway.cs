@@ -54,6 +54,9 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     public GatewayMetrics Metrics { get; } = new();
 
+    /// <summary>The audit log the gateway writes (null without one): watched by the monitoring service's audit alerts.</summary>
+    internal AuditLog? Audit => _audit;
+
     /// <summary>Rate limits per identity from its registration (capability constraint rate_limit); null: the default.</summary>
     public Func<string, RateLimit?>? RateLimitOf { get; set; }
 
@@ -324,9 +327,11 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             return;
         }
         System.Buffers.ReadOnlySequence<byte> payload = e.ApplicationMessage.Payload;
+        using System.Diagnostics.Activity? span = Alicia.Engine.Bus.Tracing.BusTracing.StartGateway(topic, e.ApplicationMessage.UserProperties);
         IngressVerifier.Outcome outcome = payload.IsSingleSegment
             ? _ingress.Check(topic, payload.FirstSpan, json, identity)
             : _ingress.Check(topic, System.Buffers.BuffersExtensions.ToArray(payload), json, identity);
+        span?.SetTag("alicia.gateway.verdict", outcome.Verdict.Accepted ? "accepted" : outcome.Verdict.Reason.ToName());
         if (!outcome.Verdict.Accepted)
         {
             MqttPubAckReasonCode code = outcome.Verdict.Reason switch

@@ -24,10 +24,13 @@ internal sealed class ReplyPlayback
     private long _startedTicks;
     private double _sentSeconds;
     private int _chunksAfterStop;
+    private readonly Action<ReplyPlayback>? _firstAudio;
 
     public ReplyPlayback(string replyId, string sessionId, string deviceId, string room, IReplyOutput output, SpeechVoices voices, SpeechOptions options,
-        TimeProvider clock, ILogger logger, Func<ReplyPlayback, IReplyOutput?> reroute)
+        TimeProvider clock, ILogger logger, Func<ReplyPlayback, IReplyOutput?> reroute, Action<ReplyPlayback>? firstAudio = null)
     {
+        StartedTicks = clock.GetTimestamp();
+        _firstAudio = firstAudio;
         ReplyId = replyId;
         SessionId = sessionId;
         DeviceId = deviceId;
@@ -55,8 +58,25 @@ internal sealed class ReplyPlayback
 
     public int ChunksWritten { get; private set; }
 
+    /// <summary>Reply pieces received and not yet taken for synthesis (the synthesis queue).</summary>
+    public int PendingPieces => _pieces.Reader.Count;
+
     /// <summary>Ticks (<see cref="TimeProvider.GetTimestamp"/>) of the first audio chunk handed to the output (0: none yet).</summary>
     public long FirstAudioTicks { get; private set; }
+
+    /// <summary>Ticks when the reply started (its first piece arrived).</summary>
+    public long StartedTicks { get; }
+
+    /// <summary>Ticks when the first audio was synthesised (0: none yet).</summary>
+    public long FirstSynthesisTicks { get; private set; }
+
+    /// <summary>The audio-delivery budget's measure: reply start to first audio sent, split into synthesis and send.</summary>
+    public (double TotalMs, KeyValuePair<string, double>[] Stages) AudioDelivery()
+    {
+        double synthesis = _clock.GetElapsedTime(StartedTicks, FirstSynthesisTicks).TotalMilliseconds;
+        double send = _clock.GetElapsedTime(FirstSynthesisTicks, FirstAudioTicks).TotalMilliseconds;
+        return (synthesis + send, [new("synthesis", synthesis), new("send", send)]);
+    }
 
     public bool IsStopped => _stop.IsCancellationRequested;
 
@@ -152,6 +172,7 @@ internal sealed class ReplyPlayback
     private async Task SendAsync(SpeechAudio audio, CancellationToken stop)
     {
         ReadOnlyMemory<byte> pcm = audio.Pcm;
+        if (FirstSynthesisTicks == 0) FirstSynthesisTicks = _clock.GetTimestamp();
         if (_format is null)
         {
             await BeginAsync(audio.Format, stop).ConfigureAwait(false);
@@ -198,7 +219,11 @@ internal sealed class ReplyPlayback
             {
                 await _output.WriteAsync(chunk, stop).ConfigureAwait(false);
                 ChunksWritten++;
-                if (FirstAudioTicks == 0) FirstAudioTicks = _clock.GetTimestamp();
+                if (FirstAudioTicks == 0)
+                {
+                    FirstAudioTicks = _clock.GetTimestamp();
+                    _firstAudio?.Invoke(this);
+                }
                 return;
             }
             catch (Exception e) when (e is not OperationCanceledException && e is not OutOfMemoryException)

@@ -39,6 +39,9 @@ internal sealed class SpeechOutput : IAsyncDisposable
     /// <summary>Raised when a reply has ended (tests and benchmarks read its stamps).</summary>
     public event Action<ReplyPlayback, ReplyEndStatus>? ReplyEnded;
 
+    /// <summary>Raised when a reply's first audio is handed to its output (the audio-delivery budget's end).</summary>
+    public event Action<ReplyPlayback>? FirstAudio;
+
     /// <summary>Replies being spoken now.</summary>
     public IReadOnlyCollection<ReplyPlayback> Active => [.. _replies.Values];
 
@@ -70,7 +73,8 @@ internal sealed class SpeechOutput : IAsyncDisposable
     {
         // A failed output hands the rest to another speaker of the room that still answers.
         var playback = new ReplyPlayback(key, first.SessionId, first.DeviceId, first.Room, output, Voices, _options, _clock, _logger,
-            p => p.Room.Length > 0 ? _speakers.In(p.Room).Select(s => s.Output).FirstOrDefault(o => o.IsAvailable && o != p.Output) : null);
+            p => p.Room.Length > 0 ? _speakers.In(p.Room).Select(s => s.Output).FirstOrDefault(o => o.IsAvailable && o != p.Output) : null,
+            p => FirstAudio?.Invoke(p));
         _ = playback.Completion.ContinueWith(t =>
         {
             _replies.TryRemove(new KeyValuePair<string, ReplyPlayback>(key, playback));

@@ -1,3 +1,4 @@
+using System.ClientModel;
 using Alicia.Assistant.Intents;
 using Alicia.Assistant.Replies;
 using Alicia.Contracts.Messages;
@@ -73,10 +74,20 @@ internal sealed class LlmResponder
             {
                 BrokenCircuitException => "the circuit is open after repeated failures",
                 TimeoutRejectedException => "no complete answer within the total timeout",
+                // An HTTP error's message carries the response body, which a proxy may fill with the request's headers (the key).
+                ClientResultException http => $"the assistant service answered HTTP {http.Status}",
                 _ => $"{e.GetType().Name}: {e.Message}",
             };
+            why = Redact(why);
             return await FallbackAsync(reply, route, why, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The key never leaves in a reason (logged and published): whatever text repeats it gets it masked.</summary>
+    private string Redact(string text)
+    {
+        string key = _client.Settings.ApiKey;
+        return key.Length >= 4 ? text.Replace(key, "[key]", StringComparison.Ordinal) : text;
     }
 
     private async Task<VoiceCommandRoute> FallbackAsync(ReplyWriter reply, VoiceCommandRoute route, string why, CancellationToken cancellationToken)

@@ -43,6 +43,7 @@ public sealed class AssistantService : IEngineService
     internal DeviceStateCache Readings { get; } = new();
     internal LocalIntentEngine Intents { get; private set; } = null!;
     internal ConversationMemory Memory { get; private set; } = null!;
+    internal LlmResponder Llm { get; private set; } = null!;
 
     public async Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
     {
@@ -63,7 +64,7 @@ public sealed class AssistantService : IEngineService
         Memory = new ConversationMemory(_settings.MemoryMessages, _settings.MemoryConversations, clock, TimeSpan.FromMinutes(_settings.ForgetAfterMinutes));
         var grok = new GrokClient(_settings.Grok);
         var tools = new AssistantTools(Intents, commander, _registry.Router, Readings);
-        var llm = new LlmResponder(grok, tools, Memory, grammar, clock, loggers.CreateLogger<LlmResponder>());
+        var llm = Llm = new LlmResponder(grok, tools, Memory, grammar, clock, loggers.CreateLogger<LlmResponder>());
         _timers = new TimerService(clock);
         Router = new CommandRouter(Bus, _registry.Registry, Intents, commander, llm, Memory, _timers, clock, loggers.CreateLogger<CommandRouter>());
 

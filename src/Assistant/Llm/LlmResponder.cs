@@ -56,10 +56,9 @@ internal sealed class LlmResponder
         if (!_client.IsConfigured)
             return await FallbackAsync(reply, route, "the assistant service is not configured (Assistant:Grok:ApiKey)", cancellationToken).ConfigureAwait(false);
 
-        var messages = new List<ChatMessage> { new SystemChatMessage(SystemPrompt(request)) };
-        foreach (Remembered m in _memory.Recall(key))
-            messages.Add(m.Role == "user" ? new UserChatMessage(m.Text) : new AssistantChatMessage(m.Text));
-        messages.Add(new UserChatMessage(request.Text));
+        List<ChatMessage> messages = Prepare(request);
+        // The router's own work ends here; what follows is the HTTP round trip (timings: llm_request_ms vs llm_first_byte_ms).
+        reply.Mark("llm_request_ms");
         var splitter = new SentenceSplitter();
         try
         {
@@ -88,6 +87,16 @@ internal sealed class LlmResponder
     {
         string key = _client.Settings.ApiKey;
         return key.Length >= 4 ? text.Replace(key, "[key]", StringComparison.Ordinal) : text;
+    }
+
+    /// <summary>The conversation sent to the model: the system prompt with the home's devices, the room's memory, the question.</summary>
+    internal List<ChatMessage> Prepare(RouteRequest request)
+    {
+        var messages = new List<ChatMessage> { new SystemChatMessage(SystemPrompt(request)) };
+        foreach (Remembered m in _memory.Recall(ConversationMemory.KeyOf(request.Room, request.SessionId)))
+            messages.Add(m.Role == "user" ? new UserChatMessage(m.Text) : new AssistantChatMessage(m.Text));
+        messages.Add(new UserChatMessage(request.Text));
+        return messages;
     }
 
     private async Task<VoiceCommandRoute> FallbackAsync(ReplyWriter reply, VoiceCommandRoute route, string why, CancellationToken cancellationToken)

@@ -108,6 +108,8 @@ public sealed class TimerAndBreakerTests
         Conversation probe = await h.TranscriptAsync("kitchen-satellite", "what is the meaning of life");
         Assert.Equal("Forty-two. That is the answer.", probe.Text);
         Assert.Equal(4, h.Grok.Calls);
+        // The router's own work (until the request leaves) and the first byte are stamped apart.
+        Assert.True(probe.Route.Timings.ContainsKey("llm_request_ms") && probe.Route.Timings.ContainsKey("llm_first_byte_ms"));
         // Closed again: the following question goes to the server too.
         Assert.Equal("llm", (await h.TranscriptAsync("kitchen-satellite", "tell me a joke")).Route.Source);
         Assert.Equal(5, h.Grok.Calls);

@@ -74,6 +74,7 @@ internal sealed class LlmResponder
                 BrokenCircuitException => "the circuit is open after repeated failures",
                 TimeoutRejectedException => "no complete answer within the total timeout",
                 // An HTTP error's message carries the response body, which a proxy may fill with the request's headers (the key).
+                ClientResultException { Status: 0, InnerException: { } inner } => $"{inner.GetType().Name}: {inner.Message}",
                 ClientResultException http => $"the assistant service answered HTTP {http.Status}",
                 _ => $"{e.GetType().Name}: {e.Message}",
             };

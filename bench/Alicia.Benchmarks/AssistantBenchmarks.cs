@@ -88,6 +88,20 @@ public class AssistantBenchmarks
         return route.Outcome == "confirmed" ? route.Outcome : throw new InvalidOperationException(route.Outcome + ": " + string.Join(",", route.DeviceOutcomes.Values));
     }
 
+    /// <summary>
+    /// The router's work before the first LLM byte, without the HTTP round trip: the local intents find no match, and
+    /// the conversation for the model (system prompt with the home's devices, memory, question) is built. Live, the same
+    /// span is stamped as <c>llm_request_ms</c> in the route's timings, beside <c>llm_first_byte_ms</c>.
+    /// </summary>
+    [Benchmark]
+    public int Router_overhead_before_the_LLM_request()
+    {
+        RouteRequest request = Request("what is the capital of France");
+        LocalDecision decision = _assistant.Intents.Decide(request.Text, request.Room);
+        if (decision.Kind != DecisionKind.NoMatch) throw new InvalidOperationException("an open question matched " + decision.Intent);
+        return _assistant.Llm.Prepare(request).Count;
+    }
+
     [Benchmark]
     public async Task<string> Open_question_answered_by_the_local_grok_server()
     {

@@ -22,11 +22,17 @@ public sealed class AssistantService : IEngineService
     private readonly CancellationTokenSource _stopping = new();
     private AliciaEngine? _engine;
     private TimerService? _timers;
+    private readonly TimeProvider? _clock;
+    private readonly ILoggerFactory? _loggers;
 
-    internal AssistantService(AssistantSettings settings, RegistryService registry)
+    /// <param name="clock">The assistant's own clock (timers, timeouts, the circuit breaker); the engine's when null. Tests pass a fake.</param>
+    /// <param name="loggers">Where the assistant logs; the engine's logger factory when null.</param>
+    internal AssistantService(AssistantSettings settings, RegistryService registry, TimeProvider? clock = null, ILoggerFactory? loggers = null)
     {
         _settings = settings;
         _registry = registry;
+        _clock = clock;
+        _loggers = loggers;
     }
 
     public string Name => "assistant";
@@ -37,28 +43,30 @@ public sealed class AssistantService : IEngineService
     internal DeviceStateCache Readings { get; } = new();
     internal LocalIntentEngine Intents { get; private set; } = null!;
     internal ConversationMemory Memory { get; private set; } = null!;
+    internal LlmResponder Llm { get; private set; } = null!;
 
     public async Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken)
     {
         _engine = engine;
-        ILogger logger = engine.LoggerFactory.CreateLogger<AssistantService>();
+        ILoggerFactory loggers = _loggers ?? engine.LoggerFactory;
+        ILogger logger = loggers.CreateLogger<AssistantService>();
         if (!_settings.Enabled)
         {
             logger.LogInformation("Assistant off (Assistant:Enabled=false)");
             return;
         }
-        TimeProvider clock = engine.Clock;
+        TimeProvider clock = _clock ?? engine.Clock;
         Grammar grammar = Grammar.Load(_settings.Language, _settings.GrammarPath);
         AliciaBus Bus() => engine.Bus;
         Intents = new LocalIntentEngine(grammar, _registry.Registry, Readings, clock, _settings.DeviceNames);
         var commander = new DeviceCommander(Bus, _registry.Router, Readings, TimeSpan.FromMilliseconds(_settings.ConfirmTimeoutMs), clock,
-            engine.LoggerFactory.CreateLogger<DeviceCommander>());
+            loggers.CreateLogger<DeviceCommander>());
         Memory = new ConversationMemory(_settings.MemoryMessages, _settings.MemoryConversations, clock, TimeSpan.FromMinutes(_settings.ForgetAfterMinutes));
         var grok = new GrokClient(_settings.Grok);
         var tools = new AssistantTools(Intents, commander, _registry.Router, Readings);
-        var llm = new LlmResponder(grok, tools, Memory, grammar, clock, engine.LoggerFactory.CreateLogger<LlmResponder>());
+        var llm = Llm = new LlmResponder(grok, tools, Memory, grammar, clock, loggers.CreateLogger<LlmResponder>());
         _timers = new TimerService(clock);
-        Router = new CommandRouter(Bus, _registry.Registry, Intents, commander, llm, Memory, _timers, clock, engine.LoggerFactory.CreateLogger<CommandRouter>());
+        Router = new CommandRouter(Bus, _registry.Registry, Intents, commander, llm, Memory, _timers, clock, loggers.CreateLogger<CommandRouter>());
 
         _subscriptions.Add(await engine.Bus.SubscribeAsync<DeviceData>((m, _) =>
         {

@@ -41,7 +41,10 @@ internal sealed class AssistantHarness : IAsyncDisposable
     public AliciaBus Client { get; }
     public Dictionary<string, SimulatedDevice> Devices { get; } = new(StringComparer.Ordinal);
 
-    public static async Task<AssistantHarness> StartAsync(Action<AssistantSettings>? configure = null)
+    /// <param name="clock">The assistant's clock (a fake in timer and circuit-breaker tests); the engine keeps the real one.</param>
+    /// <param name="loggers">Where the assistant logs (a collector in the key-leak test).</param>
+    public static async Task<AssistantHarness> StartAsync(Action<AssistantSettings>? configure = null, TimeProvider? clock = null,
+        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
         var grok = new FakeGrokServer();
         var settings = new AssistantSettings { ConfirmTimeoutMs = 1500 };
@@ -54,7 +57,7 @@ internal sealed class AssistantHarness : IAsyncDisposable
         TestEngine test = await TestEngine.StartAsync(services: e =>
         {
             e.AddService(registry = new RegistryService(new RegistryOptions()));
-            e.AddService(assistant = new AssistantService(settings, registry));
+            e.AddService(assistant = new AssistantService(settings, registry, clock, loggers));
         });
         AliciaBus client = await test.ClientAsync("alicia-cli");
         return new AssistantHarness(test, registry, assistant, grok, client);

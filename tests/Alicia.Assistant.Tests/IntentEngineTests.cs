@@ -129,10 +129,16 @@ public sealed class IntentEngineTests : IDisposable
     [Fact]
     public void Colour_temperature_is_refused_clearly_by_a_bulb_that_cannot()
     {
-        LocalDecision d = _home.Decide("set the kitchen light to warm white", "");
+        // The simulated bulbs have colour temperature; a plain white bulb (no color_temp_kelvin parameter) does not.
+        Contracts.Messages.DeviceRegistration plain = Tools.Simulation.SimulatedDevice.Describe("garage-light", Tools.Simulation.SimulatedKind.Bulb, "garage");
+        plain.Capabilities.Capabilities.Find(c => c.Name == "light")!.Parameters.RemoveAll(p => p.Name == "color_temp_kelvin");
+        Assert.True(_home.Registry.Register(plain, "sim-owner").Accepted);
+
+        LocalDecision d = _home.Decide("set the garage light to warm white", "");
         Assert.Equal("set_colour_temperature", d.Intent);
         Assert.Equal("2700", d.Slots["kelvin"]);
-        Assert.Equal("The kitchen light can't change its colour temperature.", d.Reply);
+        Assert.Equal("The garage light can't change its colour temperature.", d.Reply);
+        Assert.Equal(DecisionKind.DeviceCommand, _home.Decide("set the kitchen light to warm white", "").Kind);
     }
 
     [Fact]

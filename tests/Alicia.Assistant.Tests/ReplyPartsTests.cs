@@ -53,4 +53,21 @@ public sealed class ReplyPartsTests
         Assert.True(on.Completion.Task.IsCompletedSuccessfully);
         Assert.True(cache.TryGet("bulb", "brightness", out double b) && b == 128);
     }
+
+    [Fact]
+    public void A_volume_or_colour_temperature_echo_confirms_only_at_the_commanded_level()
+    {
+        var cache = new DeviceStateCache();
+        using EchoWaiter volume = cache.Expect("speaker", DeviceCommander.Expected("set_volume", new Dictionary<string, string> { ["volume"] = "0.3" }));
+        cache.Report("speaker", new Dictionary<string, double> { ["on"] = 0, ["volume"] = 0.8 });
+        Assert.False(volume.Completion.Task.IsCompleted); // an echo, but of another level
+        cache.Report("speaker", new Dictionary<string, double> { ["on"] = 0, ["volume"] = 0.3 });
+        Assert.True(volume.Completion.Task.IsCompletedSuccessfully);
+
+        using EchoWaiter white = cache.Expect("bulb", DeviceCommander.Expected("turn_on", new Dictionary<string, string> { ["color_temp_kelvin"] = "2700" }));
+        cache.Report("bulb", new Dictionary<string, double> { ["on"] = 1, ["color_temp_kelvin"] = 4000 });
+        Assert.False(white.Completion.Task.IsCompleted);
+        cache.Report("bulb", new Dictionary<string, double> { ["on"] = 1, ["color_temp_kelvin"] = 2703 }); // 370 mireds back to kelvin
+        Assert.True(white.Completion.Task.IsCompletedSuccessfully);
+    }
 }

@@ -70,7 +70,7 @@ public sealed class EndToEndTests : IAsyncLifetime
         Assert.Contains("online", output.ToString());
         output = new StringWriter();
         Assert.Equal(0, await DevicesCommand.ExecuteAsync(["show", "kitchen-bulb", "--port", _test.Port.ToString(), "--keys", Keys], output, output));
-        Assert.Contains("light v1.0 (on:bool, brightness:int)", output.ToString());
+        Assert.Contains("light v1.0 (on:bool, brightness:int, color_temp_kelvin:int [K])", output.ToString());
         Assert.Contains("rate_limit=20/second", output.ToString());
 
         // "light in kitchen": routed to the live device, which obeys the signed command

@@ -24,6 +24,9 @@ public enum FakeGrokMode
 
     /// <summary>HTTP 500 with an error body.</summary>
     ServerError,
+
+    /// <summary>HTTP 401 whose error message repeats the request's headers, Authorization included.</summary>
+    EchoHeaders,
 }
 
 /// <summary>One tool call the fake model makes; its arguments are streamed in several pieces.</summary>
@@ -115,7 +118,7 @@ public sealed class FakeGrokServer : IAsyncDisposable
                 Interlocked.Increment(ref _calls);
                 RequestReceived?.Invoke(request.Value.body);
                 FakeGrokReply reply = _script.TryDequeue(out FakeGrokReply? next) ? next : Default;
-                await AnswerAsync(stream, reply, _stopping.Token);
+                await AnswerAsync(stream, reply, request.Value.headers, _stopping.Token);
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException) { }
         }
@@ -150,12 +153,20 @@ public sealed class FakeGrokServer : IAsyncDisposable
         return (headers, Encoding.UTF8.GetString(body));
     }
 
-    private static async Task AnswerAsync(NetworkStream stream, FakeGrokReply reply, CancellationToken cancellationToken)
+    private static string JsonString(string text) => JsonSerializer.Serialize(text, FakeGrokJson.Default.String);
+
+    private static async Task AnswerAsync(NetworkStream stream, FakeGrokReply reply, string headers, CancellationToken cancellationToken)
     {
         switch (reply.Mode)
         {
             case FakeGrokMode.Slow:
                 await Task.Delay(Timeout.Infinite, cancellationToken);
+                return;
+            case FakeGrokMode.EchoHeaders:
+                // A careless proxy's error page: the request's headers (the Authorization header too) sent back in the body.
+                byte[] echoed = Encoding.UTF8.GetBytes("{\"error\":{\"message\":" + JsonString("unauthorized; you sent: " + headers) + ",\"type\":\"invalid_request_error\"}}");
+                await WriteAsync(stream, $"HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {echoed.Length}\r\nConnection: close\r\n\r\n", cancellationToken);
+                await stream.WriteAsync(echoed, cancellationToken);
                 return;
             case FakeGrokMode.ServerError:
                 byte[] error = """{"error":{"message":"fake failure","type":"server_error"}}"""u8.ToArray();
@@ -271,3 +282,6 @@ public sealed class FakeGrokServer : IAsyncDisposable
         _stopping.Dispose();
     }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class FakeGrokJson : System.Text.Json.Serialization.JsonSerializerContext;

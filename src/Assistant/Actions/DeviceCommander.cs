@@ -89,7 +89,7 @@ internal sealed class DeviceCommander(Func<AliciaBus> bus, CapabilityRouter rout
         }
     }
 
-    /// <summary>What the echo must report: <c>on</c> after turn_on/turn_off, the brightness asked for.</summary>
+    /// <summary>What the echo must report: <c>on</c> after turn_on/turn_off, the brightness, colour temperature and volume asked for.</summary>
     internal static Dictionary<string, double> Expected(string command, IReadOnlyDictionary<string, string> parameters)
     {
         var expected = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -97,6 +97,10 @@ internal sealed class DeviceCommander(Func<AliciaBus> bus, CapabilityRouter rout
         else if (command is "turn_off" or "off") expected["on"] = 0;
         if (parameters.TryGetValue("brightness", out string? b) && double.TryParse(b, NumberStyles.Float, CultureInfo.InvariantCulture, out double brightness))
             expected["brightness"] = brightness;
+        if (parameters.TryGetValue("color_temp_kelvin", out string? k) && double.TryParse(k, NumberStyles.Float, CultureInfo.InvariantCulture, out double kelvin))
+            expected["color_temp_kelvin"] = kelvin;
+        if (parameters.TryGetValue("volume", out string? v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double volume))
+            expected["volume"] = volume;
         return expected;
     }
 }

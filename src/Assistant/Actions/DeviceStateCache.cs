@@ -67,9 +67,20 @@ internal sealed class EchoWaiter(string deviceId, IReadOnlyDictionary<string, do
     public bool Satisfied(IReadOnlyDictionary<string, double> reported)
     {
         foreach ((string key, double value) in expected)
-            if (reported.TryGetValue(key, out double actual) && Math.Abs(actual - value) > 0.5) return false;
+            if (reported.TryGetValue(key, out double actual) && Math.Abs(actual - value) > Tolerance(key, value)) return false;
         return true;
     }
+
+    /// <summary>
+    /// How far a reported value may be from the commanded one: volume is a fraction (0..1), so a hundredth; a colour
+    /// temperature may come back through mireds, so 1 %; brightness and on/off are whole numbers.
+    /// </summary>
+    internal static double Tolerance(string key, double value) => key switch
+    {
+        "volume" => 0.005,
+        "color_temp_kelvin" => Math.Max(1, Math.Abs(value) * 0.01),
+        _ => 0.5,
+    };
 
     public void Dispose() => cache.Forget(this);
 }

@@ -1,3 +1,4 @@
+using System.ClientModel;
 using Alicia.Assistant.Intents;
 using Alicia.Assistant.Replies;
 using Alicia.Contracts.Messages;
@@ -55,10 +56,9 @@ internal sealed class LlmResponder
         if (!_client.IsConfigured)
             return await FallbackAsync(reply, route, "the assistant service is not configured (Assistant:Grok:ApiKey)", cancellationToken).ConfigureAwait(false);
 
-        var messages = new List<ChatMessage> { new SystemChatMessage(SystemPrompt(request)) };
-        foreach (Remembered m in _memory.Recall(key))
-            messages.Add(m.Role == "user" ? new UserChatMessage(m.Text) : new AssistantChatMessage(m.Text));
-        messages.Add(new UserChatMessage(request.Text));
+        List<ChatMessage> messages = Prepare(request);
+        // The router's own work ends here; what follows is the HTTP round trip (timings: llm_request_ms vs llm_first_byte_ms).
+        reply.Mark("llm_request_ms");
         var splitter = new SentenceSplitter();
         try
         {
@@ -73,10 +73,31 @@ internal sealed class LlmResponder
             {
                 BrokenCircuitException => "the circuit is open after repeated failures",
                 TimeoutRejectedException => "no complete answer within the total timeout",
+                // An HTTP error's message carries the response body, which a proxy may fill with the request's headers (the key).
+                ClientResultException { Status: 0, InnerException: { } inner } => $"{inner.GetType().Name}: {inner.Message}",
+                ClientResultException http => $"the assistant service answered HTTP {http.Status}",
                 _ => $"{e.GetType().Name}: {e.Message}",
             };
+            why = Redact(why);
             return await FallbackAsync(reply, route, why, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The key never leaves in a reason (logged and published): whatever text repeats it gets it masked.</summary>
+    private string Redact(string text)
+    {
+        string key = _client.Settings.ApiKey;
+        return key.Length >= 4 ? text.Replace(key, "[key]", StringComparison.Ordinal) : text;
+    }
+
+    /// <summary>The conversation sent to the model: the system prompt with the home's devices, the room's memory, the question.</summary>
+    internal List<ChatMessage> Prepare(RouteRequest request)
+    {
+        var messages = new List<ChatMessage> { new SystemChatMessage(SystemPrompt(request)) };
+        foreach (Remembered m in _memory.Recall(ConversationMemory.KeyOf(request.Room, request.SessionId)))
+            messages.Add(m.Role == "user" ? new UserChatMessage(m.Text) : new AssistantChatMessage(m.Text));
+        messages.Add(new UserChatMessage(request.Text));
+        return messages;
     }
 
     private async Task<VoiceCommandRoute> FallbackAsync(ReplyWriter reply, VoiceCommandRoute route, string why, CancellationToken cancellationToken)

@@ -17,7 +17,7 @@ internal enum SimulatedKind
 {
     /// <summary>An ESP32 temperature/humidity sensor publishing telemetry.</summary>
     Sensor,
-    /// <summary>A smart bulb obeying on/off/brightness.</summary>
+    /// <summary>A smart bulb obeying on/off/brightness/colour temperature (kelvin).</summary>
     Bulb,
     /// <summary>A smart switch obeying on/off.</summary>
     Switch,
@@ -88,7 +88,7 @@ internal sealed class SimulatedDevice : IAsyncDisposable
         {
             SimulatedKind.Sensor => ("sensor", new List<Capability> { Cap("temperature", P("value", "float", "°C", -40, 85)), Cap("humidity", P("value", "float", "%", 0, 100)) },
                 new CapabilityConstraints(), "Espressif", "ESP32-DHT22"),
-            SimulatedKind.Bulb => ("actuator", new List<Capability> { Cap("light", P("on", "bool"), P("brightness", "int", null, 0, 255)) },
+            SimulatedKind.Bulb => ("actuator", new List<Capability> { Cap("light", P("on", "bool"), P("brightness", "int", null, 0, 255), P("color_temp_kelvin", "int", "K", 2000, 6500)) },
                 new CapabilityConstraints { RateLimit = "20/second", LatencyRequirement = "100ms" }, "Signify", "Hue White A19"),
             SimulatedKind.Switch => ("actuator", new List<Capability> { Cap("switch", P("on", "bool")) },
                 new CapabilityConstraints { RateLimit = "20/second" }, "Shelly", "Plus 1"),
@@ -246,8 +246,11 @@ internal sealed class SimulatedDevice : IAsyncDisposable
                 State["brightness"] = Math.Clamp(brightness, 0, 255).ToString(CultureInfo.InvariantCulture);
                 if (brightness > 0) State["on"] = "true";
             }
+            if (command.Parameters.TryGetValue("color_temp_kelvin", out string? k) && int.TryParse(k, NumberStyles.Integer, CultureInfo.InvariantCulture, out int kelvin))
+                State["color_temp_kelvin"] = Math.Clamp(kelvin, 2000, 6500).ToString(CultureInfo.InvariantCulture);
             values["on"] = State["on"] == "true" ? 1 : 0;
             if (State.TryGetValue("brightness", out string? current)) values["brightness"] = double.Parse(current, CultureInfo.InvariantCulture);
+            if (State.TryGetValue("color_temp_kelvin", out string? white)) values["color_temp_kelvin"] = double.Parse(white, CultureInfo.InvariantCulture);
             if (State.TryGetValue("volume", out string? level)) values["volume"] = double.Parse(level, CultureInfo.InvariantCulture);
         }
         _logger.LogInformation("Simulated {Kind} {Device} in {Location}: {Command} {Parameters}", Kind, DeviceId, Location, command.Command,

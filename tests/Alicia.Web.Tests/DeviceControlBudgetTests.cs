@@ -32,6 +32,29 @@ public sealed class DeviceControlBudgetTests
     }
 
     [Fact]
+    public void An_echo_dispatched_before_its_command_is_timed_from_the_commands_signed_timestamp()
+    {
+        var clock = new FakeTimeProvider();
+        var budgets = new LatencyBudgetMonitor(new LatencyBudgets { DeviceControlMs = 100 });
+        var watch = new DeviceControlWatch(budgets, clock);
+
+        DateTimeOffset sent = clock.GetUtcNow();
+        clock.Advance(TimeSpan.FromMilliseconds(250));
+        Assert.Null(watch.Echoed("lamp")); // the report's subscription ran first
+        clock.Advance(TimeSpan.FromMilliseconds(5));
+        BudgetExceeded breach = watch.Commanded("lamp", "trace-9", sent)!;
+        Assert.NotNull(breach);
+        Assert.Equal((250.0, "trace-9"), (breach.ElapsedMs, breach.TraceId));
+
+        // A report older than the command is not its echo: the command stays pending.
+        Assert.Null(watch.Echoed("lamp"));
+        clock.Advance(TimeSpan.FromMilliseconds(10));
+        Assert.Null(watch.Commanded("lamp", "trace-10", clock.GetUtcNow()));
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(300.0, watch.Echoed("lamp")!.ElapsedMs);
+    }
+
+    [Fact]
     public async Task A_command_to_a_simulated_device_over_its_budget_publishes_budget_exceeded_naming_the_stage()
     {
         // An artificially tiny budget: any real round trip breaches it (no wall-clock assert).

@@ -96,7 +96,7 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         _subscriptions.Add(await bus.SubscribeAsync<ServiceHealth>((m, _) => { OnHeartbeat(m); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<SttResponse>((m, _) => { OnTranscript(m); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         // Device control: a command is timed to the device's echo (its next status or data report).
-        _subscriptions.Add(await bus.SubscribeAsync<DeviceCommand>((m, _) => { OnCommand(m.Topic, m.Envelope.Metadata); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
+        _subscriptions.Add(await bus.SubscribeAsync<DeviceCommand>((m, _) => { OnCommand(m.Topic, m.Envelope.Metadata, m.Envelope.Timestamp); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<DeviceStatus>((m, _) => { OnDeviceReport(m.Topic); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<DeviceData>((m, _) => { OnDeviceReport(m.Topic); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.RespondAsync<HealthRequest, HealthReport>((m, _) => ValueTask.FromResult(Report(m.Data.Component)), concurrency: 4, cancellationToken: cancellationToken).ConfigureAwait(false));
@@ -137,9 +137,9 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         _heartbeats[health.Service] = new ComponentObservation(health.Service, "service", health, engine.Clock.GetUtcNow());
     }
 
-    private void OnCommand(string topic, IReadOnlyDictionary<string, string>? metadata)
+    private void OnCommand(string topic, IReadOnlyDictionary<string, string>? metadata, DateTimeOffset sentAt)
     {
-        if (DeviceControlWatch.DeviceOf(topic) is { } device) _deviceControl?.Commanded(device, Alicia.Engine.Bus.Tracing.TraceContext.TraceIdOf(metadata));
+        if (DeviceControlWatch.DeviceOf(topic) is { } device) _deviceControl?.Commanded(device, Alicia.Engine.Bus.Tracing.TraceContext.TraceIdOf(metadata), sentAt);
     }
 
     private void OnDeviceReport(string topic)

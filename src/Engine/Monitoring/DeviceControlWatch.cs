@@ -4,7 +4,7 @@ using System.Collections.Concurrent;
 namespace Alicia.Engine.Monitoring;
 
 /// <summary>
-/// The device-control budget: a <c>DeviceCommand</c> seen on the bus is timed until that device's next status or data
+/// The device-control budget: a <c>DeviceCommand</c> seen on the bus is timed until that device's next data
 /// report (its echo, as the assistant confirms commands). One command is timed per device at a time; a device that never
 /// echoes is forgotten after <see cref="Forget"/>, and at most <see cref="MaxPending"/> are tracked, so a flood stays bounded.
 /// </summary>

@@ -97,7 +97,6 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         _subscriptions.Add(await bus.SubscribeAsync<SttResponse>((m, _) => { OnTranscript(m); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         // Device control: a command is timed to the device's echo (its next status or data report).
         _subscriptions.Add(await bus.SubscribeAsync<DeviceCommand>((m, _) => { OnCommand(m.Topic, m.Envelope.Metadata, m.Envelope.Timestamp); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
-        _subscriptions.Add(await bus.SubscribeAsync<DeviceStatus>((m, _) => { OnDeviceReport(m.Topic); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<DeviceData>((m, _) => { OnDeviceReport(m.Topic); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.RespondAsync<HealthRequest, HealthReport>((m, _) => ValueTask.FromResult(Report(m.Data.Component)), concurrency: 4, cancellationToken: cancellationToken).ConfigureAwait(false));
         // A device appearing or going offline shows at once, not at the next tick.

@@ -14,11 +14,7 @@ internal sealed class AlertStore : IDisposable
     public AlertStore(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        if (System.IO.Path.GetDirectoryName(Path) is { Length: > 0 } dir) Directory.CreateDirectory(dir);
-        Security.Audit.AuditLog.RestrictToOwner(Path);
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL;");
+        _connection = Storage.OwnerOnlySqlite.Open(Path);
         Execute("PRAGMA busy_timeout=5000;");
         Execute("""
             CREATE TABLE IF NOT EXISTS alerts(

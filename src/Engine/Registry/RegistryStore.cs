@@ -20,12 +20,7 @@ internal sealed class RegistryStore : IDisposable
     public RegistryStore(string path)
     {
         Path = System.IO.Path.GetFullPath(path);
-        if (System.IO.Path.GetDirectoryName(Path) is { Length: > 0 } dir) Directory.CreateDirectory(dir);
-        // Owner-only, like every data file of the engine (SQLite gives the -wal and -shm files the database's mode).
-        Security.Audit.AuditLog.RestrictToOwner(Path);
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false }.ToString());
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL;");
+        _connection = Storage.OwnerOnlySqlite.Open(Path);
         Execute("PRAGMA synchronous=FULL;");
         Execute("PRAGMA foreign_keys=ON;");
         Execute("PRAGMA busy_timeout=5000;");

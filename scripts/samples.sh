@@ -66,11 +66,11 @@ fi
 
 echo "== pack into artifacts/packages"
 rm -rf "$packages"
-for project in Contracts Engine HomeAssistant Voice; do
+for project in Contracts Engine HomeAssistant Voice Assistant Web; do
   dotnet pack "src/$project/Alicia.$project.csproj" -c Release -o "$packages" -nologo -v quiet -clp:ErrorsOnly
 done
 ls -1 "$packages"
-for id in Contracts Engine HomeAssistant Voice; do
+for id in Contracts Engine HomeAssistant Voice Assistant Web; do
   ls "$packages"/Alicia.$id.*.nupkg >/dev/null 2>&1 || fail "no Alicia.$id package"
 done
 # has_file PACKAGE PATH: the package contains PATH.
@@ -83,11 +83,14 @@ has_file "$voice" buildTransitive/Alicia.Voice.props || fail "Alicia.Voice lacks
 version=$(basename "$voice" .nupkg); version=${version#Alicia.Voice.}
 echo "packages: version $version"
 
-# The samples' own package cache: the Alicia packages in it are always the ones just packed.
+# The samples' own package cache: the Alicia packages in it are always the ones just packed. Every other package
+# is read in place from the usual cache (a fallback folder), not copied again: ONNX Runtime alone is ~1 GB unpacked.
+shared_packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
 export NUGET_PACKAGES=$root/artifacts/nuget
 mkdir -p "$NUGET_PACKAGES"
 rm -rf "$NUGET_PACKAGES"/alicia.*
 props=(-p:AliciaVersion="$version")
+[ ! -d "$shared_packages" ] || props+=(-p:RestoreAdditionalProjectFallbackFolders="$shared_packages")
 
 echo "== samples/BusWorker: the engine only"
 dotnet restore samples/BusWorker/BusWorker.csproj --force -nologo -v quiet "${props[@]}"

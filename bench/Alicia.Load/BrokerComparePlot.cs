@@ -15,7 +15,7 @@ internal static class BrokerComparePlot
     public static void Save(BrokerCompareResult result, int qos, int publishers, string path)
     {
         var plot = new Plot();
-        foreach (string broker in new[] { BrokerCompareScenario.Mosquitto, BrokerCompareScenario.Embedded })
+        foreach (string broker in new[] { BrokerCompareScenario.Mosquitto }.Concat(BrokerCompareReport.EmbeddedVariants(result)))
         {
             if (result.Find(broker, qos, publishers) is not { } run || run.Flood.Curve.Count == 0) continue;
             double[] xs = [.. run.Flood.Curve.Select(p => Nines(p.Percentile))];

@@ -26,14 +26,15 @@ internal static class BrokerCompareReport
             new[] { "case", "mosquitto msg/s", "embedded msg/s", "ratio", "mosquitto p99 ms", "embedded p99 ms", "p99 ratio", "mosquitto loss", "embedded loss", "embedded QoS 0 drops counted", "broker CPU s mosq/emb", "embedded alloc B/msg", "goal 1" },
         };
         foreach ((int qos, int publishers) in Cells(result))
+        foreach (string variant in EmbeddedVariants(result))
         {
             BrokerRun? mo = result.Find(BrokerCompareScenario.Mosquitto, qos, publishers);
-            BrokerRun? em = result.Find(BrokerCompareScenario.Embedded, qos, publishers);
+            BrokerRun? em = result.Find(variant, qos, publishers);
             if (mo is null || em is null) continue;
             double rate = Ratio(em.Flood.MsgPerSecond, mo.Flood.MsgPerSecond);
             double p99 = Ratio(em.Flood.P99Us ?? 0, mo.Flood.P99Us ?? 0);
             rows.Add([
-                $"QoS {qos}, {publishers} -> 1",
+                $"QoS {qos}, {publishers} -> 1" + (variant == BrokerCompareScenario.Embedded ? "" : $" ({variant})"),
                 mo.Flood.MsgPerSecond.ToString("0", CultureInfo.InvariantCulture), em.Flood.MsgPerSecond.ToString("0", CultureInfo.InvariantCulture),
                 rate.ToString("0.00", CultureInfo.InvariantCulture) + "x",
                 Ms(mo.Flood.P99Us), Ms(em.Flood.P99Us), p99.ToString("0.00", CultureInfo.InvariantCulture) + "x",
@@ -44,11 +45,20 @@ internal static class BrokerCompareReport
             ]);
         }
         Program.Table(sb, rows);
+        foreach (BrokerRun r in result.Runs.Where(r => r.AllocationProfile is not null))
+        {
+            sb.AppendLine();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Embedded broker, QoS {r.Qos}, {r.Publishers} -> 1: {r.AllocationProfile}");
+        }
         sb.AppendLine();
         sb.AppendLine("msg/s = messages received / (first send to last receive); p99 = send to receive inside the MQTT.js process (one monotonic clock);");
         sb.AppendLine("loss = sent - received (unique); the embedded broker's CPU and allocations are this process's over the cell (it does nothing else meanwhile).");
         return sb.ToString();
     }
+
+    /// <summary>The embedded broker first, then any variant measured beside it (e.g. without batched writes).</summary>
+    public static IEnumerable<string> EmbeddedVariants(BrokerCompareResult result) =>
+        result.Runs.Select(r => r.Broker).Where(b => b != BrokerCompareScenario.Mosquitto).Distinct().OrderBy(b => b == BrokerCompareScenario.Embedded ? 0 : 1);
 
     public static IEnumerable<(int Qos, int Publishers)> Cells(BrokerCompareResult result) =>
         result.Runs.Select(r => (r.Qos, r.Publishers)).Distinct();
@@ -92,13 +102,14 @@ internal static class BrokerCompareReport
         }
         var comparisons = new JsonArray();
         foreach ((int qos, int publishers) in Cells(result))
+        foreach (string variant in EmbeddedVariants(result))
         {
-            BrokerRun? mo = result.Find(BrokerCompareScenario.Mosquitto, qos, publishers), em = result.Find(BrokerCompareScenario.Embedded, qos, publishers);
+            BrokerRun? mo = result.Find(BrokerCompareScenario.Mosquitto, qos, publishers), em = result.Find(variant, qos, publishers);
             if (mo is null || em is null) continue;
             double rate = Ratio(em.Flood.MsgPerSecond, mo.Flood.MsgPerSecond), p99 = Ratio(em.Flood.P99Us ?? 0, mo.Flood.P99Us ?? 0);
             comparisons.Add(new JsonObject
             {
-                ["qos"] = qos, ["publishers"] = publishers,
+                ["qos"] = qos, ["publishers"] = publishers, ["embedded"] = variant,
                 ["throughputRatio"] = Math.Round(rate, 3), ["p99Ratio"] = Math.Round(p99, 3),
                 ["goal1Met"] = rate >= MinThroughputRatio && p99 <= MaxP99Ratio,
                 ["embeddedLost"] = em.Flood.Lost, ["mosquittoLost"] = mo.Flood.Lost,

@@ -8,7 +8,7 @@ namespace Alicia.Load;
 /// <summary>One cell of the matrix on one broker.</summary>
 internal sealed record BrokerRun(
     string Broker, int Qos, int Publishers, FloodResult Flood, double? BrokerCpuSeconds,
-    long? Qos0DroppedByBroker, long? Qos1DroppedByBroker, long? BackpressureWaits, double? AllocatedBytesPerMessage);
+    long? Qos0DroppedByBroker, long? Qos1DroppedByBroker, long? BackpressureWaits, double? AllocatedBytesPerMessage, string? AllocationProfile = null);
 
 /// <summary>Everything one broker-compare run measured, with the machine it ran on.</summary>
 internal sealed record BrokerCompareResult(
@@ -29,6 +29,9 @@ internal static class BrokerCompareScenario
 {
     public const string Mosquitto = "mosquitto";
     public const string Embedded = "embedded";
+
+    /// <summary>The embedded broker with batched socket writes (--compare-batched 1): the lever measured in the same run.</summary>
+    public const string EmbeddedBatched = "embedded-batched";
 
     public static async Task<int> RunAsync(LoadOptions o, TextWriter log)
     {
@@ -51,17 +54,38 @@ internal static class BrokerCompareScenario
 
         await using MosquittoBroker mosquitto = await MosquittoBroker.StartLoopbackAsync(o.Mosquitto, TimeSpan.FromSeconds(15)).ConfigureAwait(false);
         // As the load tool's other runs start it: no gateway, so MQTT.js's raw topics pass; loopback only.
-        await using var embedded = new EmbeddedBroker(new EmbeddedBrokerOptions { Port = 0, ListenAddress = "127.0.0.1" });
-        await embedded.StartAsync().WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
-        int embeddedPort = embedded.TcpEndPoint!.Port;
-        log.WriteLine($"[broker-compare] mosquitto on 127.0.0.1:{mosquitto.Port}, embedded on 127.0.0.1:{embeddedPort}; {messages} messages x {o.PayloadBytesOrDefault} B per cell");
+        var embedded = new List<(string Name, EmbeddedBroker Broker)>();
+        try
+        {
+            embedded.Add((Embedded, await StartEmbeddedAsync(coalesceWrites: false).ConfigureAwait(false)));
+            if (o.CompareBatched) embedded.Add((EmbeddedBatched, await StartEmbeddedAsync(coalesceWrites: true).ConfigureAwait(false)));
+            log.WriteLine($"[broker-compare] mosquitto on 127.0.0.1:{mosquitto.Port}, {string.Join(", ", embedded.Select(e => $"{e.Name} on 127.0.0.1:{e.Broker.TcpEndPoint!.Port}"))}; {messages} messages x {o.PayloadBytesOrDefault} B per cell");
+            return await MeasureMatrixAsync(o, log, client, mosquitto, embedded, messages, started, loadStart).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach ((_, EmbeddedBroker broker) in embedded) await broker.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 
+    // As the load tool's other runs start it: no gateway, so MQTT.js's raw topics pass; loopback only.
+    private static async Task<EmbeddedBroker> StartEmbeddedAsync(bool coalesceWrites)
+    {
+        var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { Port = 0, ListenAddress = "127.0.0.1", CoalesceWrites = coalesceWrites });
+        await broker.StartAsync().WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
+        return broker;
+    }
+
+    private static async Task<BrokerCompareResult> MeasureMatrixAsync(LoadOptions o, TextWriter log, BrokerCompareClient client, MosquittoBroker mosquitto,
+        List<(string Name, EmbeddedBroker Broker)> embedded, int messages, DateTimeOffset started, double[] loadStart)
+    {
         // Unmeasured: JIT, connection set-up and pools on both sides.
         int warm = Math.Min(messages, 2_000);
         foreach (int qos in o.CompareQos)
         {
             await client.FloodAsync(mosquitto.Port, qos, 1, warm, o.PayloadBytesOrDefault, o.Window, o.TimeLimitSeconds).ConfigureAwait(false);
-            await client.FloodAsync(embeddedPort, qos, 1, warm, o.PayloadBytesOrDefault, o.Window, o.TimeLimitSeconds).ConfigureAwait(false);
+            foreach ((_, EmbeddedBroker broker) in embedded)
+                await client.FloodAsync(broker.TcpEndPoint!.Port, qos, 1, warm, o.PayloadBytesOrDefault, o.Window, o.TimeLimitSeconds).ConfigureAwait(false);
         }
 
         var runs = new List<BrokerRun>();
@@ -75,9 +99,12 @@ internal static class BrokerCompareScenario
                 runs.Add(new BrokerRun(Mosquitto, qos, publishers, m, cpu0 is { } a && cpu1 is { } b ? (b - a).TotalSeconds : null, null, null, null, null));
                 log.WriteLine($"[broker-compare] qos {qos} {publishers}->1 mosquitto: {m.Received}/{m.Sent} at {m.MsgPerSecond:0} msg/s, p99 {m.P99Us:0} us");
 
-                runs.Add(await MeasureEmbeddedAsync(embedded, client, qos, publishers, messages, o).ConfigureAwait(false));
-                BrokerRun e = runs[^1];
-                log.WriteLine($"[broker-compare] qos {qos} {publishers}->1 embedded:  {e.Flood.Received}/{e.Flood.Sent} at {e.Flood.MsgPerSecond:0} msg/s, p99 {e.Flood.P99Us:0} us, qos0 drops {e.Qos0DroppedByBroker}");
+                foreach ((string name, EmbeddedBroker broker) in embedded)
+                {
+                    BrokerRun e = await MeasureEmbeddedAsync(name, broker, client, qos, publishers, messages, o).ConfigureAwait(false);
+                    runs.Add(e);
+                    log.WriteLine($"[broker-compare] qos {qos} {publishers}->1 {name}: {e.Flood.Received}/{e.Flood.Sent} at {e.Flood.MsgPerSecond:0} msg/s, p99 {e.Flood.P99Us:0} us, qos0 drops {e.Qos0DroppedByBroker}");
+                }
             }
         }
         double[] loadEnd = MachineDescription.LoadAverage();
@@ -89,21 +116,24 @@ internal static class BrokerCompareScenario
     /// The embedded broker runs in this process, which does nothing else meanwhile: the process's CPU time
     /// and allocated bytes over the flood are the broker's (plus the runtime's own background work).
     /// </summary>
-    private static async Task<BrokerRun> MeasureEmbeddedAsync(EmbeddedBroker embedded, BrokerCompareClient client, int qos, int publishers, int messages, LoadOptions o)
+    private static async Task<BrokerRun> MeasureEmbeddedAsync(string name, EmbeddedBroker embedded, BrokerCompareClient client, int qos, int publishers, int messages, LoadOptions o)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         using var process = Process.GetCurrentProcess();
         TimeSpan cpu0 = process.TotalProcessorTime;
         long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+        using AllocationSampler? sampler = o.AllocProfile && name == Embedded ? new AllocationSampler() : null;
+        if (sampler is not null) sampler.Enabled = true;
         long q0 = embedded.Metrics.Qos0DroppedCount, q1 = embedded.Metrics.Qos1DroppedCount, w = embedded.Metrics.BackpressureWaitCount;
         FloodResult r = await client.FloodAsync(embedded.TcpEndPoint!.Port, qos, publishers, messages, o.PayloadBytesOrDefault, o.Window, o.TimeLimitSeconds).ConfigureAwait(false);
         long alloc = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
+        if (sampler is not null) sampler.Enabled = false;
         process.Refresh();
         double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
-        return new BrokerRun(Embedded, qos, publishers, r, cpu,
+        return new BrokerRun(name, qos, publishers, r, cpu,
             embedded.Metrics.Qos0DroppedCount - q0, embedded.Metrics.Qos1DroppedCount - q1, embedded.Metrics.BackpressureWaitCount - w,
-            alloc / (double)Math.Max(1, r.Received));
+            alloc / (double)Math.Max(1, r.Received), sampler?.Report(r.Received, top: 15));
     }
 }
 

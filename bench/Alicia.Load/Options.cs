@@ -130,6 +130,9 @@ internal sealed class LoadOptions
 
     public string Node { get; init; } = "node";
 
+    /// <summary>Also measure the embedded broker with batched socket writes, in the same run.</summary>
+    public bool CompareBatched { get; init; }
+
     /// <summary>The payload size of the MQTT.js flood (default 256 B).</summary>
     public int PayloadBytesOrDefault => PayloadBytes > 0 ? PayloadBytes : 256;
 
@@ -199,6 +202,7 @@ internal sealed class LoadOptions
         var timeLimit = Double("--time-limit", "broker-compare: time limit of one flood in seconds", 1, 600, 60);
         var results = new Option<string>("--results") { Description = "broker-compare: results folder (default bench/results)", HelpName = "DIR" };
         var mqttjs = new Option<string>("--mqttjs") { Description = "broker-compare: the MQTT.js folder (default bench/mqttjs)", HelpName = "DIR" };
+        var batched = Int("--compare-batched", "broker-compare: 1 = also run the embedded broker with batched socket writes", 0, 1, 0);
         var node = new Option<string>("--node") { Description = "broker-compare: node binary", HelpName = "PATH", DefaultValueFactory = _ => "node" };
 
         var root = new RootCommand("Alicia.Load: N signing devices -> broker -> one verifying subscriber; end-to-end latency and loss. " +
@@ -209,7 +213,7 @@ internal sealed class LoadOptions
             registrations, connections, heartbeat, gap, tempRoot,
             sessions, utterances, stagger, speculate, model, realTime, hangover, whisperThreads, whisperConcurrency, jfk,
             gateway, flood, rateLimit, floodInFlight,
-            publishers, compareQos, window, timeLimit, results, mqttjs, node,
+            publishers, compareQos, window, timeLimit, results, mqttjs, node, batched,
         };
         root.HelpName = "Alicia.Load";
         root.SetAction((r, _) =>
@@ -259,6 +263,7 @@ internal sealed class LoadOptions
                 ResultsDirectory = r.GetValue(results),
                 MqttJsDirectory = r.GetValue(mqttjs),
                 Node = r.GetValue(node)!,
+                CompareBatched = r.GetValue(batched) == 1,
             };
             return run(o);
         });

@@ -5,7 +5,8 @@ namespace Alicia.Bench.Tests;
 
 /// <summary>
 /// The broker-compare harness run for real with small counts: MQTT.js (npm) floods a real Mosquitto and the
-/// embedded broker on loopback, the whole QoS × publishers matrix, and writes its report. Asserts the report's
+/// embedded broker on loopback (as it runs by default, and with batched socket writes), the whole QoS × publishers
+/// matrix, and writes its report. Asserts the report's
 /// structure and what must hold at any speed (zero QoS 1 loss on both brokers); never a speed.
 /// </summary>
 public sealed class BrokerCompareHarnessTests : IDisposable
@@ -18,14 +19,14 @@ public sealed class BrokerCompareHarnessTests : IDisposable
     [Fact]
     public async Task Runs_the_matrix_on_both_brokers_and_writes_table_json_and_plots()
     {
-        var options = new LoadOptions { Scenario = "broker-compare", Messages = Messages, ResultsDirectory = _results.Path, TimeLimitSeconds = 120 };
+        var options = new LoadOptions { Scenario = "broker-compare", Messages = Messages, ResultsDirectory = _results.Path, TimeLimitSeconds = 120, CompareBatched = true };
 
         BrokerCompareResult result = await BrokerCompareScenario.MeasureAsync(options, TextWriter.Null);
         IReadOnlyList<string> files = BrokerCompareReport.Write(result, _results.Path);
 
-        // Every cell ran on both brokers, every message was sent.
-        Assert.Equal(8, result.Runs.Count);
-        foreach (string broker in new[] { BrokerCompareScenario.Mosquitto, BrokerCompareScenario.Embedded })
+        // Every cell ran on every broker, every message was sent.
+        Assert.Equal(12, result.Runs.Count);
+        foreach (string broker in new[] { BrokerCompareScenario.Mosquitto, BrokerCompareScenario.Embedded, BrokerCompareScenario.EmbeddedBatched })
         foreach (int qos in new[] { 0, 1 })
         foreach (int publishers in new[] { 1, 8 })
         {
@@ -37,7 +38,7 @@ public sealed class BrokerCompareHarnessTests : IDisposable
             Assert.True(run.Flood.P50Us <= run.Flood.P99Us && run.Flood.P99Us <= run.Flood.MaxUs);
             Assert.NotEmpty(run.Flood.Curve);
             if (qos == 1) Assert.True(run.Flood.Lost == 0, $"{broker} lost {run.Flood.Lost} QoS 1 messages at {publishers}->1");
-            if (broker == BrokerCompareScenario.Embedded)
+            if (broker != BrokerCompareScenario.Mosquitto)
             {
                 // 2,000 messages never reach the 100,000-message queue cap: nothing may be dropped, and the counters say so.
                 Assert.Equal(0, run.Qos0DroppedByBroker);
@@ -47,7 +48,7 @@ public sealed class BrokerCompareHarnessTests : IDisposable
             }
         }
 
-        // The JSON file: the machine, every run, one comparison per cell.
+        // The JSON file: the machine, every run, one comparison per cell and embedded variant.
         string json = Assert.Single(files, f => f.EndsWith(".json", StringComparison.Ordinal));
         JsonObject report = JsonNode.Parse(await File.ReadAllTextAsync(json))!.AsObject();
         Assert.Equal("broker-compare", report["scenario"]!.GetValue<string>());
@@ -58,9 +59,9 @@ public sealed class BrokerCompareHarnessTests : IDisposable
         Assert.StartsWith("mosquitto version 2", machine["mosquitto"]!.GetValue<string>());
         Assert.StartsWith("v", machine["node"]!.GetValue<string>());
         Assert.StartsWith("5.", machine["mqttJs"]!.GetValue<string>());
-        Assert.Equal(8, report["runs"]!.AsArray().Count);
+        Assert.Equal(12, report["runs"]!.AsArray().Count);
         JsonArray comparisons = report["comparisons"]!.AsArray();
-        Assert.Equal(4, comparisons.Count);
+        Assert.Equal(8, comparisons.Count);
         foreach (JsonNode? c in comparisons)
         {
             Assert.True(c!["throughputRatio"]!.GetValue<double>() > 0);
@@ -74,7 +75,11 @@ public sealed class BrokerCompareHarnessTests : IDisposable
 
         // The table and one PNG per cell.
         string table = await File.ReadAllTextAsync(Assert.Single(files, f => f.EndsWith(".md", StringComparison.Ordinal)));
-        foreach (string cell in new[] { "QoS 0, 1 -> 1", "QoS 0, 8 -> 1", "QoS 1, 1 -> 1", "QoS 1, 8 -> 1" }) Assert.Contains(cell, table);
+        foreach (string cell in new[] { "QoS 0, 1 -> 1", "QoS 0, 8 -> 1", "QoS 1, 1 -> 1", "QoS 1, 8 -> 1" })
+        {
+            Assert.Contains($"| {cell} ", table);
+            Assert.Contains($"| {cell} (embedded-batched) ", table);
+        }
         Assert.Contains("loadavg", table);
         string[] plots = [.. files.Where(f => f.EndsWith(".png", StringComparison.Ordinal))];
         Assert.Equal(4, plots.Length);

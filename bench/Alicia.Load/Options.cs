@@ -108,13 +108,41 @@ internal sealed class LoadOptions
     /// <summary>Sample allocations by type during the measured phase (GC AllocationTick events).</summary>
     public bool AllocProfile { get; init; }
 
+    // ---- broker-compare scenario (MQTT.js against both brokers) ----
+
+    /// <summary>Publisher counts of the matrix (each → 1 subscriber).</summary>
+    public int[] Publishers { get; init; } = [1, 8];
+
+    /// <summary>QoS levels of the matrix.</summary>
+    public int[] CompareQos { get; init; } = [0, 1];
+
+    /// <summary>Publishes each MQTT.js publisher has outstanding (1: each waits for the previous one's write or PUBACK).</summary>
+    public int Window { get; init; } = 1;
+
+    /// <summary>Time limit of one flood (the child is killed 30 s after it).</summary>
+    public double TimeLimitSeconds { get; init; } = 60;
+
+    /// <summary>Where results go (default: bench/results beside bench/mqttjs).</summary>
+    public string? ResultsDirectory { get; init; }
+
+    /// <summary>bench/mqttjs (default: found above the current directory or the tool).</summary>
+    public string? MqttJsDirectory { get; init; }
+
+    public string Node { get; init; } = "node";
+
+    /// <summary>Also measure the embedded broker with batched socket writes, in the same run.</summary>
+    public bool CompareBatched { get; init; }
+
+    /// <summary>The payload size of the MQTT.js flood (default 256 B).</summary>
+    public int PayloadBytesOrDefault => PayloadBytes > 0 ? PayloadBytes : 256;
+
     /// <summary>
     /// The load tool's command line (System.CommandLine): every option typed and range-checked, <c>--help</c>
     /// for the list; <paramref name="run"/> gets the options of a valid command line.
     /// </summary>
     public static RootCommand Command(Func<LoadOptions, Task<int>> run)
     {
-        var scenario = Choice("--scenario", "telemetry | registry | gateway | voice | voice-loop | reply", "telemetry", "telemetry", "registry", "gateway", "voice", "voice-loop", "reply");
+        var scenario = Choice("--scenario", "telemetry | registry | gateway | voice | voice-loop | reply | broker-compare", "telemetry", "telemetry", "registry", "gateway", "voice", "voice-loop", "reply", "broker-compare");
         var devices = Int("--devices", "device clients, each with its own Ed25519 identity (default 10; registry: fleet devices, default 1000)", 1, 1000, null);
         var rate = Double("--rate", "total msg/s over all devices, 0 = flat out (default 0; gateway --flood: 500)", 0, 1_000_000, null);
         var duration = Double("--duration", $"send phase in seconds (max {MaxDurationSeconds})", 0.1, MaxDurationSeconds, 10);
@@ -168,6 +196,15 @@ internal sealed class LoadOptions
         var rateLimit = new Option<string>("--rate-limit") { Description = "gateway: per-device rate limit (default 1000000/second; 200/second with --flood)", HelpName = "LIMIT" };
         var floodInFlight = Int("--flood-inflight", "gateway: concurrent publishes of the flooder", 1, 1000, 4);
 
+        var publishers = IntList("--publishers", "broker-compare: publisher counts of the matrix, comma separated (default 1,8)", 1, 64, [1, 8]);
+        var compareQos = IntList("--qos-list", "broker-compare: QoS levels of the matrix, comma separated (default 0,1)", 0, 1, [0, 1]);
+        var window = Int("--window", "broker-compare: publishes outstanding per MQTT.js publisher", 1, 10_000, 1);
+        var timeLimit = Double("--time-limit", "broker-compare: time limit of one flood in seconds", 1, 600, 60);
+        var results = new Option<string>("--results") { Description = "broker-compare: results folder (default bench/results)", HelpName = "DIR" };
+        var mqttjs = new Option<string>("--mqttjs") { Description = "broker-compare: the MQTT.js folder (default bench/mqttjs)", HelpName = "DIR" };
+        var batched = Int("--compare-batched", "broker-compare: 1 = also run the embedded broker with batched socket writes", 0, 1, 0);
+        var node = new Option<string>("--node") { Description = "broker-compare: node binary", HelpName = "PATH", DefaultValueFactory = _ => "node" };
+
         var root = new RootCommand("Alicia.Load: N signing devices -> broker -> one verifying subscriber; end-to-end latency and loss. " +
             "Scenarios: telemetry (the load run), registry (engine + registry with a heartbeating fleet), " +
             "voice (engine with the voice service; random-weight Whisper: compute cost only), gateway (security gateway off / on).")
@@ -176,6 +213,7 @@ internal sealed class LoadOptions
             registrations, connections, heartbeat, gap, tempRoot,
             sessions, utterances, stagger, speculate, model, realTime, hangover, whisperThreads, whisperConcurrency, jfk,
             gateway, flood, rateLimit, floodInFlight,
+            publishers, compareQos, window, timeLimit, results, mqttjs, node, batched,
         };
         root.HelpName = "Alicia.Load";
         root.SetAction((r, _) =>
@@ -218,6 +256,14 @@ internal sealed class LoadOptions
                 Flood = flooding,
                 GatewayRateLimit = r.GetValue(rateLimit),
                 FloodInFlight = r.GetValue(floodInFlight)!.Value,
+                Publishers = r.GetValue(publishers) is { Length: > 0 } p ? p : [1, 8],
+                CompareQos = r.GetValue(compareQos) is { Length: > 0 } q ? q : [0, 1],
+                Window = r.GetValue(window)!.Value,
+                TimeLimitSeconds = r.GetValue(timeLimit)!.Value,
+                ResultsDirectory = r.GetValue(results),
+                MqttJsDirectory = r.GetValue(mqttjs),
+                Node = r.GetValue(node)!,
+                CompareBatched = r.GetValue(batched) == 1,
             };
             return run(o);
         });
@@ -235,6 +281,27 @@ internal sealed class LoadOptions
             if (int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max) return v;
             r.AddError($"{name} must be an integer in [{min}, {max}], not '{value}'");
             return defaultValue;
+        },
+    };
+
+    private static Option<int[]> IntList(string name, string description, int min, int max, int[] defaultValue) => new(name)
+    {
+        Description = description,
+        HelpName = "LIST",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r =>
+        {
+            var list = new List<int>();
+            foreach (string item in r.Tokens[0].Value.Split(','))
+            {
+                if (!int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) || n < min || n > max)
+                {
+                    r.AddError($"{name} must be integers in [{min}, {max}], comma separated, not '{r.Tokens[0].Value}'");
+                    return [];
+                }
+                list.Add(n);
+            }
+            return [.. list.Distinct()];
         },
     };
 

@@ -94,7 +94,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             network = new GuardedTcpServerAdapter(
                 _options.ListenTcp ? new IPEndPoint(address, _options.Port) : null,
                 tls ? new IPEndPoint(address, _options.TlsPort) : null,
-                Tls, Limits, _logger);
+                Tls, Limits, _logger, _options.CoalesceWrites);
             adapters.Add(network);
         }
         MqttServer server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters);

@@ -52,6 +52,13 @@ public sealed class EmbeddedBrokerOptions
     /// </summary>
     public int MaxPacketBytes { get; set; }
 
+    /// <summary>
+    /// Batch each network connection's socket writes (<see cref="Transport.CoalescingWriteStream"/>). Off: on a
+    /// loaded 2-core machine it showed no clear gain against MQTT.js (bench/README.md, "Broker against
+    /// Mosquitto"); kept to measure again where the machine is quiet (<c>--scenario broker-compare --compare-batched 1</c>).
+    /// </summary>
+    internal bool CoalesceWrites { get; set; }
+
     /// <summary>Room above Security:MaxMessageBytes for a PUBLISH's topic, properties and fixed header.</summary>
     internal const int PacketOverheadBytes = 16 * 1024;
 }

@@ -18,7 +18,7 @@ namespace Alicia.Engine.Bus.Transport;
 /// <see cref="PacketSizeGuardStream"/>, so no client can make the broker buffer more than the limits.
 /// </summary>
 internal sealed class GuardedTcpServerAdapter(
-    IPEndPoint? plain, IPEndPoint? encrypted, BrokerTlsSettings? tls, PacketLimits limits, ILogger logger) : IMqttServerAdapter
+    IPEndPoint? plain, IPEndPoint? encrypted, BrokerTlsSettings? tls, PacketLimits limits, ILogger logger, bool coalesceWrites = false) : IMqttServerAdapter
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private readonly CancellationTokenSource _stop = new();
@@ -93,6 +93,8 @@ internal sealed class GuardedTcpServerAdapter(
         }
         EndPoint remote = socket.RemoteEndPoint!;
         Stream stream = new NetworkStream(socket, ownsSocket: true);
+        // Below TLS, so a PUBLISH's records (header, payload) and whatever else is queued leave in one send.
+        if (coalesceWrites) stream = new CoalescingWriteStream(stream, mqttFraming: !encrypt);
         X509Certificate2? clientCertificate = null;
         try
         {

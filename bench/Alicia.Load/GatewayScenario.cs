@@ -21,7 +21,9 @@ namespace Alicia.Load;
 /// publishes signed <see cref="DeviceData"/> on its own subtree <c>alicia/devices/{id}/data</c> (the gateway's ACL
 /// allows it; <c>alicia/devices/sensors/telemetry</c> would need the sensor grant, and the gateway's ingress check
 /// decodes the payload as the topic's type, so the payload is DeviceData, not SensorTelemetry). The engine's own bus
-/// (in process) is the verifying subscriber. The same payload, clients and subscriber are used with the gateway off.
+/// (in process) is the subscriber: it verifies every message with the gateway off, and with the gateway on takes the
+/// gateway's mark instead (verified once, at the door; the counts are reported). The same payload, clients and
+/// subscriber are used with the gateway off. Results are also written as JSON to bench/results/ with the machine's description.
 /// <para>
 /// <c>--flood 1</c>: N-1 devices publish paced at <c>--rate</c> in total (default 500/s), without and then with one
 /// more device ("flooder") publishing flat out over its rate limit. The flooder sends envelopes signed before the
@@ -36,6 +38,7 @@ internal static class GatewayScenario
     public static async Task<int> RunAsync(LoadOptions o, TextWriter log)
     {
         var total = Stopwatch.StartNew();
+        string loadBefore = LoadAverage();
         var phases = new List<PhaseResult>();
         string rateLimit = o.GatewayRateLimit ?? (o.Flood ? "200/second" : "1000000/second");
         if (!RateLimit.TryParse(rateLimit, out _)) { Console.Error.WriteLine($"--rate-limit: '{rateLimit}' is not a rate such as 200/second"); return 2; }
@@ -100,9 +103,94 @@ internal static class GatewayScenario
             if (p.FirstError is not null) sb.AppendLine($"{p.Mode}{(p.Flood ? "/flood" : "")}: first publish error: {p.FirstError}");
             if (p.FloodError is not null) sb.AppendLine($"{p.Mode}/flood: first flooder refusal other than quota: {p.FloodError}");
         }
+        foreach (PhaseResult p in phases)
+            sb.AppendLine($"{p.Mode}{(p.Flood ? "/flood" : "")}: Ed25519 verifications in the measured phase: gateway {p.GatewayVerifications}, engine bus {p.EngineVerifications}; taken on the gateway's mark {p.EngineMarked}");
         sb.AppendLine($"Run took {total.Elapsed.TotalSeconds:0.0} s.");
+        string? json = WriteResults(o, rateLimit, phases, loadBefore, total.Elapsed);
+        if (json is not null) sb.AppendLine($"Results: {json}");
         Console.Write(sb.ToString());
         return 0;
+    }
+
+    /// <summary>
+    /// The run as JSON in the repository's bench/results/ (found from the working directory up; else the working
+    /// directory), with the machine's description: cores, CPU, load average before and after (the machine may be shared).
+    /// </summary>
+    private static string? WriteResults(LoadOptions o, string rateLimit, List<PhaseResult> phases, string loadBefore, TimeSpan took)
+    {
+        string? root = Directory.GetCurrentDirectory();
+        while (root is not null && !File.Exists(Path.Combine(root, "Alicia.slnx"))) root = Path.GetDirectoryName(root);
+        string folder = root is null ? Directory.GetCurrentDirectory() : Path.Combine(root, "bench", "results");
+        Directory.CreateDirectory(folder);
+        DateTime now = DateTime.UtcNow;
+        string path = Path.Combine(folder, $"gateway-{o.Devices}dev-{(o.Rate > 0 ? o.Rate.ToString("0") + "ps" : "max")}-{now:yyyyMMdd-HHmmss}.json");
+        using (FileStream file = File.Create(path))
+        using (var w = new System.Text.Json.Utf8JsonWriter(file, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("scenario", "gateway");
+            w.WriteString("utc", now.ToString("O"));
+            w.WriteString("command", "dotnet bin/Release/net10.0/Alicia.Load.dll " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            w.WriteStartObject("machine");
+            w.WriteNumber("cores", Environment.ProcessorCount);
+            w.WriteString("cpu", CpuModel());
+            w.WriteString("os", System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+            w.WriteString("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
+            w.WriteString("loadavg_before", loadBefore);
+            w.WriteString("loadavg_after", LoadAverage());
+            w.WriteString("note", "shared machine: other work (other builds and tests) ran alongside; compare modes within this run, not across runs");
+            w.WriteEndObject();
+            w.WriteNumber("devices", o.Devices);
+            w.WriteNumber("qos", (int)o.Qos);
+            w.WriteNumber("rate_per_second", o.Rate);
+            w.WriteNumber("duration_seconds", o.DurationSeconds);
+            w.WriteString("gateway_rate_limit", rateLimit);
+            w.WriteNumber("took_seconds", Math.Round(took.TotalSeconds, 1));
+            w.WriteStartArray("phases");
+            foreach (PhaseResult p in phases)
+            {
+                bool any = p.Latency.TotalCount > 0;
+                w.WriteStartObject();
+                w.WriteString("gateway", p.Mode);
+                w.WriteBoolean("flood", p.Flood);
+                w.WriteNumber("devices", p.Devices);
+                w.WriteNumber("sent", p.Sent);
+                w.WriteNumber("delivered", p.Delivered);
+                w.WriteNumber("lost", Math.Max(0, p.Sent - p.Delivered));
+                w.WriteNumber("rejected", p.Rejected);
+                w.WriteNumber("failed", p.Failed);
+                w.WriteNumber("delivered_per_second", Math.Round(p.DeliveredPerSecond));
+                foreach ((string name, double pct) in new[] { ("p50_us", 50.0), ("p90_us", 90.0), ("p99_us", 99.0), ("p999_us", 99.9) })
+                {
+                    if (any) w.WriteNumber(name, p.Latency.GetValueAtPercentile(pct));
+                    else w.WriteNull(name);
+                }
+                if (any) w.WriteNumber("max_us", p.Latency.GetMaxValue());
+                w.WriteNumber("cpu_us_per_message", Math.Round(p.CpuSeconds * 1e6 / Math.Max(1, p.Delivered + p.FloodDelivered)));
+                w.WriteNumber("gateway_verifications", p.GatewayVerifications);
+                w.WriteNumber("engine_verifications", p.EngineVerifications);
+                w.WriteNumber("engine_taken_on_mark", p.EngineMarked);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        return path;
+    }
+
+    private static string CpuModel()
+    {
+        try
+        {
+            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
+        }
+        catch (IOException) { return "unknown"; }
+    }
+
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Trim(); }
+        catch (IOException) { return "unknown"; }
     }
 
     private static async Task<PhaseResult> RunPhaseAsync(string mode, LoadOptions o, int deviceCount, double rate, bool flood, string rateLimit, TextWriter log)
@@ -150,10 +238,13 @@ internal static class GatewayScenario
                 new SubscribeOptions { Filter = DeviceData.TopicFilter, ReceiveAll = true }, concurrency: 1).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
 
             var quietVerifier = new EnvelopeVerifier(new TrustStore(), new VerifierOptions { ReplayCapacity = 1024 });
-            for (int i = 0; i < deviceCount; i++)
+            // 20 connects at a time: 1,000 devices connect in seconds, and the order of the list stays the devices' order.
+            for (int first = 0; first < deviceCount; first += 20)
             {
-                devices.Add(await AliciaBus.ConnectAsync(endpoint, ids[i], quietVerifier,
-                    new BusOptions { ClientId = names[i], Username = names[i], Password = Encoding.UTF8.GetBytes("pw-" + names[i]) }).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false));
+                AliciaBus[] chunk = await Task.WhenAll(Enumerable.Range(first, Math.Min(20, deviceCount - first)).Select(i =>
+                    AliciaBus.ConnectAsync(endpoint, ids[i], quietVerifier,
+                        new BusOptions { ClientId = names[i], Username = names[i], Password = Encoding.UTF8.GetBytes("pw-" + names[i]) }).WaitAsync(TimeSpan.FromSeconds(30)))).ConfigureAwait(false);
+                devices.AddRange(chunk);
             }
             var publish = new PublishOptions { QualityOfService = o.Qos };
             string[] topics = [.. names.Select(n => DeviceData.BuildTopic(n))];
@@ -162,16 +253,21 @@ internal static class GatewayScenario
             // ---- warm-up (not measured; under the burst allowance) ----
             if (o.Warmup > 0)
             {
-                using var warmCts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+                using var warmCts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                long warmFailed = 0;
                 await Task.WhenAll(devices.Select(async (bus, i) =>
                 {
                     for (int s = 0; s < Math.Min(o.Warmup, 50); s++)
-                        await bus.PublishAsync(Data(s), publish with { Topic = topics[i] }, warmCts.Token).ConfigureAwait(false);
+                    {
+                        // Unmeasured: on a crowded machine a PUBACK may time out (1,000 devices at once); counted, not fatal.
+                        try { await bus.PublishAsync(Data(s), publish with { Topic = topics[i] }, warmCts.Token).ConfigureAwait(false); }
+                        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or BusPublishException) { Interlocked.Increment(ref warmFailed); }
+                    }
                 })).ConfigureAwait(false);
                 var wait = Stopwatch.StartNew();
                 long expected = (long)Math.Min(o.Warmup, 50) * deviceCount;
                 while (receiver.WarmupDelivered < expected && wait.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(10).ConfigureAwait(false);
-                log.WriteLine($"[{tag}] warm-up: {receiver.WarmupDelivered}/{expected} delivered");
+                log.WriteLine($"[{tag}] warm-up: {receiver.WarmupDelivered}/{expected} delivered{(warmFailed > 0 ? $", {warmFailed} publishes timed out" : "")}");
             }
             // Let the warm-up's tokens come back before measuring (burst 60 at the flood limit refills in < 1 s).
             await Task.Delay(1000).ConfigureAwait(false);
@@ -205,6 +301,9 @@ internal static class GatewayScenario
             GC.WaitForPendingFinalizers();
             var process = Process.GetCurrentProcess();
             TimeSpan cpu0 = process.TotalProcessorTime;
+            // Who verified what: the gateway at the door, the engine's bus again (or on the gateway's mark, not again).
+            EnvelopeVerifier? ingress = engine.Services.OfType<SecurityGateway>().FirstOrDefault()?.IngressVerifier;
+            long gatewayChecks0 = ingress?.SignatureChecks ?? 0, engineChecks0 = engine.Verifier.SignatureChecks, marked0 = engine.Verifier.MarkedAccepted;
             double interval = rate > 0 ? deviceCount / rate : 0;
             long sent = 0, failed = 0, floodAttempted = 0, floodAccepted = 0, floodQuota = 0, floodOther = 0, floodDisconnects = 0;
             string? firstError = null, floodError = null;
@@ -309,6 +408,9 @@ internal static class GatewayScenario
                 FloodDisconnects = floodDisconnects,
                 FirstError = firstError,
                 FloodError = floodError,
+                GatewayVerifications = (ingress?.SignatureChecks ?? 0) - gatewayChecks0,
+                EngineVerifications = engine.Verifier.SignatureChecks - engineChecks0,
+                EngineMarked = engine.Verifier.MarkedAccepted - marked0,
             };
             log.WriteLine($"[{tag}] sent {result.Sent}, delivered {result.Delivered}, p99 {(result.Latency.TotalCount > 0 ? result.Latency.GetValueAtPercentile(99) : 0)} us" +
                           (flood ? $"; flooder {floodAttempted} attempted, {floodAccepted} accepted, {floodQuota} refused (quota), {receiver.FlooderDelivered} delivered" : ""));
@@ -360,6 +462,9 @@ internal static class GatewayScenario
         public long FloodDisconnects { get; init; }
         public string? FirstError { get; init; }
         public string? FloodError { get; init; }
+        public long GatewayVerifications { get; init; }
+        public long EngineVerifications { get; init; }
+        public long EngineMarked { get; init; }
     }
     /// <summary>Times every DeviceData message on the engine's bus (one worker); the sequence is in Values["seq"], the device is the source.</summary>
     private sealed class DataReceiver

@@ -170,11 +170,8 @@ public static class EnvelopeCodec
                     else if (sk.SequenceEqual(KeySequence)) sequence = reader.ReadInt64();
                     else if (sk.SequenceEqual(KeySignature))
                     {
-                        if (reader.TryReadNil()) continue;
-                        int offset = reader.Position;
-                        ReadOnlySpan<byte> sig = reader.ReadBinarySpan();
-                        if (sig.Length != SignatureLength) throw new MsgPackException($"signature must be {SignatureLength} bytes, found {sig.Length}");
-                        signatureOffset = offset;
+                        int slot = ReadSignatureSlot(ref reader);
+                        if (slot >= 0) signatureOffset = slot;
                     }
                     else reader.Skip();
                 }
@@ -183,9 +180,7 @@ public static class EnvelopeCodec
             else reader.Skip();
         }
 
-        if (!reader.End) throw new MsgPackException($"{bytes.Length - reader.Position} trailing bytes after the envelope");
-        if (signatureOffset >= 0 && signatureOffset + SignatureSlotLength != bytes.Length)
-            throw new MsgPackException("the signature must be the last value of the envelope");
+        CheckEnd(ref reader, bytes.Length, signatureOffset);
         if (!hasId) throw Missing("message_id");
         if (!hasTimestamp) throw Missing("timestamp");
         if (source is null) throw Missing("source");
@@ -195,6 +190,24 @@ public static class EnvelopeCodec
         if (sealedData is not null && encryption is null) throw new MsgPackException("payload.data is binary but security.encryption does not describe it");
         if (sealedData is null && encryption is not null) throw new MsgPackException("security.encryption is set but payload.data is not ciphertext");
         return new Envelope<T>(new EnvelopeHeader(id, timestamp, source, destination, kind), data, metadata, encryption, attestedBy: attestedBy, sequence: sequence, sealedData: sealedData);
+    }
+
+    /// <summary>The value of <c>security.signature</c>: the offset of its slot (the bin header), or -1 for nil. Not 64 bytes: malformed.</summary>
+    private static int ReadSignatureSlot(ref MsgPackReader reader)
+    {
+        if (reader.TryReadNil()) return -1;
+        int offset = reader.Position;
+        ReadOnlySpan<byte> signature = reader.ReadBinarySpan();
+        if (signature.Length != SignatureLength) throw new MsgPackException($"signature must be {SignatureLength} bytes, found {signature.Length}");
+        return offset;
+    }
+
+    /// <summary>Nothing after the envelope, and the signature (when there is one) is its last value: what the signature covers is unambiguous.</summary>
+    private static void CheckEnd(ref MsgPackReader reader, int length, int signatureOffset)
+    {
+        if (!reader.End) throw new MsgPackException($"{length - reader.Position} trailing bytes after the envelope");
+        if (signatureOffset >= 0 && signatureOffset + SignatureSlotLength != length)
+            throw new MsgPackException("the signature must be the last value of the envelope");
     }
 
     /// <summary>
@@ -229,11 +242,8 @@ public static class EnvelopeCodec
                     if (sk.SequenceEqual(KeyAttestedBy)) { if (!reader.TryReadNil()) { attestedBy = reader.ReadStringSpan(); attested = true; } }
                     else if (sk.SequenceEqual(KeySignature))
                     {
-                        if (reader.TryReadNil()) continue;
-                        int offset = reader.Position;
-                        ReadOnlySpan<byte> sig = reader.ReadBinarySpan();
-                        if (sig.Length != SignatureLength) throw new MsgPackException($"signature must be {SignatureLength} bytes, found {sig.Length}");
-                        signatureOffset = offset;
+                        int slot = ReadSignatureSlot(ref reader);
+                        if (slot >= 0) signatureOffset = slot;
                     }
                     else reader.Skip();
                 }
@@ -242,9 +252,7 @@ public static class EnvelopeCodec
             else reader.Skip(); // the payload among them: stepped over, not decoded
         }
 
-        if (!reader.End) throw new MsgPackException($"{bytes.Length - reader.Position} trailing bytes after the envelope");
-        if (signatureOffset >= 0 && signatureOffset + SignatureSlotLength != bytes.Length)
-            throw new MsgPackException("the signature must be the last value of the envelope");
+        CheckEnd(ref reader, bytes.Length, signatureOffset);
         if (!hasId) throw Missing("message_id");
         if (!hasTimestamp) throw Missing("timestamp");
         if (!hasSource) throw Missing("source");

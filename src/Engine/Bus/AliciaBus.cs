@@ -283,9 +283,8 @@ public sealed partial class AliciaBus : IAsyncDisposable
 
         public void Visit<T>(ReadOnlySpan<byte> topic, ReadOnlySpan<byte> payload) where T : IAliciaMessage<T>
         {
-            Verdict verdict = json
-                ? bus._verifier.VerifyJson(message.Topic, payload, out Envelope<T> envelope)
-                : bus._verifier.Verify(message.Topic, payload, out envelope);
+            // Marked by the embedded broker's gateway: verified once there, only decoded here.
+            Verdict verdict = bus._verifier.VerifyUnlessMarked(message.Topic, payload, json, VerifiedMark.Find(message.UserProperties), out Envelope<T> envelope, out bool marked);
             if (!verdict.Accepted)
             {
                 bus.Reject(message.Topic, verdict);
@@ -308,7 +307,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
                 return;
             }
             using System.Diagnostics.Activity? span = Tracing.BusTracing.StartDeliver(message.Topic, envelope);
-            ValueTask delivery = bus.DeliverAsync(new BusMessage<T>(message.Topic, envelope, message.ResponseTopic, message.CorrelationData) { ArrivedAsJson = json || SentAsJson(message) });
+            ValueTask delivery = bus.DeliverAsync(new BusMessage<T>(message.Topic, envelope, message.ResponseTopic, message.CorrelationData) { ArrivedAsJson = json || SentAsJson(message), VerifiedAtGateway = marked });
             Result = delivery.IsCompletedSuccessfully ? Task.CompletedTask : delivery.AsTask();
         }
     }

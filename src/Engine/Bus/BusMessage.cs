@@ -11,6 +11,9 @@ public readonly record struct BusMessage<T>(string Topic, Envelope<T> Envelope, 
 
     /// <summary>It came as JSON (signed, or countersigned by the gateway): replies to it go back as JSON.</summary>
     internal bool ArrivedAsJson { get; init; }
+
+    /// <summary>The embedded broker's gateway verified it at the door (its mark), so this client did not verify it again.</summary>
+    internal bool VerifiedAtGateway { get; init; }
 }
 
 /// <summary>How a message is published.</summary>

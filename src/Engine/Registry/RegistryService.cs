@@ -191,24 +191,25 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         ReadOnlySpan<byte> payload = message.Payload.FirstSpan;
         string topic = message.Topic;
         Format format = Detect(message, payload);
-        if (topic == DeviceRegistration.Topic) await HandleRegisterAsync(topic, format, message.Payload.First, cancellationToken).ConfigureAwait(false);
-        else if (topic == DeviceUnregistration.Topic) await HandleUnregisterAsync(topic, format, message.Payload.First, cancellationToken).ConfigureAwait(false);
+        ReadOnlyMemory<byte> mark = VerifiedMark.Find(message.UserProperties).ToArray(); // the gateway's: verified once, at the door
+        if (topic == DeviceRegistration.Topic) await HandleRegisterAsync(topic, format, message.Payload.First, mark, cancellationToken).ConfigureAwait(false);
+        else if (topic == DeviceUnregistration.Topic) await HandleUnregisterAsync(topic, format, message.Payload.First, mark, cancellationToken).ConfigureAwait(false);
         else if (DeviceStatus.TryParseTopic(Encoding.UTF8.GetBytes(topic), out Range idRange))
         {
             string deviceId = topic[idRange];
-            HandleStatus(topic, deviceId, format, payload);
+            HandleStatus(topic, deviceId, format, payload, mark.Span);
         }
     }
 
-    private bool TryVerify<T>(string topic, Format format, ReadOnlySpan<byte> payload, out Envelope<T> envelope) where T : IAliciaMessage<T>
+    private bool TryVerify<T>(string topic, Format format, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> mark, out Envelope<T> envelope) where T : IAliciaMessage<T>
     {
-        Verdict verdict = format == Format.JsonEnvelope ? Engine.Verifier.VerifyJson(topic, payload, out envelope) : Engine.Verifier.Verify(topic, payload, out envelope);
+        Verdict verdict = Engine.Verifier.VerifyUnlessMarked(topic, payload, format == Format.JsonEnvelope, mark, out envelope);
         if (verdict.Accepted) return true;
         _logger.LogWarning("Refused {Type} on {Topic}: {Verdict}", typeof(T).Name, Untrusted.Escape(topic), Untrusted.Escape(verdict.ToString()));
         return false;
     }
 
-    private async Task HandleRegisterAsync(string topic, Format format, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private async Task HandleRegisterAsync(string topic, Format format, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> mark, CancellationToken cancellationToken)
     {
         DeviceRegistration registration;
         string owner;
@@ -216,7 +217,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         bool plain = format == Format.PlainJson;
         if (!plain)
         {
-            if (!TryVerify(topic, format, payload.Span, out Envelope<DeviceRegistration> envelope)) return;
+            if (!TryVerify(topic, format, payload.Span, mark.Span, out Envelope<DeviceRegistration> envelope)) return;
             registration = envelope.Data;
             owner = envelope.Source;
             requestId = envelope.MessageId.ToString();
@@ -249,7 +250,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         await PublishResultAsync(registration.DeviceId, outcome.Error, requestId, outcome.Outcome, plain, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task HandleUnregisterAsync(string topic, Format format, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    private async Task HandleUnregisterAsync(string topic, Format format, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> mark, CancellationToken cancellationToken)
     {
         DeviceUnregistration request;
         string requester;
@@ -257,7 +258,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         bool plain = format == Format.PlainJson;
         if (!plain)
         {
-            if (!TryVerify(topic, format, payload.Span, out Envelope<DeviceUnregistration> envelope)) return;
+            if (!TryVerify(topic, format, payload.Span, mark.Span, out Envelope<DeviceUnregistration> envelope)) return;
             request = envelope.Data;
             requester = envelope.Source;
             requestId = envelope.MessageId.ToString();
@@ -283,11 +284,11 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         await PublishResultAsync(request.DeviceId, outcome.Error, requestId, outcome.Outcome, plain, cancellationToken).ConfigureAwait(false);
     }
 
-    private void HandleStatus(string topic, string deviceId, Format format, ReadOnlySpan<byte> payload)
+    private void HandleStatus(string topic, string deviceId, Format format, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> mark)
     {
         if (format != Format.PlainJson)
         {
-            if (!TryVerify(topic, format, payload, out Envelope<DeviceStatus> envelope)) return;
+            if (!TryVerify(topic, format, payload, mark, out Envelope<DeviceStatus> envelope)) return;
             Registry.Birth(deviceId, envelope.Source, envelope.Data.State, envelope.Data.BirthSequence);
             return;
         }

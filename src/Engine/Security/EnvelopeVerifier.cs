@@ -43,7 +43,8 @@ public sealed class EnvelopeVerifier
         _options = options ?? new VerifierOptions();
         _clock = clock ?? TimeProvider.System;
         _metrics = metrics ?? new BusMetrics();
-        _replay = new ReplayFilter(_options.MaxClockSkew * 2, _options.ReplayCapacity, _clock);
+        // Striped: the gateway verifies on every client's loop at once, and no core should wait on another's replay lookup.
+        _replay = new ReplayFilter(_options.MaxClockSkew * 2, _options.ReplayCapacity, _clock, ReplayFilter.StripesFor(Environment.ProcessorCount));
         Strings = strings ?? new Utf8StringCache();
     }
 
@@ -54,6 +55,62 @@ public sealed class EnvelopeVerifier
     internal SequenceTracker Sequences { get; } = new();
     public BusMetrics Metrics => _metrics;
     public TrustStore Trust => _trust;
+
+    /// <summary>
+    /// Set by the embedded broker's security gateway: messages carrying its valid mark were verified at the door and are
+    /// taken by <c>VerifyUnlessMarked</c> without a second signature check. Null (an external broker, or the
+    /// gateway off): every message is verified.
+    /// </summary>
+    internal VerifiedMark? Mark { get; set; }
+
+    private long _signatureChecks;
+    private long _markedAccepted;
+
+    /// <summary>Ed25519 checks this verifier ran (messages that reached the signature), for tests and load reports.</summary>
+    internal long SignatureChecks => Interlocked.Read(ref _signatureChecks);
+
+    /// <summary>Messages taken on the gateway's mark, without a signature check.</summary>
+    internal long MarkedAccepted => Interlocked.Read(ref _markedAccepted);
+
+    /// <summary>
+    /// A message from the broker: when it carries the gateway's valid <paramref name="mark"/> (see <see cref="Mark"/>),
+    /// it was verified once at the door (signature, trust, source = connection, replay), so it is only decoded and its
+    /// age checked (a retained message may be old); otherwise it is verified in full. Either way only what verified is decoded.
+    /// </summary>
+    internal Verdict VerifyUnlessMarked<T>(string topic, ReadOnlySpan<byte> bytes, bool json, ReadOnlySpan<byte> mark, out Envelope<T> envelope)
+        where T : IAliciaSerializable<T> => VerifyUnlessMarked(topic, bytes, json, mark, out envelope, out _);
+
+    /// <inheritdoc cref="VerifyUnlessMarked{T}(string, ReadOnlySpan{byte}, bool, ReadOnlySpan{byte}, out Envelope{T})"/>
+    /// <param name="marked">True when the message was taken on the gateway's mark (not verified here).</param>
+    internal Verdict VerifyUnlessMarked<T>(string topic, ReadOnlySpan<byte> bytes, bool json, ReadOnlySpan<byte> mark, out Envelope<T> envelope, out bool marked)
+        where T : IAliciaSerializable<T>
+    {
+        marked = false;
+        if (mark.IsEmpty || Mark is not { } key || bytes.Length > _options.MaxMessageBytes || !key.IsValid(topic, bytes, mark))
+            return json ? VerifyJson(topic, bytes, out envelope) : Verify(topic, bytes, out envelope);
+        try
+        {
+            envelope = json ? EnvelopeJson.Read<T>(bytes, out _) : EnvelopeCodec.Read<T>(bytes, Strings, out _);
+        }
+        catch (Exception e) when (e is MsgPackException or FormatException or ArgumentException or OverflowException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            envelope = default;
+            return Reject(RejectReason.Malformed, e.Message);
+        }
+        TimeSpan skew = _clock.GetUtcNow() - envelope.Timestamp;
+        if (skew > _options.MaxClockSkew || skew < -_options.MaxClockSkew)
+        {
+            Guid id = envelope.MessageId;
+            string source = envelope.Source;
+            envelope = default;
+            return Reject(RejectReason.Stale, $"message {id} from '{source}' is {skew.TotalSeconds:0.#} s off the clock (allowed ±{_options.MaxClockSkew.TotalSeconds:0.#} s)");
+        }
+        envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
+        Interlocked.Increment(ref _markedAccepted);
+        marked = true;
+        Accepted(envelope.Source, envelope.Sequence);
+        return Verdict.Accept;
+    }
 
     /// <summary>Verifies a MessagePack envelope received on <paramref name="topic"/>, then decodes it.</summary>
     public Verdict Verify<T>(ReadOnlySpan<char> topic, ReadOnlySpan<byte> bytes, out Envelope<T> envelope)
@@ -185,6 +242,7 @@ public sealed class EnvelopeVerifier
     private Verdict CheckSignature(ReadOnlySpan<char> topic, Guid messageId, ReadOnlySpan<char> source, ReadOnlySpan<char> signer, PublicKey key,
         ReadOnlySpan<byte> signedEnvelope, ReadOnlySpan<byte> signature)
     {
+        Interlocked.Increment(ref _signatureChecks);
         PooledBufferWriter scratch = t_scratch ??= new PooledBufferWriter(4096);
         scratch.Reset();
         SigningInput.WritePrefix(scratch, topic);

@@ -32,6 +32,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
     private RefusalAudit _refusals;
     private TimeProvider _clock = TimeProvider.System;
     private byte[] _inProcessSecret = [];
+    private readonly VerifiedMark _mark = new();
     private EnvelopeSigner? _signer;
     private int _disposed;
 
@@ -78,6 +79,8 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             _audit.Alarm = message => auditLogger.LogError("Audit log alarm: {Message}", message);
         }
         _inProcessSecret = broker.InProcessSecret;
+        // The engine's subscribers on this broker trust what this gateway marks (and nothing else does).
+        engine.Verifier.Mark = _mark;
         broker.DeliveryFilter = MayDeliver;
         broker.Configuring += server =>
         {
@@ -289,6 +292,8 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
 
     private async Task OnPublishing(InterceptingPublishEventArgs e)
     {
+        // Before anything else, from every client (the engine's own too): only the gateway marks a message as verified.
+        if (VerifiedMark.Strip(e.ApplicationMessage.UserProperties) > 0) Metrics.Denied("mark:stripped");
         ClientContext? context = Context(e.SessionItems);
         if (context is { IsEngine: true }) return;
         string topic = e.ApplicationMessage.Topic;
@@ -351,7 +356,11 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             e.ApplicationMessage.ContentType = AliciaBus.MessagePackContentType;
             // The sender speaks JSON: a responder answers it in JSON (the property is only a hint about the reply's format).
             (e.ApplicationMessage.UserProperties ??= []).Add(new MQTTnet.Packets.MqttUserProperty(AliciaBus.OriginalContentTypeProperty, System.Text.Encoding.UTF8.GetBytes(Alicia.Contracts.EnvelopeJson.ContentType).AsMemory()));
+            payload = e.ApplicationMessage.Payload;
         }
+        // Verified here once: the engine's own subscribers take the mark instead of verifying again.
+        byte[] mark = payload.IsSingleSegment ? _mark.Create(topic, payload.FirstSpan) : _mark.Create(topic, System.Buffers.BuffersExtensions.ToArray(payload));
+        (e.ApplicationMessage.UserProperties ??= []).Add(new MQTTnet.Packets.MqttUserProperty(VerifiedMark.PropertyName, mark.AsMemory()));
         await Task.CompletedTask.ConfigureAwait(false);
     }
 

@@ -26,7 +26,9 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     private sealed class ClientQueue
     {
         public int Pending;
-        public TaskCompletionSource? Waiter;
+        public int WaiterCount;
+        /// <summary>Publishers waiting for room, first come first served; a freed slot is handed to exactly one.</summary>
+        public readonly Queue<TaskCompletionSource<bool>> Waiters = new();
         public readonly Lock Gate = new();
     }
 
@@ -49,44 +51,59 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     public ValueTask BeforeEnqueueAsync(InterceptingClientApplicationMessageEnqueueEventArgs e)
     {
         if (!_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) return ValueTask.CompletedTask; // offline: the session queue holds it
-        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce || Volatile.Read(ref queue.Pending) < options.BackpressureWatermark)
+        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce
+            || (Volatile.Read(ref queue.WaiterCount) == 0 && Volatile.Read(ref queue.Pending) < options.BackpressureWatermark))
         {
             Interlocked.Increment(ref queue.Pending);
             return ValueTask.CompletedTask;
         }
-        return WaitForRoomThenCountAsync(e.ReceiverClientId, queue);
+        return WaitForRoomAsync(e.ReceiverClientId, queue);
     }
 
-    private async ValueTask WaitForRoomThenCountAsync(string receiver, ClientQueue queue)
-    {
-        await WaitForRoomAsync(receiver, queue).ConfigureAwait(false);
-        Interlocked.Increment(ref queue.Pending);
-    }
-
+    /// <summary>
+    /// Queues the publisher behind those already waiting; a release hands each freed slot to one waiter (already
+    /// counted), so a thousand blocked publishers are not all woken to race for one slot.
+    /// </summary>
     private async ValueTask WaitForRoomAsync(string receiver, ClientQueue queue)
     {
         metrics.BackpressureWait();
-        long deadline = Environment.TickCount64 + (long)options.MaxBackpressureWait.TotalMilliseconds;
-        while (Volatile.Read(ref queue.Pending) >= options.BackpressureWatermark)
+        var slot = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (queue.Gate)
         {
-            long remaining = deadline - Environment.TickCount64;
-            if (remaining <= 0)
+            queue.Waiters.Enqueue(slot);
+            Interlocked.Increment(ref queue.WaiterCount);
+        }
+        // A release that read no waiter just before we queued: hand out the room it left (both sides use full fences).
+        HandOutRoom(queue);
+        try
+        {
+            await slot.Task.WaitAsync(options.MaxBackpressureWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException) when (slot.TrySetResult(false))
+        {
+            // A subscriber that stopped reading must not stall every publisher forever; the hard cap still applies,
+            // and any loss past it is counted and logged as an error.
+            logger.LogWarning("Subscriber {Client} has {Pending} messages queued and is not reading; publishing to it without waiting", receiver, Volatile.Read(ref queue.Pending));
+            Interlocked.Increment(ref queue.Pending);
+        }
+        catch (TimeoutException)
+        {
+            // The slot was handed over as the wait timed out: it is counted already.
+        }
+    }
+
+    private void HandOutRoom(ClientQueue queue)
+    {
+        lock (queue.Gate)
+        {
+            while (queue.Waiters.Count > 0 && Volatile.Read(ref queue.Pending) < options.BackpressureWatermark)
             {
-                // A subscriber that stopped reading must not stall every publisher forever; the hard cap
-                // still applies, and any loss past it is counted and logged as an error.
-                logger.LogWarning("Subscriber {Client} has {Pending} messages queued and is not reading; publishing to it without waiting", receiver, queue.Pending);
-                return;
+                TaskCompletionSource<bool> waiter = queue.Waiters.Dequeue();
+                Interlocked.Decrement(ref queue.WaiterCount);
+                if (waiter.Task.IsCompleted) continue; // gave up waiting: it counted itself
+                Interlocked.Increment(ref queue.Pending);
+                if (!waiter.TrySetResult(true)) Interlocked.Decrement(ref queue.Pending); // lost to its own timeout
             }
-            Task signal;
-            lock (queue.Gate)
-            {
-                if (queue.Pending < options.BackpressureWatermark) return;
-                queue.Waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                signal = queue.Waiter.Task;
-            }
-            try { await signal.WaitAsync(TimeSpan.FromMilliseconds(remaining)).ConfigureAwait(false); }
-            catch (TimeoutException) { }
-            if (!_queues.ContainsKey(receiver)) return; // disconnected while we waited
         }
     }
 
@@ -129,16 +146,7 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         if (!_queues.TryGetValue(clientId, out ClientQueue? queue)) return;
         int pending = Interlocked.Add(ref queue.Pending, -count);
         if (pending < 0) Interlocked.CompareExchange(ref queue.Pending, 0, pending);
-        if (pending < options.BackpressureWatermark && Volatile.Read(ref queue.Waiter) is not null)
-        {
-            TaskCompletionSource? waiter;
-            lock (queue.Gate)
-            {
-                waiter = queue.Waiter;
-                queue.Waiter = null;
-            }
-            waiter?.TrySetResult();
-        }
+        if (pending < options.BackpressureWatermark && Volatile.Read(ref queue.WaiterCount) > 0) HandOutRoom(queue);
     }
 
     private void Forget(string clientId)
@@ -146,8 +154,9 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         if (!_queues.TryRemove(clientId, out ClientQueue? queue)) return;
         lock (queue.Gate)
         {
-            queue.Waiter?.TrySetResult();
-            queue.Waiter = null;
+            // Gone: its waiting publishers go on; MQTTnet keeps or drops the message with the session.
+            while (queue.Waiters.TryDequeue(out TaskCompletionSource<bool>? waiter)) waiter.TrySetResult(true);
+            queue.WaiterCount = 0;
         }
     }
 }

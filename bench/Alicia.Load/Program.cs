@@ -39,6 +39,7 @@ public static class Program
                     "voice" => await VoiceScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     "voice-loop" => await VoiceLoopScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     "reply" => await ReplyScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
+                    "health" => await HealthScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     _ => await GatewayScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                 };
             }

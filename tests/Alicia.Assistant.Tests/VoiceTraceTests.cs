@@ -109,6 +109,32 @@ public sealed class VoiceTraceTests
         await collector.WaitForAsync(s => s.TraceId == traceId && s.Name == "voice audio out");
     }
 
+    [Fact]
+    public async Task The_dashboard_draws_a_spoken_requests_waterfall_from_its_recorded_spans()
+    {
+        await using SpokenHome home = await SpokenHome.StartAsync("", Command, web: true);
+        // A page's event stream, as the browser opens it: the dashboard records spans only while a page watches.
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        using HttpResponseMessage events = await http.GetAsync(new Uri(home.Web!.Url!, "events"), HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await events.Content.ReadAsStreamAsync());
+        Assert.Equal("event: snapshot", await reader.ReadLineAsync());
+
+        (_, string traceId) = await home.SayAsync(Command);
+
+        using var timeout = new CancellationTokenSource(Waits.Long);
+        string? waterfall = null;
+        for (string? previous = ""; waterfall is null;)
+        {
+            string line = await reader.ReadLineAsync(timeout.Token) ?? throw new EndOfStreamException("the event stream ended");
+            if (previous == "event: trace" && line.Contains(traceId, StringComparison.Ordinal) && line.Contains("\"fromSpans\":true", StringComparison.Ordinal)
+                && line.Contains("\"voice audio out\"", StringComparison.Ordinal)) waterfall = line;
+            previous = line;
+        }
+        foreach (string stage in (string[])["voice utterance", "vad endpoint", "stt queue", "stt decode", "assistant route", "voice reply", "voice synthesis", "voice first audio"])
+            Assert.Contains($"\"name\":\"{stage}\"", waterfall, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"name\":\"publish", waterfall, StringComparison.Ordinal); // bus hops link the tree, the page shows the stages
+    }
+
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(1); // clock reads of separate spans may differ by a tick
 
     private static Span Single(IReadOnlyList<Span> trace, string name) => Assert.Single(trace, s => s.Name == name);
@@ -177,15 +203,16 @@ public sealed class VoiceTraceTests
         }
 
         public FakeGrokServer Grok { get; }
+        public WebService? Web { get; private set; }
         private TestEngine Test { get; set; } = null!;
         private AliciaBus Satellite { get; set; } = null!;
 
-        public static async Task<SpokenHome> StartAsync(string otlpEndpoint, params string[] phrases)
+        public static async Task<SpokenHome> StartAsync(string otlpEndpoint, string phrase, bool web = false)
         {
             string vad = SileroVadModel.FindDefault(AppContext.BaseDirectory) ?? throw new InvalidOperationException("models/cache/silero_vad_v5.onnx is missing (scripts/fetch-models.sh)");
             var stt = new ScriptedSpeechToTextTestDouble();
             var home = new SpokenHome(stt, new FakeGrokServer());
-            foreach (string phrase in phrases) home._phrases[phrase] = stt.Learn(phrase);
+            home._phrases[phrase] = stt.Learn(phrase);
             var settings = new AssistantSettings();
             settings.Grok.BaseUrl = home.Grok.BaseUrl;
             settings.Grok.ApiKey = "test-key";
@@ -196,7 +223,7 @@ public sealed class VoiceTraceTests
                 e.AddService(registry = new RegistryService(new RegistryOptions()));
                 e.AddService(new VoiceService(new VoiceOptions { VadModelPath = vad, MqttIdleTimeout = TimeSpan.FromSeconds(30) }, [stt]));
                 e.AddService(new AssistantService(settings, registry));
-                if (otlpEndpoint.Length > 0) e.AddService(new MonitoringService(new MonitoringOptions())).AddService(new WebService(new WebOptions { Port = 0, OtlpEndpoint = otlpEndpoint }));
+                if (otlpEndpoint.Length > 0 || web) e.AddService(new MonitoringService(new MonitoringOptions())).AddService(home.Web = new WebService(new WebOptions { Port = 0, OtlpEndpoint = otlpEndpoint }));
             });
             var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             registry.Registry.Changed += c => { if (c.Device.DeviceId == "kitchen-light" && c.Device.IsLive) registered.TrySetResult(); };

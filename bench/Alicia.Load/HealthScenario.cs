@@ -105,7 +105,7 @@ internal static class HealthScenario
             var h = Stats.Of(health);
             var b = Stats.Of(bare);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Machine.Describe()}"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {health.Count} health requests + {bare.Count} baseline, interleaved, in {seconds:0.0} s ({Devices} devices, {Services} services, {sample.Health.Components.Count} components, report {sample.Health.Components.Count} entries)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {health.Count} health requests + {bare.Count} baseline, interleaved, in {seconds:0.0} s ({Devices} devices, {Services} services: {sample.Health.Components.Count} components in each report)"));
             Console.WriteLine(Row("health request over the bus", h, healthBytes));
             Console.WriteLine(Row("baseline: bare responder", b, bareBytes));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  ratio health/baseline: p50 {h.P50 / b.P50:0.00}x  p99 {h.P99 / b.P99:0.00}x;  in-process evaluation (Report) mean {evaluateMs * 1000:0} us;  GCs gen0/1/2 {gcs[0]}/{gcs[1]}/{gcs[2]}"));

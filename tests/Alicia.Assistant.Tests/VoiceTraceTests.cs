@@ -107,6 +107,7 @@ public sealed class VoiceTraceTests
         Assert.Equal(utterance.SpanId, decode.ParentSpanId);
         await collector.WaitForAsync(s => s.TraceId == traceId && s.Name == "assistant route");
         await collector.WaitForAsync(s => s.TraceId == traceId && s.Name == "voice audio out");
+        lock (collector.Received) Assert.DoesNotContain(collector.Received, s => s.TraceId == traceId && s.Name == "voice request"); // recorded, so not rebuilt by monitoring
     }
 
     [Fact]

@@ -71,9 +71,15 @@ internal static class VoiceTracing
         return span;
     }
 
+    /// <summary>Says, in a transcript's metadata, that its stages were recorded as spans (monitoring then rebuilds none).</summary>
+    public const string SpansRecorded = "voice_spans";
+
     /// <summary>Puts the trace context in a message's metadata, so the services that handle it join the trace even when this one records nothing.</summary>
-    public static void Carry(Dictionary<string, string> metadata, Activity? span, in SessionTrace session) =>
+    public static void Carry(Dictionary<string, string> metadata, Activity? span, in SessionTrace session)
+    {
         metadata[TraceContext.TraceParent] = TraceContext.Format(span?.Context ?? session.Context);
+        if (span is { Recorded: true }) metadata[SpansRecorded] = "1";
+    }
 
     /// <summary>The trace a received message carries (default when nobody listens: then it is not even parsed).</summary>
     public static ActivityContext ParentOf(IReadOnlyDictionary<string, string>? metadata) =>

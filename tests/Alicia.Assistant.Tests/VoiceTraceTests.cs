@@ -23,7 +23,7 @@ namespace Alicia.Assistant.Tests;
 /// </summary>
 public sealed class VoiceTraceTests
 {
-    private const string Command = "turn on the kitchen light";
+    internal const string Command = "turn on the kitchen light";
     private const string Question = "tell me a story about the moon";
 
     [Fact]
@@ -191,7 +191,7 @@ public sealed class VoiceTraceTests
     }
 
     /// <summary>The engine with voice (espeak-ng replies), the assistant (FAKE Grok), a simulated kitchen light and the kitchen satellite.</summary>
-    private sealed class SpokenHome : IAsyncDisposable
+    internal sealed class SpokenHome : IAsyncDisposable
     {
         private readonly List<IAsyncDisposable> _owned = [];
         private readonly ScriptedSpeechToTextTestDouble _stt;

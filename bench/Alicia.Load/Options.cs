@@ -142,7 +142,7 @@ internal sealed class LoadOptions
     /// </summary>
     public static RootCommand Command(Func<LoadOptions, Task<int>> run)
     {
-        var scenario = Choice("--scenario", "telemetry | registry | gateway | voice | voice-loop | reply | broker-compare", "telemetry", "telemetry", "registry", "gateway", "voice", "voice-loop", "reply", "broker-compare");
+        var scenario = Choice("--scenario", "telemetry | registry | gateway | voice | voice-loop | reply | broker-compare | health", "telemetry", "telemetry", "registry", "gateway", "voice", "voice-loop", "reply", "broker-compare", "health");
         var devices = Int("--devices", "device clients, each with its own Ed25519 identity (default 10; registry: fleet devices, default 1000)", 1, 1000, null);
         var rate = Double("--rate", "total msg/s over all devices, 0 = flat out (default 0; gateway --flood: 500)", 0, 1_000_000, null);
         var duration = Double("--duration", $"send phase in seconds (max {MaxDurationSeconds})", 0.1, MaxDurationSeconds, 10);

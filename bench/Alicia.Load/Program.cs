@@ -40,6 +40,7 @@ public static class Program
                     "voice-loop" => await VoiceLoopScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     "reply" => await ReplyScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     "broker-compare" => await BrokerCompareScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
+                    "health" => await HealthScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                     _ => await GatewayScenario.RunAsync(options, Console.Error).ConfigureAwait(false),
                 };
             }

@@ -76,10 +76,14 @@ public sealed class AssistantService : IEngineService
         _subscriptions.Add(await engine.Bus.SubscribeAsync<SttResponse>(async (m, _) =>
         {
             if (m.Data.Status != "ok") return;
-            await Router.RouteAsync(Router.FromTranscript(m.Data), _stopping.Token).ConfigureAwait(false);
+            using System.Diagnostics.Activity? span = AssistantTracing.StartRoute(m.Envelope.Metadata, "transcript");
+            AssistantTracing.Routed(span, await Router.RouteAsync(Router.FromTranscript(m.Data), _stopping.Token).ConfigureAwait(false));
         }, new SubscribeOptions { ReceiveAll = true }, concurrency: 4, cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await engine.Bus.SubscribeAsync<AiRequest>(async (m, _) =>
-            await Router.RouteAsync(Router.FromRequest(m.Data), _stopping.Token).ConfigureAwait(false),
+        {
+            using System.Diagnostics.Activity? span = AssistantTracing.StartRoute(m.Envelope.Metadata, "request");
+            AssistantTracing.Routed(span, await Router.RouteAsync(Router.FromRequest(m.Data), _stopping.Token).ConfigureAwait(false));
+        },
             new SubscribeOptions { ReceiveAll = true }, concurrency: 4, cancellationToken).ConfigureAwait(false));
         logger.LogInformation("Assistant: local intents ({Language}, {Intents} patterns), Grok {Grok}", grammar.Language,
             grammar.Intents.Sum(i => i.Patterns.Count), grok.IsConfigured ? $"at {_settings.Grok.BaseUrl} (model {_settings.Grok.Model})" : "not configured (open questions get the fallback reply)");

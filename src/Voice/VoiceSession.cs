@@ -3,6 +3,7 @@ using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Voice.Audio;
 using Alicia.Voice.Stt;
+using Alicia.Voice.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Alicia.Voice;
@@ -29,6 +30,7 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
     private int _published;
 
     private readonly SpeechToTextPool? _pool;
+    private readonly SessionTrace _trace;
 
     internal VoiceSession(VoiceService service, AliciaBus bus, ILogger logger, string id, string deviceId, string requester, VoiceSessionKind kind, string language, int sampleRate, int channels, SpeechToTextPool? pool)
     {
@@ -43,6 +45,7 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
         Language = language;
         Converter = new PcmConverter(sampleRate, channels);
         Pipeline = new VoicePipeline(service.VadModel.CreateStream(), Converter, this, service.Options.Endpointing);
+        _trace = VoiceTracing.StartSession(id, deviceId, kind);
     }
 
     public string Id { get; }
@@ -178,6 +181,8 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
             ["engine"] = pool?.Engine.Name ?? "",
         };
         if (reason.Length > 0) metadata["reason"] = reason;
+        using Activity? span = VoiceTracing.StartUtterance(_trace, utterance, speculative ? speculation!.SubmittedTicks : utterance.EndpointTicks, outcome.QueueMs, outcome.SttMs, status);
+        VoiceTracing.Carry(metadata, span, _trace);
         await _bus.PublishAsync(response, new PublishOptions { Destination = Requester, Metadata = metadata }, ct).ConfigureAwait(false);
         long published = Stopwatch.GetTimestamp();
         Interlocked.Increment(ref _published);
@@ -229,6 +234,7 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
         // A speculation still queued when the stream failed (no utterance came to claim it) leaves the queue.
         Withdraw();
         Cancel();
+        VoiceTracing.EndSession(_trace, Pipeline.Utterances);
         Pipeline.Dispose();
         _cancel.Dispose();
     }

@@ -21,11 +21,15 @@ internal sealed class DashboardFeed : IDisposable
     private readonly RegistryService? _registry;
     private readonly Lock _lock = new();
     private readonly List<Channel<string>> _clients = [];
+    private readonly VoiceSpans _spans;
 
     public DashboardFeed(AliciaEngine engine, MonitoringService monitoring)
     {
         _engine = engine;
         _monitoring = monitoring;
+        // The real spans of a voice request replace the stages rebuilt from its transcript, once they are recorded.
+        _spans = new VoiceSpans(() => Clients > 0);
+        _spans.Updated += OnSpans;
         _registry = engine.Services.OfType<RegistryService>().FirstOrDefault();
         _monitoring.Changed += OnHealth;
         _monitoring.VoiceTraced += OnTrace;
@@ -43,7 +47,7 @@ internal sealed class DashboardFeed : IDisposable
         _monitoring.Current,
         Devices(),
         [.. _monitoring.Alerts?.History(50) ?? []],
-        [.. _monitoring.Traces.Select(ToView)],
+        [.. _monitoring.Traces.Select(View)],
         Metrics());
 
     /// <summary>Streams events to one page until it goes away.</summary>
@@ -90,7 +94,24 @@ internal sealed class DashboardFeed : IDisposable
         Event("health", JsonSerializer.Serialize(health, DashboardJsonContext.Default.SystemHealth))
         + Event("metrics", JsonSerializer.Serialize(Metrics(), DashboardJsonContext.Default.MetricsView)));
 
-    private void OnTrace(VoiceTrace trace) => Broadcast(() => Event("trace", JsonSerializer.Serialize(ToView(trace), DashboardJsonContext.Default.TraceView)));
+    private void OnTrace(VoiceTrace trace) => Broadcast(() => Event("trace", JsonSerializer.Serialize(View(trace), DashboardJsonContext.Default.TraceView)));
+
+    /// <summary>More of a voice trace's spans have ended: its requests are sent again (the page replaces them in place).</summary>
+    private void OnSpans(string traceId)
+    {
+        foreach (VoiceTrace trace in _monitoring.Traces)
+            if (trace.TraceId == traceId) OnTrace(trace);
+    }
+
+    /// <summary>The request's waterfall from its real spans when they were recorded; else from its transcript's timings.</summary>
+    internal TraceView View(VoiceTrace trace)
+    {
+        IReadOnlyList<SpanRecord> spans = _spans.Of(trace.TraceId, trace.Utterance);
+        if (spans.Count == 0) return ToView(trace);
+        DateTime start = spans[0].Start, end = spans.Max(s => s.Start + s.Duration);
+        StageView[] stages = [.. spans.Select(s => new StageView(s.Name, (s.Start - start).TotalMilliseconds, s.Duration.TotalMilliseconds))];
+        return new TraceView(trace.SessionId, trace.DeviceId, trace.Utterance, trace.Text, trace.Status, trace.At, (end - start).TotalMilliseconds, trace.TraceId, stages) { FromSpans = true };
+    }
 
     private void OnAlert(AlertNotice alert) => Broadcast(() => Event("alert", JsonSerializer.Serialize(alert, DashboardJsonContext.Default.AlertNotice)));
 
@@ -124,6 +145,8 @@ internal sealed class DashboardFeed : IDisposable
     {
         _monitoring.Changed -= OnHealth;
         _monitoring.VoiceTraced -= OnTrace;
+        _spans.Updated -= OnSpans;
+        _spans.Dispose();
         if (_monitoring.Alerts is { } alerts) alerts.Changed -= OnAlert;
         if (_registry is not null) _registry.Registry.Changed -= OnDevices;
         lock (_lock)

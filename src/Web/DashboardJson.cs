@@ -8,7 +8,11 @@ namespace Alicia.Web;
 internal sealed record DeviceView(string Id, string Type, string Location, string State, DateTimeOffset LastSeen, string[] Capabilities);
 
 /// <summary>A voice request's trace: each stage with its start offset and duration (a waterfall).</summary>
-internal sealed record TraceView(string SessionId, string DeviceId, int Utterance, string Text, string Status, DateTimeOffset At, double TotalMs, string TraceId, StageView[] Stages);
+internal sealed record TraceView(string SessionId, string DeviceId, int Utterance, string Text, string Status, DateTimeOffset At, double TotalMs, string TraceId, StageView[] Stages)
+{
+    /// <summary>True when the stages are the request's recorded spans (voice, assistant); false when rebuilt from its transcript's timings.</summary>
+    public bool FromSpans { get; init; }
+}
 
 internal sealed record StageView(string Name, double StartMs, double DurationMs);
 

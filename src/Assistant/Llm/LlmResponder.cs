@@ -59,6 +59,7 @@ internal sealed class LlmResponder
         List<ChatMessage> messages = Prepare(request);
         // The router's own work ends here; what follows is the HTTP round trip (timings: llm_request_ms vs llm_first_byte_ms).
         reply.Mark("llm_request_ms");
+        using System.Diagnostics.Activity? span = AssistantTracing.StartLlm(_client.Settings.Model);
         var splitter = new SentenceSplitter();
         try
         {

@@ -163,7 +163,9 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         _traces.Enqueue(trace);
         while (_traces.Count > RecentTraces) _traces.TryDequeue(out _);
         VoiceTraced?.Invoke(trace);
-        VoiceStageSpans.Record(trace, trace.At, message.Envelope.Metadata?.GetValueOrDefault(Alicia.Engine.Bus.Tracing.TraceContext.TraceParent));
+        // Rebuilt only when the voice service recorded no spans of its own (it says so in the transcript's metadata).
+        if (message.Envelope.Metadata?.ContainsKey("voice_spans") != true)
+            VoiceStageSpans.Record(trace, trace.At, message.Envelope.Metadata?.GetValueOrDefault(Alicia.Engine.Bus.Tracing.TraceContext.TraceParent));
         Budgets.Check("voice", total, stages, traceId);
     }
 

@@ -103,11 +103,14 @@
       const bars = document.createElement("div");
       bars.className = "bars";
       const total = Math.max(t.totalMs, ...t.stages.map(s => s.startMs + s.durationMs), 1);
+      // Recorded spans overlap (a parent holds its children): one row each, a real waterfall.
+      if (t.fromSpans) { bars.classList.add("spans"); bars.style.height = (t.stages.length * 18) + "px"; }
       t.stages.forEach((s, i) => {
         const bar = text("div", `${s.name} ${Math.round(s.durationMs)} ms`, "bar s" + (i % 4));
         bar.dataset.stage = s.name;
         bar.style.left = (s.startMs / total * 100) + "%";
         bar.style.width = Math.max(s.durationMs / total * 100, 0.5) + "%";
+        if (t.fromSpans) bar.style.top = (i * 18) + "px";
         bar.title = `${s.name}: ${s.durationMs.toFixed(1)} ms`;
         bars.append(bar);
       });
@@ -151,7 +154,13 @@
     events.addEventListener("health", e => { state.health = JSON.parse(e.data); renderHealth(); renderDevices(); });
     events.addEventListener("devices", e => { state.devices = JSON.parse(e.data); renderDevices(); });
     events.addEventListener("alert", e => { const a = JSON.parse(e.data); state.alerts.set(a.id, a); renderAlerts(); });
-    events.addEventListener("trace", e => { state.traces.push(JSON.parse(e.data)); if (state.traces.length > 50) state.traces.shift(); renderTraces(); });
+    events.addEventListener("trace", e => {
+      // A request already shown comes again when more of its spans are recorded: replaced in place.
+      const t = JSON.parse(e.data);
+      const at = state.traces.findIndex(o => o.sessionId === t.sessionId && o.utterance === t.utterance && o.traceId === t.traceId);
+      if (at >= 0) state.traces[at] = t; else { state.traces.push(t); if (state.traces.length > 50) state.traces.shift(); }
+      renderTraces();
+    });
     events.addEventListener("metrics", e => renderMetrics(JSON.parse(e.data)));
   }
   connect();

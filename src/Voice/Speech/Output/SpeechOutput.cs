@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Alicia.Contracts.Messages;
 using Alicia.Engine.Bus;
 using Alicia.Voice.Speakers;
+using Alicia.Voice.Tracing;
 using Microsoft.Extensions.Logging;
 
 namespace Alicia.Voice.Speech.Output;
@@ -49,28 +50,29 @@ internal sealed class SpeechOutput : IAsyncDisposable
     {
         // Replies may be addressed to the requester (a satellite, a CLI): the engine speaks them all.
         var all = new SubscribeOptions { ReceiveAll = true };
-        _subscriptions.Add(await bus.SubscribeAsync<AiResponse>((m, _) => { OnPiece(m.Data); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
+        _subscriptions.Add(await bus.SubscribeAsync<AiResponse>((m, _) => { OnPiece(m.Data, VoiceTracing.ParentOf(m.Envelope.Metadata)); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<VoiceCommandRoute>((m, _) => { OnRoute(m.Data); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.SubscribeAsync<SpeakerAnnouncement>((m, _) => { Announce(m.Data.Text, m.Data.Location); return default; }, all, cancellationToken: cancellationToken).ConfigureAwait(false));
         _subscriptions.Add(await bus.RespondAsync<TtsRequest, TtsResponse>(OnTtsAsync, cancellationToken: cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>One piece of a reply: starts the reply on its first piece, or adds to it.</summary>
-    internal void OnPiece(AiResponse piece)
+    internal void OnPiece(AiResponse piece, System.Diagnostics.ActivityContext trace = default)
     {
         string key = piece.ReplyId.Length > 0 ? piece.ReplyId : piece.SessionId;
         // One handler at a time (the subscription's concurrency is 1): a reply starts once.
-        _replies.GetOrAdd(key, _ => Start(key, piece)).Add(piece);
+        _replies.GetOrAdd(key, _ => Start(key, piece, trace)).Add(piece);
     }
 
-    private ReplyPlayback Start(string key, AiResponse first)
+    private ReplyPlayback Start(string key, AiResponse first, System.Diagnostics.ActivityContext trace = default)
     {
         IReplyOutput? output = _satellites.Find(first.SessionId, first.DeviceId) ?? (first.Room.Length > 0 ? _speakers.BestIn(first.Room) : null);
-        return Start(key, first, output ?? new NoAudioOutput(_logger, first.DeviceId, first.Room));
+        return Start(key, first, output ?? new NoAudioOutput(_logger, first.DeviceId, first.Room), trace);
     }
 
-    private ReplyPlayback Start(string key, AiResponse first, IReplyOutput output)
+    private ReplyPlayback Start(string key, AiResponse first, IReplyOutput output, System.Diagnostics.ActivityContext trace = default)
     {
+        System.Diagnostics.Activity? span = VoiceTracing.StartReply(trace, key, first.SessionId, first.DeviceId, first.Room);
         // A failed output hands the rest to another speaker of the room that still answers.
         var playback = new ReplyPlayback(key, first.SessionId, first.DeviceId, first.Room, output, Voices, _options, _clock, _logger,
             p => p.Room.Length > 0 ? _speakers.In(p.Room).Select(s => s.Output).FirstOrDefault(o => o.IsAvailable && o != p.Output) : null,
@@ -78,6 +80,7 @@ internal sealed class SpeechOutput : IAsyncDisposable
         _ = playback.Completion.ContinueWith(t =>
         {
             _replies.TryRemove(new KeyValuePair<string, ReplyPlayback>(key, playback));
+            VoiceTracing.EndReply(span, playback, t.IsCompletedSuccessfully ? t.Result : ReplyEndStatus.Failed, _clock);
             ReplyEnded?.Invoke(playback, t.IsCompletedSuccessfully ? t.Result : ReplyEndStatus.Failed);
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return playback;
@@ -123,6 +126,7 @@ internal sealed class SpeechOutput : IAsyncDisposable
     private async ValueTask<TtsResponse> OnTtsAsync(BusMessage<TtsRequest> message, CancellationToken ct)
     {
         TtsRequest request = message.Data;
+        using System.Diagnostics.Activity? span = VoiceTracing.StartSynthesis(message.Envelope.Metadata, request.Text.Length);
         var pcm = new MemoryStream();
         SpeechFormat? format = null;
         try

@@ -35,7 +35,7 @@ public sealed class VoiceSendPlaybackTests : IAsyncLifetime
         });
         _engine = await TestEngine.StartAsync(services: e => e.AddService(voice));
         _router = await _engine.ClientAsync("router");
-        _answering = await _router.SubscribeAsync<SttResponse>((m, ct) => _router.PublishAsync(new AiResponse
+        _answering = await _router.SubscribeAsync<SttResponse>(async (m, ct) => await _router.PublishAsync(new AiResponse
         {
             SessionId = m.Data.SessionId, DeviceId = m.Data.DeviceId, ReplyId = "r-" + m.Data.SessionId, Text = "The kitchen light is on.",
             IsFinal = true, IsFixedPhrase = true, Language = "en",

@@ -82,7 +82,7 @@ internal sealed class ReplySpeaker : IDisposable
     public void Dispose()
     {
         _chunks.CompleteAdding();
-        _thread.Join(TimeSpan.FromSeconds(5));
-        _chunks.Dispose();
+        // A device still blocking past this keeps the queue: the process is ending, and its thread must not fault.
+        if (_thread.Join(TimeSpan.FromSeconds(5))) _chunks.Dispose();
     }
 }

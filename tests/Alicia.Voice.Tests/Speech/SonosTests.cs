@@ -137,6 +137,27 @@ public sealed class SonosTests(ITestOutputHelper output)
         Assert.Equal((FakeSonosDevice.RadioUri, "PLAYING", FakeSonosDevice.InitialVolume), (kitchen.CurrentUri, kitchen.TransportState, kitchen.Volume));
     }
 
+    [Fact]
+    public async Task Stop_in_the_room_puts_back_what_the_speaker_was_playing_at_once()
+    {
+        await using var kitchen = new FakeSonosDevice();
+        await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
+        await using AliciaBus router = await engine.ClientAsync("router");
+        var ended = new TaskCompletionSource<Speech.Output.ReplyEndStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        engine.Voice.Speech!.ReplyEnded += (_, status) => ended.TrySetResult(status);
+        string long_ = string.Join(" ", Enumerable.Repeat("This is a long answer that goes on and on.", 40)); // about two minutes of speech
+
+        await router.PublishAsync(new AiResponse { ReplyId = "long", Room = "kitchen", Text = long_, IsFinal = true });
+        await kitchen.FirstAudio.WaitAsync(Wait);
+        await router.PublishAsync(new VoiceCommandRoute { Intent = "stop", Location = "kitchen" });
+
+        Assert.Equal(Speech.Output.ReplyEndStatus.Stopped, await ended.Task.WaitAsync(Wait));
+        // Played to its end, the clip would hold the radio back for two minutes, longer than this wait.
+        await kitchen.WaitForCallAsync(c => Is(c, "SetAVTransportURI") && c.Arguments["CurrentURI"] == FakeSonosDevice.RadioUri, Wait);
+        await kitchen.WaitForCallAsync(c => Is(c, "Play") && kitchen.CurrentUri == FakeSonosDevice.RadioUri && kitchen.TransportState == "PLAYING", Wait);
+        await kitchen.WaitForFetchesAsync(1, Wait); // the served stream ended with the stop
+    }
+
     [Theory]
     [InlineData("HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age = 1800\r\nEXT:\r\nLOCATION: http://192.168.1.20:1400/xml/device_description.xml\r\nSERVER: Linux UPnP/1.0 Sonos/70.3-35220 (ZPS1)\r\nST: urn:schemas-upnp-org:device:ZonePlayer:1\r\nUSN: uuid:RINCON_000E58A0B1C201400::urn:schemas-upnp-org:device:ZonePlayer:1\r\nX-RINCON-HOUSEHOLD: Sonos_abc\r\n\r\n", true, "192.168.1.20:1400")]
     [InlineData("HTTP/1.1 200 OK\r\nCACHE-CONTROL: max-age=100\r\nEXT:\r\nLOCATION: http://192.168.1.30:80/description.xml\r\nSERVER: Linux/3.14.0 UPnP/1.0 IpBridge/1.50.0\r\nST: upnp:rootdevice\r\nUSN: uuid:2f402f80-da50-11e1-9b23-001788000000::upnp:rootdevice\r\n\r\n", false, "192.168.1.30")]

@@ -143,7 +143,7 @@ public sealed class SonosTests(ITestOutputHelper output)
         await using var kitchen = new FakeSonosDevice();
         await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
         await using AliciaBus router = await engine.ClientAsync("router");
-        var ended = new TaskCompletionSource<Speech.Output.ReplyEndStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ended = new TaskCompletionSource<Alicia.Voice.Speech.Output.ReplyEndStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
         engine.Voice.Speech!.ReplyEnded += (_, status) => ended.TrySetResult(status);
         string long_ = string.Join(" ", Enumerable.Repeat("This is a long answer that goes on and on.", 40)); // about two minutes of speech
 
@@ -151,7 +151,7 @@ public sealed class SonosTests(ITestOutputHelper output)
         await kitchen.FirstAudio.WaitAsync(Wait);
         await router.PublishAsync(new VoiceCommandRoute { Intent = "stop", Location = "kitchen" });
 
-        Assert.Equal(Speech.Output.ReplyEndStatus.Stopped, await ended.Task.WaitAsync(Wait));
+        Assert.Equal(Alicia.Voice.Speech.Output.ReplyEndStatus.Stopped, await ended.Task.WaitAsync(Wait));
         // Played to its end, the clip would hold the radio back for two minutes, longer than this wait.
         await kitchen.WaitForCallAsync(c => Is(c, "SetAVTransportURI") && c.Arguments["CurrentURI"] == FakeSonosDevice.RadioUri, Wait);
         await kitchen.WaitForCallAsync(c => Is(c, "Play") && kitchen.CurrentUri == FakeSonosDevice.RadioUri && kitchen.TransportState == "PLAYING", Wait);

@@ -186,7 +186,8 @@ public sealed class VoiceService : IEngineService
         else voices.Add(new Alicia.Voice.Speech.Espeak.EspeakSynthesizer(speech.EspeakVoice));
         if (voices.Count == 0) _logger.LogWarning("Voice: no voice can speak; replies reach satellites as text only");
         Speakers.SpeakerDirectory speakers = StartSpeakers(speech, engine);
-        Ducking = new Speakers.RoomDucking(speakers, speech.DuckVolume, _logger);
+        Ducking = new Speakers.RoomDucking(speakers, speech.DuckVolume, _logger,
+            deviceId => engine.Services.OfType<Alicia.Engine.Registry.RegistryService>().FirstOrDefault()?.Registry is { } registry ? registry.Get(deviceId)?.Location : null);
         var output = new SpeechOutput(new SpeechVoices(voices, new PhraseCache(speech.PhraseCacheEntries), _logger), speech, Satellites, speakers, engine.Clock, _logger);
         if (engine.Services.OfType<Alicia.Engine.Monitoring.MonitoringService>().FirstOrDefault() is { } monitoring)
             output.FirstAudio += p => { (double total, KeyValuePair<string, double>[] stages) = p.AudioDelivery(); monitoring.CheckBudget("audio_delivery", total, stages); };
@@ -301,7 +302,7 @@ public sealed class VoiceService : IEngineService
             return (null, "the session token has expired");
         }
         _sessions[pending.Session.Id] = pending.Session;
-        Ducking?.Begin(pending.Session.Room);
+        Ducking?.BeginSession(pending.Session.Id, pending.Session.Room, pending.Session.DeviceId);
         return (pending.Session, null);
     }
 
@@ -331,7 +332,7 @@ public sealed class VoiceService : IEngineService
 
     internal async Task EndSessionAsync(VoiceSession session, string? error)
     {
-        if (_sessions.TryRemove(session.Id, out _)) Ducking?.End(session.Room);
+        if (_sessions.TryRemove(session.Id, out _)) Ducking?.EndSession(session.Id);
         try
         {
             await session.PublishStatusAsync(error is null ? VoiceSessionState.Closed : VoiceSessionState.Failed, error ?? "").ConfigureAwait(false);

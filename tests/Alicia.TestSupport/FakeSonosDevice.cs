@@ -11,8 +11,9 @@ public sealed record SoapCall(string Service, string Action, IReadOnlyDictionary
 /// <summary>
 /// A FAKE Sonos player (no real speaker exists here): a UPnP/SOAP endpoint on 127.0.0.1 that answers AVTransport and
 /// RenderingControl like a Sonos playing a radio stream, records every call, and, like a real player, fetches the URL
-/// given by SetAVTransportURI (the served audio is kept for the test to check). <see cref="GoOffline"/> makes it stop
-/// answering, as an unplugged speaker.
+/// given by SetAVTransportURI when told to Play, reading the audio as it arrives (a stream may still be growing): the
+/// first audio bytes are signalled (<see cref="FirstAudio"/>) and the whole clip is kept for the test to check
+/// (<see cref="Fetched"/>). <see cref="GoOffline"/> makes it stop answering, as an unplugged speaker.
 /// </summary>
 public sealed class FakeSonosDevice : IAsyncDisposable
 {
@@ -25,6 +26,9 @@ public sealed class FakeSonosDevice : IAsyncDisposable
     private readonly HttpClient _http = new();
     private readonly Task _serving;
     private readonly SemaphoreSlim _callArrived = new(0);
+    private readonly SemaphoreSlim _fetchEnded = new(0);
+    private readonly ConcurrentQueue<Task> _fetches = new();
+    private readonly TaskCompletionSource<string> _firstAudio = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _uri = RadioUri, _metadata = RadioMetadata, _state = "PLAYING";
     private int _volume = InitialVolume;
 
@@ -43,8 +47,22 @@ public sealed class FakeSonosDevice : IAsyncDisposable
 
     public IReadOnlyList<SoapCall> Calls => [.. _calls];
 
-    /// <summary>Each clip fetched from a SetAVTransportURI URL: (URL, bytes).</summary>
+    /// <summary>Each clip fetched to its end from a SetAVTransportURI URL: (URL, bytes).</summary>
     public ConcurrentQueue<(string Url, byte[] Audio)> Fetched { get; } = new();
+
+    /// <summary>Completes (with the URL) when a fetch has received its first audio bytes past the 44-byte WAV header.</summary>
+    public Task<string> FirstAudio => _firstAudio.Task;
+
+    /// <summary>Waits until <paramref name="count"/> clips have been fetched to their end.</summary>
+    public async Task WaitForFetchesAsync(int count, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (Fetched.Count < count)
+        {
+            try { await _fetchEnded.WaitAsync(cts.Token); }
+            catch (OperationCanceledException) { throw new TimeoutException($"the fake Sonos fetched {Fetched.Count} of {count} clips"); }
+        }
+    }
 
     public string CurrentUri => _uri;
     public string TransportState => _state;
@@ -95,10 +113,12 @@ public sealed class FakeSonosDevice : IAsyncDisposable
                 _uri = arguments.GetValueOrDefault("CurrentURI", "");
                 _metadata = arguments.GetValueOrDefault("CurrentURIMetaData", "");
                 _state = "STOPPED";
-                // A real player fetches the URL it is given (here before answering, so the test sees it in order).
-                if (_uri.StartsWith("http://", StringComparison.Ordinal)) Fetched.Enqueue((_uri, await _http.GetByteArrayAsync(_uri)));
                 break;
-            case "Play": _state = "PLAYING"; break;
+            case "Play":
+                _state = "PLAYING";
+                // A real player fetches the URL it was given and plays it as it arrives.
+                if (_uri.StartsWith("http://", StringComparison.Ordinal)) _fetches.Enqueue(FetchAsync(_uri));
+                break;
             default:
                 context.Response.StatusCode = 500;
                 break;
@@ -113,6 +133,32 @@ public sealed class FakeSonosDevice : IAsyncDisposable
         context.Response.Close();
     }
 
+    private async Task FetchAsync(string url)
+    {
+        try
+        {
+            using HttpResponseMessage response = await _http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            await using Stream body = await response.Content.ReadAsStreamAsync();
+            var audio = new MemoryStream();
+            var buffer = new byte[4096];
+            for (int n; (n = await body.ReadAsync(buffer)) > 0;)
+            {
+                audio.Write(buffer, 0, n);
+                if (audio.Length > 44) _firstAudio.TrySetResult(url);
+            }
+            Fetched.Enqueue((url, audio.ToArray()));
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
+        {
+            _firstAudio.TrySetException(e);
+        }
+        finally
+        {
+            _fetchEnded.Release();
+        }
+    }
+
     private static string Escape(string s) => System.Security.SecurityElement.Escape(s) ?? "";
 
     public async ValueTask DisposeAsync()
@@ -120,6 +166,7 @@ public sealed class FakeSonosDevice : IAsyncDisposable
         if (_listener.IsListening) _listener.Stop();
         _listener.Close();
         await _serving;
+        foreach (Task fetch in _fetches) await fetch;
         _http.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using Alicia.Tools.Audio;
 using Alicia.Tools.Voice;
 using System.CommandLine;
 using System.Globalization;
@@ -26,13 +27,17 @@ internal static class VoiceCommand
         var webSocket = new Option<bool>("--websocket") { Description = "Stream over the engine's WebSocket endpoint (ws://, wss://), as a browser does" };
         var timeout = CommonOptions.Seconds("--timeout", "How long the whole session may take", 60);
         var replyOut = new Option<string>("--reply-out") { Description = "Take the spoken reply on the same connection (full duplex) and write it to this WAV file", HelpName = "FILE" };
+        // --device is the satellite's id: the sound card has its own option.
+        var soundDevice = new Option<string>("--sound-device") { Description = "Play the spoken reply on this ALSA device (default: default; none: do not play)", HelpName = "NAME", DefaultValueFactory = _ => "default" };
         var send = cli.ReadsConfiguration(new Command("send", """
             Open a voice session on the running engine, stream the WAV over the audio endpoint it returns (TCP, or
             WebSocket with --websocket), and print each transcript with its per-stage timings. tls:// and wss://
             endpoints are trusted by Bus:CaCertificatePath (as for mqtts://), else the local engine's own ca.pem.
+            The spoken reply comes back on the same connection and plays on the sound device (ALSA, --sound-device);
+            with no sound device it is said so, and --reply-out FILE writes the reply to a WAV either way.
             """) { file }, endpoint: true);
-        foreach (Option option in new Option[] { cli.Options.As, cli.Options.To, device, kind, language, stt, budget, realTime, webSocket, timeout, replyOut }) send.Add(option);
-        send.SetAction((result, cancellationToken) => ExecuteAsync(cli, result, result.GetValue(file)!, result.GetValue(replyOut), new VoiceSendOptions
+        foreach (Option option in new Option[] { cli.Options.As, cli.Options.To, device, kind, language, stt, budget, realTime, webSocket, timeout, replyOut, soundDevice }) send.Add(option);
+        send.SetAction((result, cancellationToken) => ExecuteAsync(cli, result, result.GetValue(file)!, result.GetValue(replyOut), result.GetValue(soundDevice)!, new VoiceSendOptions
         {
             DeviceId = result.GetValue(device)!,
             Kind = result.GetValue(kind) == "dictation" ? VoiceSessionKind.Dictation : VoiceSessionKind.Command,
@@ -41,7 +46,6 @@ internal static class VoiceCommand
             Language = result.GetValue(language)!,
             SttEngine = result.GetValue(stt)!,
             LatencyBudgetMs = result.GetValue(budget),
-            ReceiveReplies = result.GetValue(replyOut) is not null,
         }, result.GetValue(cli.Options.As) ?? Alicia.Tools.LocalTools.Cli, result.GetValue(cli.Options.To), result.GetValue(timeout), cancellationToken));
         return new Command("voice", "Voice sessions with a running engine") { send };
     }
@@ -50,11 +54,11 @@ internal static class VoiceCommand
     /// The whole command within <c>--timeout</c> (and a moment to say why): connecting, the session request, the stream and
     /// closing the bus client are all bounded, even when a step does not honour its cancellation token (a bus that is down).
     /// </summary>
-    private static async Task<int> ExecuteAsync(CliContext cli, ParseResult parsed, string file, string? replyOut, VoiceSendOptions send, string identityName, string? target, double seconds,
+    private static async Task<int> ExecuteAsync(CliContext cli, ParseResult parsed, string file, string? replyOut, string soundDevice, VoiceSendOptions send, string identityName, string? target, double seconds,
         CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<int> run = ExecuteWithinAsync(cli, parsed, file, replyOut, send, identityName, target, seconds, deadline.Token);
+        Task<int> run = ExecuteWithinAsync(cli, parsed, file, replyOut, soundDevice, send, identityName, target, seconds, deadline.Token);
         try
         {
             return await run.WaitAsync(TimeSpan.FromSeconds(seconds) + TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
@@ -68,7 +72,7 @@ internal static class VoiceCommand
         }
     }
 
-    private static async Task<int> ExecuteWithinAsync(CliContext cli, ParseResult parsed, string file, string? replyOut, VoiceSendOptions send, string identityName, string? target, double seconds,
+    private static async Task<int> ExecuteWithinAsync(CliContext cli, ParseResult parsed, string file, string? replyOut, string soundDevice, VoiceSendOptions send, string identityName, string? target, double seconds,
         CancellationToken cancellationToken)
     {
         TextWriter stdout = cli.Out, stderr = cli.Err;
@@ -92,6 +96,7 @@ internal static class VoiceCommand
         await using (client.ConfigureAwait(false))
         {
             stdout.WriteLine($"alicia voice: {file}: {wav.DurationSeconds:0.00} s, {wav.SampleRate} Hz, {wav.Channels} channel(s)");
+            using ReplySpeaker? speaker = OpenSoundDevice(soundDevice, replyOut, stderr);
             VoiceSendResult result;
             try
             {
@@ -99,7 +104,8 @@ internal static class VoiceCommand
                 {
                     Engine = target, Timeout = TimeSpan.FromSeconds(seconds),
                     CaCertificatePath = BusClient.CaCertificateOf(options), // tls:// and wss:// audio: the CA of mqtts://
-                }, cts.Token).ConfigureAwait(false);
+                    ReceiveReplies = replyOut is not null || speaker is not null,
+                }, cts.Token, new VoiceReplies { OnAudio = speaker is null ? null : speaker.Enqueue }).ConfigureAwait(false);
             }
             catch (System.Security.Authentication.AuthenticationException e)
             {
@@ -129,23 +135,51 @@ internal static class VoiceCommand
                 stderr.WriteLine($"alicia voice: {result.Error}");
                 return Cli.Failed;
             }
-            if (replyOut is not null) return WriteReply(result, replyOut, stdout, stderr);
+            if (replyOut is null && speaker is null) return Cli.Ok;
+            IReadOnlyList<SpokenReply> replies = result.Replies.All;
+            foreach (SpokenReply r in replies)
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reply {r.ReplyId}: {r.Status?.ToString().ToLowerInvariant() ?? "incomplete"}, {r.DurationSeconds:0.00} s at {r.SampleRate} Hz in {r.Chunks} chunk(s): \"{r.Text}\""));
+            string? missing = replies.Count == 0 ? "no reply came back on the connection (is a command router running?)"
+                : !replies.Any(r => r.SampleRate > 0) ? "the reply had no audio (no voice could say it)" : null;
+            if (speaker is not null) Played(speaker, soundDevice, TimeSpan.FromSeconds(seconds), stdout, stderr);
+            if (replyOut is not null) return missing is null ? WriteReply(replies, replyOut, stdout) : Failed(stderr, missing);
+            if (missing is not null) stderr.WriteLine($"alicia voice: {missing}");
             return Cli.Ok;
         }
     }
 
-    /// <summary>The replies spoken back on the connection, one after another, into one WAV; each is named with its text and how it ended.</summary>
-    private static int WriteReply(VoiceSendResult result, string path, TextWriter stdout, TextWriter stderr)
+    private static int Failed(TextWriter stderr, string reason)
     {
-        IReadOnlyList<SpokenReply> replies = result.Replies.All;
-        foreach (SpokenReply r in replies)
-            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reply {r.ReplyId}: {r.Status?.ToString().ToLowerInvariant() ?? "incomplete"}, {r.DurationSeconds:0.00} s at {r.SampleRate} Hz in {r.Chunks} chunk(s): \"{r.Text}\""));
+        stderr.WriteLine($"alicia voice: {reason}");
+        return Cli.Failed;
+    }
+
+    /// <summary>
+    /// The sound device the reply plays on, or null (said why: no ALSA, no such device, or <c>none</c>). Opened (and closed)
+    /// once before the session, so a missing device is reported before anything is sent.
+    /// </summary>
+    private static ReplySpeaker? OpenSoundDevice(string device, string? replyOut, TextWriter stderr)
+    {
+        if (string.Equals(device, "none", StringComparison.OrdinalIgnoreCase)) return null;
+        if (AlsaPlayback.Probe(device) is not { } reason) return new ReplySpeaker(device);
+        stderr.WriteLine($"alicia voice: no sound device: {reason}; " +
+            (replyOut is null ? "the reply is not played (--reply-out FILE writes it to a WAV)" : $"the reply goes to {replyOut} only"));
+        return null;
+    }
+
+    /// <summary>Waits for the reply to finish playing (bounded), then says what was played.</summary>
+    private static void Played(ReplySpeaker speaker, string device, TimeSpan timeout, TextWriter stdout, TextWriter stderr)
+    {
+        bool finished = speaker.Finish(timeout);
+        if (speaker.Error is { } error) stderr.WriteLine($"alicia voice: playback stopped: {error}");
+        else if (!finished) stderr.WriteLine($"alicia voice: the sound device '{device}' was still playing after {timeout.TotalSeconds:0.#} s; stopped");
+        else if (speaker.BytesPlayed > 0) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reply played on sound device '{device}' ({speaker.RepliesPlayed} reply(ies), {speaker.BytesPlayed} bytes)"));
+    }
+
+    /// <summary>The replies spoken back on the connection, one after another, into one WAV.</summary>
+    private static int WriteReply(IReadOnlyList<SpokenReply> replies, string path, TextWriter stdout)
+    {
         SpokenReply[] spoken = [.. replies.Where(r => r.SampleRate > 0)];
-        if (spoken.Length == 0)
-        {
-            stderr.WriteLine(replies.Count == 0 ? "alicia voice: no reply came back on the connection (is a command router running?)" : "alicia voice: the reply had no audio (no voice could say it)");
-            return Cli.Failed;
-        }
         var pcm = new MemoryStream();
         foreach (SpokenReply r in spoken) pcm.Write(r.SampleRate == spoken[0].SampleRate ? r.Pcm.ToArray() : []);
         File.WriteAllBytes(path, WavFile.Build(pcm.ToArray(), spoken[0].SampleRate, spoken[0].Channels));

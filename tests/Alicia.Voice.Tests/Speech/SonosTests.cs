@@ -44,6 +44,7 @@ public sealed class SonosTests(ITestOutputHelper output)
         Assert.Equal(["GetMediaInfo", "GetTransportInfo", "GetVolume", "SetVolume", "SetAVTransportURI", "Play"], calls.Take(6).Select(c => c.Action));
         Assert.Equal("30", calls[3].Arguments["DesiredVolume"]);
         Assert.Equal(FakeSonosDevice.RadioMetadata, calls.Last(c => Is(c, "SetAVTransportURI")).Arguments["CurrentURIMetaData"]);
+        await kitchen.WaitForFetchesAsync(1, Wait);
         (string url, byte[] wav) = Assert.Single(kitchen.Fetched);
         Assert.Equal(set.Arguments["CurrentURI"], url);
         WavFile clip = WavFile.Parse(wav);
@@ -62,13 +63,13 @@ public sealed class SonosTests(ITestOutputHelper output)
         await using AliciaBus admin = await engine.ClientAsync("admin");
 
         await admin.PublishAsync(new SpeakerAnnouncement { Text = "Dinner is ready.", Location = "kitchen" });
-        await kitchen.WaitForCallAsync(c => Is(c, "Play"), Wait);
+        await kitchen.WaitForFetchesAsync(1, Wait);
         Assert.Single(kitchen.Fetched);
         Assert.Empty(living.Calls); // the announcement started on every matching speaker at once: the living room's is not one
 
         await admin.PublishAsync(new SpeakerAnnouncement { Text = "Leaving in five minutes.", Location = "" });
-        await living.WaitForCallAsync(c => Is(c, "Play"), Wait);
-        await kitchen.WaitForCallAsync(_ => kitchen.Fetched.Count == 2, Wait);
+        await living.WaitForFetchesAsync(1, Wait);
+        await kitchen.WaitForFetchesAsync(2, Wait); // after the first announcement has played and the radio is back
         Assert.Single(living.Fetched);
     }
 
@@ -83,8 +84,78 @@ public sealed class SonosTests(ITestOutputHelper output)
 
         await router.PublishAsync(new AiResponse { ReplyId = "r2", Room = "kitchen", Text = "Done.", IsFinal = true });
 
-        await other.WaitForCallAsync(c => Is(c, "Play"), Wait);
+        await other.WaitForFetchesAsync(1, Wait);
         Assert.Single(other.Fetched);
+        Assert.Empty(unplugged.Fetched);
+    }
+
+    [Fact]
+    public async Task The_speaker_fetches_the_first_sentence_before_the_last_one_is_synthesised()
+    {
+        await using var kitchen = new FakeSonosDevice();
+        await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
+        await using AliciaBus router = await engine.ClientAsync("router");
+        AiResponse Piece(int sequence, string text, bool final) => new() { ReplyId = "streamed", Room = "kitchen", Sequence = sequence, Text = text, IsFinal = final };
+
+        await router.PublishAsync(Piece(0, "The capital of France is Paris.", final: false));
+        // The speaker has audio before the last sentence is even written (let alone synthesised): the reply streams.
+        string url = await kitchen.FirstAudio.WaitAsync(Wait);
+        Assert.Empty(kitchen.Fetched); // still fetching: the clip is open
+        await router.PublishAsync(Piece(1, "It is on the Seine.", final: true));
+        await kitchen.WaitForFetchesAsync(1, Wait);
+
+        (string fetchedUrl, byte[] wav) = Assert.Single(kitchen.Fetched);
+        Assert.Equal(url, fetchedUrl);
+        Assert.Equal(uint.MaxValue, System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(wav.AsSpan(40))); // a growing WAV: length unknown when served
+        WavFile clip = WavFile.Parse(wav);
+        double speech = TestAudio.Segments(TestAudio.Concat(TestAudio.Silence(0.3), clip.ToMono16k(), TestAudio.Silence(0.5))).Sum(s => s.End - s.Start);
+        output.WriteLine($"{clip.DurationSeconds:0.00} s served, {speech:0.00} s speech");
+        Assert.InRange(speech, 2.0, 6.0); // both sentences (10 words), not only the first
+    }
+
+    [Fact]
+    public async Task Two_replies_to_one_speaker_play_one_after_the_other_with_the_radio_back_in_between()
+    {
+        await using var kitchen = new FakeSonosDevice();
+        await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
+        await using AliciaBus router = await engine.ClientAsync("router");
+
+        await router.PublishAsync(new AiResponse { ReplyId = "first", Room = "kitchen", Text = "The kitchen light is on.", IsFinal = true });
+        await router.PublishAsync(new AiResponse { ReplyId = "second", Room = "kitchen", Text = "The oven is off.", IsFinal = true });
+
+        await kitchen.WaitForFetchesAsync(2, Wait);
+        await kitchen.WaitForCallAsync(_ => kitchen.Calls.Count >= 18, Wait);
+        SoapCall[] calls = [.. kitchen.Calls];
+        output.WriteLine(string.Join(", ", calls.Select(c => c.Action)));
+        string[] oneReply = ["GetMediaInfo", "GetTransportInfo", "GetVolume", "SetVolume", "SetAVTransportURI", "Play", "SetAVTransportURI", "SetVolume", "Play"];
+        Assert.Equal([.. oneReply, .. oneReply], calls.Select(c => c.Action));
+        // Each reply's clip, then the radio; the second reply began only once the radio was back.
+        Assert.Equal(FakeSonosDevice.RadioUri, calls[6].Arguments["CurrentURI"]);
+        Assert.Equal(FakeSonosDevice.RadioUri, calls[15].Arguments["CurrentURI"]);
+        Assert.NotEqual(calls[4].Arguments["CurrentURI"], calls[13].Arguments["CurrentURI"]);
+        Assert.Equal([calls[4].Arguments["CurrentURI"], calls[13].Arguments["CurrentURI"]], kitchen.Fetched.Select(f => f.Url));
+        Assert.Equal((FakeSonosDevice.RadioUri, "PLAYING", FakeSonosDevice.InitialVolume), (kitchen.CurrentUri, kitchen.TransportState, kitchen.Volume));
+    }
+
+    [Fact]
+    public async Task Stop_in_the_room_puts_back_what_the_speaker_was_playing_at_once()
+    {
+        await using var kitchen = new FakeSonosDevice();
+        await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
+        await using AliciaBus router = await engine.ClientAsync("router");
+        var ended = new TaskCompletionSource<Alicia.Voice.Speech.Output.ReplyEndStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        engine.Voice.Speech!.ReplyEnded += (_, status) => ended.TrySetResult(status);
+        string long_ = string.Join(" ", Enumerable.Repeat("This is a long answer that goes on and on.", 40)); // about two minutes of speech
+
+        await router.PublishAsync(new AiResponse { ReplyId = "long", Room = "kitchen", Text = long_, IsFinal = true });
+        await kitchen.FirstAudio.WaitAsync(Wait);
+        await router.PublishAsync(new VoiceCommandRoute { Intent = "stop", Location = "kitchen" });
+
+        Assert.Equal(Alicia.Voice.Speech.Output.ReplyEndStatus.Stopped, await ended.Task.WaitAsync(Wait));
+        // Played to its end, the clip would hold the radio back for two minutes, longer than this wait.
+        await kitchen.WaitForCallAsync(c => Is(c, "SetAVTransportURI") && c.Arguments["CurrentURI"] == FakeSonosDevice.RadioUri, Wait);
+        await kitchen.WaitForCallAsync(c => Is(c, "Play") && kitchen.CurrentUri == FakeSonosDevice.RadioUri && kitchen.TransportState == "PLAYING", Wait);
+        await kitchen.WaitForFetchesAsync(1, Wait); // the served stream ended with the stop
     }
 
     [Theory]

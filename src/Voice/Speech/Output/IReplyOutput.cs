@@ -25,6 +25,12 @@ internal interface IReplyOutput
     /// <summary>Audio sent this far ahead of real time at most, so a stop is heard within about one chunk (zero: send at once).</summary>
     TimeSpan Lead { get; }
 
+    /// <summary>
+    /// The output as one reply uses it: most outputs are their own; a speaker that plays one reply at a time (Sonos)
+    /// hands each reply its own turn, which waits for the previous reply to finish.
+    /// </summary>
+    IReplyOutput ForReply(string replyId) => this;
+
     ValueTask BeginAsync(string replyId, SpeechFormat format, CancellationToken cancellationToken);
 
     ValueTask WriteAsync(ReadOnlyMemory<byte> pcm, CancellationToken cancellationToken);

@@ -19,7 +19,9 @@ internal sealed class ReplyPlayback
     private readonly ILogger _logger;
     private readonly Func<ReplyPlayback, IReplyOutput?> _reroute;
     private readonly System.Text.StringBuilder _text = new();
-    private IReplyOutput _output;
+    private volatile bool _noOutput;
+    private IReplyOutput _target; // the output chosen (a satellite connection, a speaker)
+    private IReplyOutput _output; // this reply's use of it (its turn on a speaker)
     private SpeechFormat? _format;
     private long _startedTicks;
     private double _sentSeconds;
@@ -35,7 +37,8 @@ internal sealed class ReplyPlayback
         SessionId = sessionId;
         DeviceId = deviceId;
         Room = room;
-        _output = output;
+        _target = output;
+        _output = output.ForReply(replyId);
         _voices = voices;
         _options = options;
         _clock = clock;
@@ -48,7 +51,7 @@ internal sealed class ReplyPlayback
     public string SessionId { get; }
     public string DeviceId { get; }
     public string Room { get; }
-    public IReplyOutput Output => _output;
+    public IReplyOutput Output => _target;
 
     /// <summary>Ends with how the reply ended.</summary>
     public Task<ReplyEndStatus> Completion { get; }
@@ -141,7 +144,7 @@ internal sealed class ReplyPlayback
         {
         }
 
-        ReplyEndStatus status = stop.IsCancellationRequested ? ReplyEndStatus.Stopped : spokeAny && !failedAny ? ReplyEndStatus.Spoken : ReplyEndStatus.Failed;
+        ReplyEndStatus status = _noOutput ? ReplyEndStatus.Failed : stop.IsCancellationRequested ? ReplyEndStatus.Stopped : spokeAny && !failedAny ? ReplyEndStatus.Spoken : ReplyEndStatus.Failed;
         try
         {
             await _output.EndAsync(status, _text.ToString(), CancellationToken.None).ConfigureAwait(false);
@@ -241,10 +244,12 @@ internal sealed class ReplyPlayback
         _logger.LogInformation("Speech: reply {Reply}: {Output} failed ({Reason}){Next}", ReplyId, _output.Description, e.Message, other is null ? "; no other output" : "; continuing on " + other.Description);
         if (other is null)
         {
+            _noOutput = true; // ends as failed (not stopped): its text is all that reaches the user
             Stop();
             return false;
         }
-        _output = other;
+        _target = other;
+        _output = other.ForReply(ReplyId);
         _startedTicks = 0;
         _sentSeconds = 0;
         return true;

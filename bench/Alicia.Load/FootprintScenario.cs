@@ -19,6 +19,8 @@ namespace Alicia.Load;
 /// </summary>
 internal static partial class FootprintScenario
 {
+    private static readonly List<Process> Started = [];
+
     private sealed record Options(string Binary, int Runs, int Devices, string? Whisper, string Output, double SettleSeconds);
 
     private sealed record StartRun(string Mode, double TcpAcceptMs, double BrokerReadyMs, double CoreServicesMs, double RunningLineMs, double AllReadyMs);
@@ -49,6 +51,8 @@ internal static partial class FootprintScenario
         }
         finally
         {
+            // Whatever failed, no engine or simulator outlives the scenario.
+            lock (Started) foreach (Process p in Started) { try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } }
             Directory.Delete(root, recursive: true);
         }
     }
@@ -162,20 +166,27 @@ internal static partial class FootprintScenario
         }
 
         var started = Stopwatch.StartNew();
-        using Process simulator = Process.Start(Info(o.Binary, dir, ["simulate", "--devices", o.Devices.ToString(CultureInfo.InvariantCulture), "--heartbeat", "5",
-            "--port", port.ToString(CultureInfo.InvariantCulture), "--keys", Path.Combine(dir, "keys"), "--data", Path.Combine(dir, "data"), "--duration", "600"]))!;
+        using Process simulator = Track(Process.Start(Info(o.Binary, dir, ["simulate", "--devices", o.Devices.ToString(CultureInfo.InvariantCulture), "--heartbeat", "5",
+            "--port", port.ToString(CultureInfo.InvariantCulture), "--keys", Path.Combine(dir, "keys"), "--data", Path.Combine(dir, "data"), "--duration", "600"]))!);
         simulator.OutputDataReceived += (_, _) => { };
         simulator.ErrorDataReceived += (_, _) => { };
         simulator.BeginOutputReadLine();
         simulator.BeginErrorReadLine();
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         int registered = 0;
         // Bounded: at most 5 minutes for the fleet to connect and register.
         for (int i = 0; i < 3000 && registered < o.Devices && !simulator.HasExited; i++)
         {
             await Task.Delay(100).ConfigureAwait(false);
-            string readyz = await http.GetStringAsync($"http://127.0.0.1:{web}/readyz").ConfigureAwait(false);
-            if (RegistryCount().Match(readyz) is { Success: true } count) registered = int.Parse(count.Groups[1].Value, CultureInfo.InvariantCulture);
+            try
+            {
+                string readyz = await http.GetStringAsync($"http://127.0.0.1:{web}/readyz").ConfigureAwait(false);
+                if (RegistryCount().Match(readyz) is { Success: true } count) registered = int.Parse(count.Groups[1].Value, CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // A loaded machine may answer late while the fleet connects: ask again.
+            }
         }
         double connectSeconds = started.Elapsed.TotalSeconds;
         await Task.Delay(TimeSpan.FromSeconds(o.SettleSeconds)).ConfigureAwait(false);
@@ -238,9 +249,16 @@ internal static partial class FootprintScenario
         process.OutputDataReceived += (_, e) => received.Add(clock, e.Data);
         process.ErrorDataReceived += (_, _) => { };
         process.Start();
+        Track(process);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         lines = received;
+        return process;
+    }
+
+    private static Process Track(Process process)
+    {
+        lock (Started) Started.Add(process);
         return process;
     }
 

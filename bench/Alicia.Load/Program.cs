@@ -14,6 +14,8 @@ public static class Program
     {
         CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        // The footprint scenario runs the published binary with options of its own.
+        if (Array.IndexOf(args, "footprint") is int at and > 0 && args[at - 1] == "--scenario") return await FootprintScenario.MainAsync(args).ConfigureAwait(false);
         ParseResult parsed = LoadOptions.Command(RunAsync).Parse(args);
         if (parsed.Action is ParseErrorAction)
         {

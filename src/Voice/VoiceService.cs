@@ -52,6 +52,9 @@ public sealed class VoiceService : IEngineService
     public string Name => "voice";
 
     public IReadOnlyList<Type> StartsAfter { get; } = [typeof(Engine.Security.Gateway.SecurityGateway)];
+
+    // Loading the VAD (ONNX Runtime) and Whisper models is the heavy part of an engine's start: alicia run does it in the background.
+    bool IEngineService.StartsInBackground => true;
     internal VoiceOptions Options => _options;
     internal QualityAssessor Quality { get; }
     /// <summary>The engine manager: every speech-to-text engine, each with its pool, in preference order.</summary>

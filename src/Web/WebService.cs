@@ -139,9 +139,14 @@ public sealed class WebService : IEngineService
         };
         RegistryService? registry = engine.Services.OfType<RegistryService>().FirstOrDefault();
         checks["registry"] = registry is null ? "absent" : $"ok ({registry.Registry.Count} devices)";
-        // The engine starts services in order and finishes only when all have (the voice service loads its models in its start).
-        checks["services"] = $"ok ({engine.Services.Count} started)";
-        bool ready = engine.Bus.IsConnected;
+        // Heavy services (the voice models) may still be loading in the background (Engine:BackgroundStart, what alicia run does).
+        IReadOnlyList<IEngineService> starting = engine.StartingServices;
+        IReadOnlyList<(IEngineService Service, Exception Error)> failed = engine.FailedServices;
+        foreach (IEngineService service in starting) checks[service.Name] = "starting";
+        foreach ((IEngineService service, Exception error) in failed) checks[service.Name] = $"failed: {error.Message}";
+        checks["services"] = starting.Count == 0 && failed.Count == 0 ? $"ok ({engine.Services.Count} started)"
+            : $"{engine.Services.Count - starting.Count - failed.Count} of {engine.Services.Count} started";
+        bool ready = engine.Bus.IsConnected && starting.Count == 0 && failed.Count == 0;
         context.Response.StatusCode = ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         return WriteJsonAsync(context, JsonSerializer.Serialize(new ReadinessView(ready, checks), DashboardJsonContext.Default.ReadinessView));
     }

@@ -30,6 +30,9 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     private AliciaBus? _bus;
     private SigningIdentity? _identity;
     private Task? _heartbeat;
+    private Task _backgroundStart = Task.CompletedTask;
+    private readonly List<IEngineService> _starting = [];
+    private readonly List<(IEngineService Service, Exception Error)> _failed = [];
     private long _heartbeatSequence;
     private bool _started;
 
@@ -76,6 +79,21 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
 
     public DateTimeOffset StartedAt { get; private set; }
 
+    /// <summary>When the broker accepted connections (the embedded broker listening, or the external one connected); before start, default.</summary>
+    public DateTimeOffset BrokerReadyAt { get; private set; }
+
+    /// <summary>
+    /// Completes once every service has started, including those started in the background
+    /// (<see cref="AliciaEngineOptions.BackgroundStart"/>); faults when one of those failed (the engine keeps running without it).
+    /// </summary>
+    public Task Ready => _backgroundStart;
+
+    /// <summary>Services still starting in the background (for readiness checks).</summary>
+    internal IReadOnlyList<IEngineService> StartingServices { get { lock (_starting) return [.. _starting]; } }
+
+    /// <summary>Background services whose start failed, with why.</summary>
+    internal IReadOnlyList<(IEngineService Service, Exception Error)> FailedServices { get { lock (_starting) return [.. _failed]; } }
+
     public AliciaEngineOptions Options => _options;
     public ILoggerFactory LoggerFactory => _loggerFactory;
     public TimeProvider Clock => _clock;
@@ -121,6 +139,8 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
                 if (service is IBrokerExtension extension) extension.ConfigureBroker(_broker, this);
             }
             await _broker.StartAsync(cancellationToken).ConfigureAwait(false);
+            BrokerReadyAt = _clock.GetUtcNow();
+            _logger.LogInformation("Embedded broker accepting connections {Ms:F1} ms after the engine's start", (BrokerReadyAt - StartedAt).TotalMilliseconds);
             busEndpoint = BrokerEndpoint.InProcess(_broker.InMemory);
             if (_broker.TcpEndPoint is { } tcp) ClientEndpoint = BrokerEndpoint.Tcp(tcp.Address.ToString(), tcp.Port);
         }
@@ -146,20 +166,79 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         _bus = await AliciaBus.ConnectAsync(busEndpoint, _identity, Verifier, busOptions, _loggerFactory, _clock, cancellationToken, Messages).ConfigureAwait(false);
         // The engine can open payloads sealed for it (X25519 key beside its signing key).
         _bus.EnableEncryption(Keys);
+        if (_broker is null) BrokerReadyAt = _clock.GetUtcNow();
 
         var api = new ApiService(this, _clock);
         _services.Add(await _bus.RespondAsync<ApiRequest, ApiResponse>(api.HandleAsync,
             new SubscribeOptions { ShareGroup = _options.ApiShareGroup }, cancellationToken: cancellationToken).ConfigureAwait(false));
 
+        List<IEngineService> background = _options.BackgroundStart ? BackgroundServices(_engineServices) : [];
         foreach (IEngineService service in _engineServices)
         {
-            await service.StartAsync(this, cancellationToken).ConfigureAwait(false);
-            _services.Add(service);
-            _logger.LogInformation("Service '{Service}' started", service.Name);
+            if (background.Contains(service)) continue;
+            await StartServiceAsync(service, cancellationToken).ConfigureAwait(false);
+        }
+        if (background.Count > 0)
+        {
+            lock (_starting) _starting.AddRange(background);
+            _backgroundStart = Task.Run(() => StartInBackgroundAsync(background, _stopping.Token), CancellationToken.None);
         }
 
         _heartbeat = Task.Run(() => HeartbeatLoopAsync(_stopping.Token));
         _logger.LogInformation("Alicia engine '{Name}' started; bus on {Endpoint}", _options.Name, ClientEndpoint?.ToString() ?? "in-memory");
+    }
+
+    private async Task StartServiceAsync(IEngineService service, CancellationToken cancellationToken)
+    {
+        long began = _clock.GetTimestamp();
+        await service.StartAsync(this, cancellationToken).ConfigureAwait(false);
+        lock (_starting) _services.Add(service);
+        _logger.LogInformation("Service '{Service}' started in {Ms:F1} ms", service.Name, _clock.GetElapsedTime(began).TotalMilliseconds);
+    }
+
+    /// <summary>Services that declare a heavy start and that no other service starts after (they would wait for it anyway).</summary>
+    private static List<IEngineService> BackgroundServices(IReadOnlyList<IEngineService> ordered)
+    {
+        var background = new List<IEngineService>();
+        foreach (IEngineService service in ordered)
+        {
+            if (!service.StartsInBackground) continue;
+            bool needed = ordered.Any(other => !ReferenceEquals(other, service) && other.StartsAfter.Any(t => t.IsInstanceOfType(service)));
+            if (!needed) background.Add(service);
+        }
+        return background;
+    }
+
+    /// <summary>Starts the heavy services one after the other; a failure is logged and reported, and the engine keeps running without that service.</summary>
+    private async Task StartInBackgroundAsync(List<IEngineService> background, CancellationToken cancellationToken)
+    {
+        List<Exception> errors = [];
+        foreach (IEngineService service in background)
+        {
+            try
+            {
+                await StartServiceAsync(service, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                lock (_starting) _services.Add(service); // stopped while loading: what it opened is released with the engine
+                throw;
+            }
+            catch (Exception e)
+            {
+                _logger.LogError(e, "Service '{Service}' failed to start in the background; the engine runs without it", service.Name);
+                lock (_starting) _failed.Add((service, e));
+                errors.Add(e);
+                // What it opened before failing is released with the engine.
+                lock (_starting) _services.Add(service);
+            }
+            finally
+            {
+                lock (_starting) _starting.Remove(service);
+            }
+        }
+        _logger.LogInformation("Alicia engine '{Name}': every service started ({Ms:F1} ms after the engine's start)", _options.Name, (_clock.GetUtcNow() - StartedAt).TotalMilliseconds);
+        if (errors.Count > 0) throw new AggregateException("services failed to start in the background", errors);
     }
 
     /// <summary>The engine's health in the service health schema now; the heartbeat adds its sequence number.</summary>
@@ -216,12 +295,17 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     {
         if (_stopping.IsCancellationRequested) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
+        // A service still loading finishes (or gives up on the cancellation) before anything is disposed under it.
+        try { await _backgroundStart.ConfigureAwait(false); }
+        catch (Exception e) when (e is OperationCanceledException or AggregateException) { }
         if (_heartbeat is not null)
         {
             try { await _heartbeat.ConfigureAwait(false); }
             catch (OperationCanceledException) { }
         }
-        for (int i = _services.Count - 1; i >= 0; i--) await _services[i].DisposeAsync().ConfigureAwait(false);
+        IAsyncDisposable[] started;
+        lock (_starting) started = [.. _services];
+        for (int i = started.Length - 1; i >= 0; i--) await started[i].DisposeAsync().ConfigureAwait(false);
         if (_bus is not null) await _bus.DisposeAsync().ConfigureAwait(false);
         if (_broker is not null) await _broker.DisposeAsync().ConfigureAwait(false);
         _identity?.Dispose();

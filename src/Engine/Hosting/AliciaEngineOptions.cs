@@ -37,4 +37,11 @@ public sealed class AliciaEngineOptions
 
     /// <summary>How many engine service instances share API requests (a share group).</summary>
     public string ApiShareGroup { get; set; } = "alicia-api";
+
+    /// <summary>
+    /// True: services that load heavy state (<see cref="IEngineService.StartsInBackground"/>: voice models, ONNX Runtime,
+    /// whisper.cpp) start after the others, in the background, so the broker and the core services are ready without
+    /// waiting for them; <see cref="AliciaEngine.Ready"/> completes once they have. <c>alicia run</c> sets it.
+    /// </summary>
+    public bool BackgroundStart { get; set; }
 }

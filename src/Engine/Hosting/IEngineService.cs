@@ -14,5 +14,11 @@ public interface IEngineService : IAsyncDisposable
     /// <summary>Services (by type) that must have started before this one, when they are present.</summary>
     IReadOnlyList<Type> StartsAfter => [];
 
+    /// <summary>
+    /// True for a service that loads heavy state (models): with <see cref="AliciaEngineOptions.BackgroundStart"/> the
+    /// engine starts it after the others without waiting for it. No service may start after such a service.
+    /// </summary>
+    bool StartsInBackground => false;
+
     Task StartAsync(AliciaEngine engine, CancellationToken cancellationToken);
 }

@@ -198,10 +198,16 @@ public sealed class MonitoringService : IEngineService, IBrokerExtension
         DateTimeOffset now = engine.Clock.GetUtcNow();
         List<ComponentObservation> observations = [new(engine.Name, "engine", engine.Health(), now)];
         var broker = new Dictionary<string, HealthStatus> { ["broker"] = engine.Bus.IsConnected ? HealthStatus.Healthy : HealthStatus.Unhealthy };
+        IReadOnlyList<IEngineService> starting = engine.StartingServices;
+        IReadOnlyList<(IEngineService Service, Exception Error)> failed = engine.FailedServices;
         foreach (IEngineService service in engine.Services)
         {
-            // In-process services live and die with the engine: they are up, and depend on the broker.
-            var health = new ServiceHealth { Service = service.Name, Status = HealthStatus.Healthy, Dependencies = broker, IntervalMs = int.MaxValue / 4 };
+            // In-process services live and die with the engine: they are up, and depend on the broker. One still loading
+            // in the background (models) is degraded until it is ready; one whose background start failed is down.
+            HealthStatus status = failed.Any(f => ReferenceEquals(f.Service, service)) ? HealthStatus.Unhealthy
+                : starting.Contains(service) ? HealthStatus.Degraded : HealthStatus.Healthy;
+            var health = new ServiceHealth { Service = service.Name, Status = status, Dependencies = broker, IntervalMs = int.MaxValue / 4 };
+            if (status == HealthStatus.Degraded) health.Metrics["starting"] = 1;
             observations.Add(new ComponentObservation(service.Name, "service", health, now));
         }
         var devices = new HashSet<string>(StringComparer.Ordinal);

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Alicia.Engine.Registry;
 
-/// <summary>What changed in the registry (raised after the change is durable).</summary>
+/// <summary>What changed in the registry (raised after the change is durable, in the order of the changes).</summary>
 internal enum RegistryChangeKind
 {
     Registered,
@@ -25,8 +25,12 @@ internal readonly record struct RegistrationOutcome(string Outcome, ValidationEr
 /// <summary>
 /// The device registry: registrations (validated, owned by the identity that made them, persisted before
 /// they are acknowledged), a capability and location index for the router, and liveness (births and deaths
-/// with a birth sequence, heartbeats, and a sweep that declares silent devices offline). Writes are
-/// serialised under one lock; the router reads an immutable index snapshot without locking.
+/// with a birth sequence, heartbeats, and a sweep that declares silent devices offline). Changes are
+/// serialised under one lock, in memory only; the disk writes are queued there, in that order, to the
+/// single <see cref="RegistryWriter"/>, which commits them outside the lock (a slow fsync no longer holds up
+/// heartbeats, births or other registrations). Each mutator returns once its own write is durable
+/// (<see cref="RegisterAsync"/> and <see cref="UnregisterAsync"/> without blocking a thread). The router reads
+/// an immutable index snapshot without locking.
 /// </summary>
 internal sealed class DeviceRegistry : IDisposable
 {
@@ -37,6 +41,7 @@ internal sealed class DeviceRegistry : IDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, DeviceRecord> _devices = new(StringComparer.Ordinal);
     private readonly HashSet<DeviceRecord> _dirty = [];
+    private readonly RegistryWriter? _writer;
     private volatile RegistryIndex _index = RegistryIndex.Empty;
 
     public DeviceRegistry(RegistryStore? store, RegistryOptions? options = null, TimeProvider? clock = null, ILogger? logger = null, RegistryMetrics? metrics = null)
@@ -56,14 +61,39 @@ internal sealed class DeviceRegistry : IDisposable
             _devices[record.DeviceId] = record;
         }
         RebuildIndex();
+        _writer = new RegistryWriter(_store, Announce, _logger);
     }
 
     public RegistryOptions Options => _options;
     public RegistryMetrics Metrics { get; }
     public RegistryStore? Store => _store;
 
-    /// <summary>Raised after each durable change, under the registry's lock (so in order): handlers must be quick and must not call back in.</summary>
+    /// <summary>
+    /// Raised after each change is durable, in the order of the changes: with a database, on the registry's writer
+    /// thread once the change's transaction has committed (outside the registry's lock); without one, under the lock.
+    /// Handlers must be quick and must not call the registry's mutators synchronously (they would wait for the
+    /// writer they run on).
+    /// </summary>
     public event Action<RegistryChange>? Changed;
+
+    /// <summary>Disk transactions committed so far (one may hold several changes: group commit).</summary>
+    internal long WriteTransactions => _writer?.Transactions ?? 0;
+
+    private void Announce(RegistryChange change) => Changed?.Invoke(change);
+
+    /// <summary>
+    /// Called under the lock: queues the disk write (the queue order is the order of the changes) and, once it is
+    /// durable, the announcement. Without a database the change is announced at once.
+    /// </summary>
+    private Task Persist(StoreWrite write, RegistryChange? change)
+    {
+        if (_writer is not null) return _writer.Enqueue(write, change);
+        if (change is { } c) Announce(c);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Blocks until a queued write is durable (outside the lock; the writer is a dedicated thread).</summary>
+    private static void WaitDurable(Task? durable) => durable?.GetAwaiter().GetResult();
 
     public int Count => _index.All.Length;
 
@@ -81,9 +111,25 @@ internal sealed class DeviceRegistry : IDisposable
     public DeviceRecord[] WithCapabilityIn(string capability, string location) =>
         _index.ByCapabilityAndLocation.GetValueOrDefault(new(capability, location)) ?? [];
 
-    /// <summary>Validates and stores a registration by <paramref name="owner"/> (a verified identity, or <c>plain:{id}</c>).</summary>
+    /// <summary>Validates and stores a registration by <paramref name="owner"/> (a verified identity, or <c>plain:{id}</c>); returns once it is durable.</summary>
     public RegistrationOutcome Register(DeviceRegistration registration, string owner)
     {
+        RegistrationOutcome outcome = Register(registration, owner, out Task durable);
+        WaitDurable(durable);
+        return outcome;
+    }
+
+    /// <summary><see cref="Register(DeviceRegistration, string)"/> without blocking: completes once the registration is durable.</summary>
+    public async ValueTask<RegistrationOutcome> RegisterAsync(DeviceRegistration registration, string owner)
+    {
+        RegistrationOutcome outcome = Register(registration, owner, out Task durable);
+        await durable.ConfigureAwait(false);
+        return outcome;
+    }
+
+    private RegistrationOutcome Register(DeviceRegistration registration, string owner, out Task durable)
+    {
+        durable = Task.CompletedTask;
         if (RegistrationValidator.Validate(registration, _options) is { } error) return Refuse(registration.DeviceId, error);
         lock (_lock)
         {
@@ -104,7 +150,6 @@ internal sealed class DeviceRegistry : IDisposable
             if (cameBack) record.State = DeviceState.Online; // registering is a sign of life
             record.LastSeen = now;
             record.Suspect = false;
-            _store?.Upsert(record); // durable before anyone is told
             _dirty.Remove(record);
             _devices[record.DeviceId] = record;
             if (!unchanged) _index = _index.With(existing, record); // only this device's entries change
@@ -112,9 +157,11 @@ internal sealed class DeviceRegistry : IDisposable
             Metrics.Registration(outcome);
             _logger.LogInformation("Device '{Device}' {Outcome} by '{Owner}' ({Type} in '{Location}': {Capabilities})",
                 Untrusted.Escape(record.DeviceId), outcome, Untrusted.Escape(owner), Untrusted.Escape(record.DeviceType), Untrusted.Escape(record.Location), Untrusted.Escape(string.Join(", ", record.CapabilityNames)));
-            if (existing is null) Changed?.Invoke(new RegistryChange(RegistryChangeKind.Registered, record, outcome));
-            else if (!unchanged) Changed?.Invoke(new RegistryChange(RegistryChangeKind.Updated, record, outcome));
-            else if (cameBack) Changed?.Invoke(new RegistryChange(RegistryChangeKind.StateChanged, record, "registration"));
+            RegistryChange? change = existing is null ? new RegistryChange(RegistryChangeKind.Registered, record, outcome)
+                : !unchanged ? new RegistryChange(RegistryChangeKind.Updated, record, outcome)
+                : cameBack ? new RegistryChange(RegistryChangeKind.StateChanged, record, "registration")
+                : null;
+            durable = Persist(UpsertDevice.Of(record), change); // durable before anyone is told
             return new RegistrationOutcome(outcome, null, record);
         }
     }
@@ -126,9 +173,25 @@ internal sealed class DeviceRegistry : IDisposable
         return new RegistrationOutcome("refused", error, null);
     }
 
-    /// <summary>Removes a device; only its owner or an administrator may (<paramref name="requester"/> null: the engine itself).</summary>
+    /// <summary>Removes a device; only its owner or an administrator may (<paramref name="requester"/> null: the engine itself). Returns once the removal is durable.</summary>
     public RegistrationOutcome Unregister(string deviceId, string? requester, string reason)
     {
+        RegistrationOutcome outcome = Unregister(deviceId, requester, reason, out Task durable);
+        WaitDurable(durable);
+        return outcome;
+    }
+
+    /// <summary><see cref="Unregister(string, string?, string)"/> without blocking: completes once the removal is durable.</summary>
+    public async ValueTask<RegistrationOutcome> UnregisterAsync(string deviceId, string? requester, string reason)
+    {
+        RegistrationOutcome outcome = Unregister(deviceId, requester, reason, out Task durable);
+        await durable.ConfigureAwait(false);
+        return outcome;
+    }
+
+    private RegistrationOutcome Unregister(string deviceId, string? requester, string reason, out Task durable)
+    {
+        durable = Task.CompletedTask;
         DeviceRecord? removed;
         lock (_lock)
         {
@@ -138,13 +201,12 @@ internal sealed class DeviceRegistry : IDisposable
                 || _options.Administrators.Contains(requester, StringComparer.Ordinal);
             if (!allowed)
                 return new RegistrationOutcome("refused", new ValidationError("device_id", $"'{deviceId}' is registered by '{removed.Owner}'; '{requester}' may not remove it"), null);
-            _store?.Delete(deviceId);
             _devices.Remove(deviceId);
             _dirty.Remove(removed);
             removed.State = DeviceState.Offline;
             _index = _index.With(removed, null);
             _logger.LogInformation("Device '{Device}' unregistered by '{Requester}': {Reason}", Untrusted.Escape(deviceId), Untrusted.Escape(requester ?? "engine"), Untrusted.Escape(reason));
-            Changed?.Invoke(new RegistryChange(RegistryChangeKind.Removed, removed, reason));
+            durable = Persist(new DeleteDevice(deviceId), new RegistryChange(RegistryChangeKind.Removed, removed, reason));
         }
         return new RegistrationOutcome("unregistered", null, removed);
     }
@@ -153,6 +215,7 @@ internal sealed class DeviceRegistry : IDisposable
     public bool Birth(string deviceId, string source, DeviceState state, long birthSequence)
     {
         DeviceRecord? record;
+        Task? durable;
         lock (_lock)
         {
             if (!_devices.TryGetValue(deviceId, out record) || !IsOwner(record, source)) return false;
@@ -165,17 +228,24 @@ internal sealed class DeviceRegistry : IDisposable
             {
                 // A signed, graceful death: honoured only for the current connection.
                 if (birthSequence != record.BirthSequence) return false;
-                return SetState(record, DeviceState.Offline, "death");
+                durable = SetState(record, DeviceState.Offline, "death");
+                if (durable is null) return false;
             }
-            record.BirthSequence = birthSequence;
-            record.Suspect = false;
-            record.LastSeen = _clock.GetUtcNow();
-            if (!SetState(record, state, "birth"))
+            else
             {
-                _store?.UpdateLiveness([record]); // the birth sequence is durable at once: it decides which death notices count
-                _dirty.Remove(record);
+                record.BirthSequence = birthSequence;
+                record.Suspect = false;
+                record.LastSeen = _clock.GetUtcNow();
+                durable = SetState(record, state, "birth");
+                if (durable is null)
+                {
+                    // The birth sequence is durable at once: it decides which death notices count.
+                    durable = Persist(new UpdateLiveness([LivenessRow.Of(record)]), null);
+                    _dirty.Remove(record);
+                }
             }
         }
+        WaitDurable(durable);
         return true;
     }
 
@@ -186,6 +256,7 @@ internal sealed class DeviceRegistry : IDisposable
     /// </summary>
     public bool Death(string deviceId, long birthSequence, string cause = "will")
     {
+        Task? durable;
         lock (_lock)
         {
             if (!_devices.TryGetValue(deviceId, out DeviceRecord? record)) return false;
@@ -194,13 +265,16 @@ internal sealed class DeviceRegistry : IDisposable
                 _logger.LogInformation("Stale death notice for '{Device}' (sequence {Seq}, current {Current}) ignored", Untrusted.Escape(deviceId), birthSequence, record.BirthSequence);
                 return false;
             }
-            return SetState(record, DeviceState.Offline, cause);
+            durable = SetState(record, DeviceState.Offline, cause);
         }
+        WaitDurable(durable);
+        return durable is not null;
     }
 
     /// <summary>A verified heartbeat from the device's owner (service health schema).</summary>
     public bool Heartbeat(string source, ServiceHealth health)
     {
+        Task? durable;
         lock (_lock)
         {
             if (!_devices.TryGetValue(health.Service, out DeviceRecord? record) || !IsOwner(record, source)) return false;
@@ -211,9 +285,11 @@ internal sealed class DeviceRegistry : IDisposable
                 : health.Metrics.TryGetValue("queue_depth", out load) ? load
                 : health.Metrics.TryGetValue("in_flight", out load) ? load : 0;
             DeviceState state = health.Status == HealthStatus.Healthy ? DeviceState.Online : DeviceState.Degraded;
-            if (!SetState(record, state, "heartbeat")) _dirty.Add(record);
-            return true;
+            durable = SetState(record, state, "heartbeat");
+            if (durable is null) _dirty.Add(record); // last-seen times are batched: the sweep writes them
         }
+        WaitDurable(durable);
+        return true;
     }
 
     /// <summary>
@@ -239,6 +315,7 @@ internal sealed class DeviceRegistry : IDisposable
     {
         DateTimeOffset now = _clock.GetUtcNow();
         int offline = 0;
+        Task? durable = null;
         lock (_lock)
         {
             foreach (DeviceRecord record in _devices.Values)
@@ -247,34 +324,33 @@ internal sealed class DeviceRegistry : IDisposable
                 TimeSpan interval = record.HeartbeatInterval > TimeSpan.Zero ? record.HeartbeatInterval : _options.DefaultHeartbeatInterval;
                 if (now - record.LastSeen > interval * _options.OfflineAfterIntervals)
                 {
-                    SetState(record, DeviceState.Offline, "missed_heartbeats");
+                    durable = SetState(record, DeviceState.Offline, "missed_heartbeats") ?? durable;
                     offline++;
                 }
             }
             if (_dirty.Count > 0 && _store is not null)
             {
-                _store.UpdateLiveness(_dirty);
+                durable = Persist(new UpdateLiveness([.. _dirty.Select(LivenessRow.Of)]), null);
                 _dirty.Clear();
             }
         }
+        WaitDurable(durable); // the writer applies in order: the last write durable means all of them are
         return offline;
     }
 
-    /// <summary>Called under the lock. Persists and announces a state change; false when nothing changed.</summary>
-    private bool SetState(DeviceRecord record, DeviceState state, string cause)
+    /// <summary>Called under the lock. Queues the write and the announcement of a state change; null when nothing changed.</summary>
+    private Task? SetState(DeviceRecord record, DeviceState state, string cause)
     {
-        if (record.State == state) return false;
+        if (record.State == state) return null;
         DeviceState before = record.State;
         record.State = state;
-        _store?.UpdateLiveness([record]);
         _dirty.Remove(record);
         string name = state.ToString().ToLowerInvariant();
         Metrics.Transition(name, cause);
         _logger.LogInformation("Device '{Device}' {Before} -> {After} ({Cause}, birth sequence {Seq})", Untrusted.Escape(record.DeviceId),
             before.ToString().ToLowerInvariant(), name, cause, record.BirthSequence);
-        // Raised under the lock so observers see transitions in order; handlers must not call back in synchronously.
-        Changed?.Invoke(new RegistryChange(RegistryChangeKind.StateChanged, record, cause));
-        return true;
+        // Announced in queue order once durable, so observers see transitions in order.
+        return Persist(new UpdateLiveness([LivenessRow.Of(record)]), new RegistryChange(RegistryChangeKind.StateChanged, record, cause));
     }
 
     private void RebuildIndex() => _index = RegistryIndex.Build(_devices.Values);
@@ -286,9 +362,10 @@ internal sealed class DeviceRegistry : IDisposable
     {
         lock (_lock)
         {
-            if (_dirty.Count > 0 && _store is not null) _store.UpdateLiveness(_dirty);
+            if (_dirty.Count > 0 && _writer is not null) _writer.Enqueue(new UpdateLiveness([.. _dirty.Select(LivenessRow.Of)]), null);
             _dirty.Clear();
         }
+        _writer?.Dispose(); // drains the queue: every change made is on disk before the store closes
         Metrics.Dispose();
     }
 }

@@ -246,7 +246,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
             owner = DeviceRecord.PlainOwnerPrefix + registration.DeviceId;
         }
 
-        RegistrationOutcome outcome = Registry.Register(registration, owner);
+        RegistrationOutcome outcome = await Registry.RegisterAsync(registration, owner).ConfigureAwait(false);
         await PublishResultAsync(registration.DeviceId, outcome.Error, requestId, outcome.Outcome, plain, cancellationToken).ConfigureAwait(false);
     }
 
@@ -280,7 +280,7 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
         }
         RegistrationOutcome outcome = RegistrationValidator.CheckId(request.DeviceId) is { } idError
             ? new RegistrationOutcome("refused", new ValidationError("device_id", idError), null)
-            : Registry.Unregister(request.DeviceId, AsRequester(requester), string.IsNullOrEmpty(request.Reason) ? "unregistered by the device" : request.Reason);
+            : await Registry.UnregisterAsync(request.DeviceId, AsRequester(requester), string.IsNullOrEmpty(request.Reason) ? "unregistered by the device" : request.Reason).ConfigureAwait(false);
         await PublishResultAsync(request.DeviceId, outcome.Error, requestId, outcome.Outcome, plain, cancellationToken).ConfigureAwait(false);
     }
 

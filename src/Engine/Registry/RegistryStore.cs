@@ -11,11 +11,13 @@ namespace Alicia.Engine.Registry;
 /// The registry on disk: SQLite in WAL mode with <c>synchronous=FULL</c>, so a registration whose
 /// transaction committed survives a crash of the process (and, as far as the disk honours fsync, of
 /// the machine). Registrations are stored as their JSON wire form; the capability index is a table.
-/// Not thread-safe: the registry serialises every call under its lock.
+/// One connection, guarded by the store's own lock (not the registry's): the registry's writer thread
+/// applies changes while readers (tools, tests) may query.
 /// </summary>
 internal sealed class RegistryStore : IDisposable
 {
     private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
 
     public RegistryStore(string path)
     {
@@ -50,10 +52,39 @@ internal sealed class RegistryStore : IDisposable
     public string JournalMode => (string)Scalar("PRAGMA journal_mode;")!;
     public long Synchronous => (long)Scalar("PRAGMA synchronous;")!;
 
-    /// <summary>Inserts or replaces a device and its capability index in one transaction.</summary>
-    public void Upsert(DeviceRecord record)
+    /// <summary>
+    /// Applies <paramref name="writes"/> in order in one transaction (one fsync for all of them): the registry's
+    /// writer hands over whatever queued up while the previous transaction committed.
+    /// </summary>
+    public void Apply(IEnumerable<StoreWrite> writes)
     {
-        using SqliteTransaction tx = _connection.BeginTransaction();
+        lock (_gate)
+        {
+            using SqliteTransaction tx = _connection.BeginTransaction();
+            foreach (StoreWrite write in writes)
+            {
+                switch (write)
+                {
+                    case UpsertDevice upsert: UpsertIn(tx, upsert); break;
+                    case DeleteDevice delete: DeleteIn(tx, delete.DeviceId); break;
+                    case UpdateLiveness liveness: UpdateLivenessIn(tx, liveness.Rows); break;
+                    default: throw new ArgumentException($"unknown registry write {write.GetType().Name}", nameof(writes));
+                }
+            }
+            tx.Commit();
+        }
+    }
+
+    /// <summary>Inserts or replaces a device and its capability index in one transaction.</summary>
+    public void Upsert(DeviceRecord record) => Apply([UpsertDevice.Of(record)]);
+
+    public void Delete(string deviceId) => Apply([new DeleteDevice(deviceId)]);
+
+    /// <summary>Writes liveness of several devices in one transaction (state changes, and batched last-seen times).</summary>
+    public void UpdateLiveness(IEnumerable<DeviceRecord> records) => Apply([new UpdateLiveness([.. records.Select(LivenessRow.Of)])]);
+
+    private void UpsertIn(SqliteTransaction tx, UpsertDevice record)
+    {
         using (SqliteCommand cmd = Command("""
             INSERT INTO devices(device_id, owner, device_type, location, registration, registered_at, state, birth_sequence, last_seen, heartbeat_ms)
             VALUES($id, $owner, $type, $location, $registration, $registered, $state, $bdseq, $seen, $hb)
@@ -61,54 +92,52 @@ internal sealed class RegistryStore : IDisposable
                 registered_at=$registered, state=$state, birth_sequence=$bdseq, last_seen=$seen, heartbeat_ms=$hb;
             """, tx))
         {
-            cmd.Parameters.AddWithValue("$id", record.DeviceId);
+            LivenessRow l = record.Liveness;
+            cmd.Parameters.AddWithValue("$id", l.DeviceId);
             cmd.Parameters.AddWithValue("$owner", record.Owner);
-            cmd.Parameters.AddWithValue("$type", record.DeviceType);
-            cmd.Parameters.AddWithValue("$location", record.Location);
+            cmd.Parameters.AddWithValue("$type", record.Registration.DeviceType);
+            cmd.Parameters.AddWithValue("$location", record.Registration.Metadata.Location);
             cmd.Parameters.AddWithValue("$registration", ToJson(record.Registration));
             cmd.Parameters.AddWithValue("$registered", record.RegisteredAt.UtcTicks);
-            cmd.Parameters.AddWithValue("$state", StateName(record.State));
-            cmd.Parameters.AddWithValue("$bdseq", record.BirthSequence);
-            cmd.Parameters.AddWithValue("$seen", record.LastSeen.UtcTicks);
-            cmd.Parameters.AddWithValue("$hb", (long)record.HeartbeatInterval.TotalMilliseconds);
+            cmd.Parameters.AddWithValue("$state", StateName(l.State));
+            cmd.Parameters.AddWithValue("$bdseq", l.BirthSequence);
+            cmd.Parameters.AddWithValue("$seen", l.LastSeen.UtcTicks);
+            cmd.Parameters.AddWithValue("$hb", (long)l.HeartbeatInterval.TotalMilliseconds);
             cmd.ExecuteNonQuery();
         }
         using (SqliteCommand del = Command("DELETE FROM capabilities WHERE device_id=$id;", tx))
         {
-            del.Parameters.AddWithValue("$id", record.DeviceId);
+            del.Parameters.AddWithValue("$id", record.Liveness.DeviceId);
             del.ExecuteNonQuery();
         }
         using (SqliteCommand ins = Command("INSERT INTO capabilities(capability, device_id) VALUES($cap, $id);", tx))
         {
             SqliteParameter cap = ins.Parameters.Add("$cap", SqliteType.Text);
-            ins.Parameters.AddWithValue("$id", record.DeviceId);
-            foreach (string name in record.CapabilityNames)
+            ins.Parameters.AddWithValue("$id", record.Liveness.DeviceId);
+            foreach (string name in record.Capabilities)
             {
                 cap.Value = name;
                 ins.ExecuteNonQuery();
             }
         }
-        tx.Commit();
     }
 
-    public bool Delete(string deviceId)
+    private void DeleteIn(SqliteTransaction tx, string deviceId)
     {
-        using SqliteCommand cmd = Command("DELETE FROM devices WHERE device_id=$id;");
+        using SqliteCommand cmd = Command("DELETE FROM devices WHERE device_id=$id;", tx);
         cmd.Parameters.AddWithValue("$id", deviceId);
-        return cmd.ExecuteNonQuery() > 0;
+        cmd.ExecuteNonQuery();
     }
 
-    /// <summary>Writes liveness of several devices in one transaction (state changes, and batched last-seen times).</summary>
-    public void UpdateLiveness(IEnumerable<DeviceRecord> records)
+    private void UpdateLivenessIn(SqliteTransaction tx, LivenessRow[] rows)
     {
-        using SqliteTransaction tx = _connection.BeginTransaction();
         using SqliteCommand cmd = Command("UPDATE devices SET state=$state, birth_sequence=$bdseq, last_seen=$seen, heartbeat_ms=$hb WHERE device_id=$id;", tx);
         SqliteParameter state = cmd.Parameters.Add("$state", SqliteType.Text);
         SqliteParameter bdseq = cmd.Parameters.Add("$bdseq", SqliteType.Integer);
         SqliteParameter seen = cmd.Parameters.Add("$seen", SqliteType.Integer);
         SqliteParameter hb = cmd.Parameters.Add("$hb", SqliteType.Integer);
         SqliteParameter id = cmd.Parameters.Add("$id", SqliteType.Text);
-        foreach (DeviceRecord r in records)
+        foreach (LivenessRow r in rows)
         {
             state.Value = StateName(r.State);
             bdseq.Value = r.BirthSequence;
@@ -117,10 +146,14 @@ internal sealed class RegistryStore : IDisposable
             id.Value = r.DeviceId;
             cmd.ExecuteNonQuery();
         }
-        tx.Commit();
     }
 
     public List<DeviceRecord> LoadAll()
+    {
+        lock (_gate) return LoadAllLocked();
+    }
+
+    private List<DeviceRecord> LoadAllLocked()
     {
         var result = new List<DeviceRecord>();
         using SqliteCommand cmd = Command("SELECT registration, owner, registered_at, state, birth_sequence, last_seen, heartbeat_ms FROM devices ORDER BY device_id;");
@@ -142,6 +175,11 @@ internal sealed class RegistryStore : IDisposable
 
     /// <summary>The capability index as stored (capability → device ids), for checks and tools.</summary>
     public List<string> DevicesWithCapability(string capability)
+    {
+        lock (_gate) return DevicesWithCapabilityLocked(capability);
+    }
+
+    private List<string> DevicesWithCapabilityLocked(string capability)
     {
         using SqliteCommand cmd = Command("SELECT device_id FROM capabilities WHERE capability=$cap ORDER BY device_id;");
         cmd.Parameters.AddWithValue("$cap", capability);
@@ -229,9 +267,15 @@ internal sealed class RegistryStore : IDisposable
 
     private object? Scalar(string sql)
     {
-        using SqliteCommand cmd = Command(sql);
-        return cmd.ExecuteScalar();
+        lock (_gate)
+        {
+            using SqliteCommand cmd = Command(sql);
+            return cmd.ExecuteScalar();
+        }
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        lock (_gate) _connection.Dispose();
+    }
 }

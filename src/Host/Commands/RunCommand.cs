@@ -53,7 +53,8 @@ internal static class RunCommand
             return Cli.Failed;
         }
 
-        using IHost host = BuildHost(configuration, level);
+        // The broker and the core services first; the voice models load in the background (reported by /readyz).
+        using IHost host = BuildHost(configuration, level, backgroundStart: true);
         AliciaEngine engine = host.Services.GetRequiredService<AliciaEngine>();
         try
         {
@@ -101,16 +102,47 @@ internal static class RunCommand
         // Before the 'running' line: whoever waits for that line finds the dashboard's already written.
         if (engine.Services.OfType<WebService>().FirstOrDefault() is { Url: { } dashboard })
             stdout.WriteLine($"alicia: dashboard on {dashboard} (health {dashboard}healthz {dashboard}readyz, Prometheus {dashboard}metrics)");
+        IReadOnlyList<IEngineService> loading = engine.StartingServices;
+        stdout.WriteLine($"alicia: broker ready {StartupClock.MillisecondsSinceMain(engine.BrokerReadyAt):F1} ms after start, core services {StartupClock.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms" +
+            (loading.Count == 0 ? "" : $" ({string.Join(", ", loading.Select(s => s.Name))} loading in the background)"));
         stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}, data in {Path.GetFullPath(options.DataDirectory)}. Ctrl+C stops.");
         stdout.Flush();
+        if (loading.Count > 0) _ = ReportReadyAsync(engine, stdout);
 
         await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
-        stdout.WriteLine("alicia: stopping");
+        lock (stdout) stdout.WriteLine("alicia: stopping");
         return Cli.Ok;
     }
 
-    /// <summary>The composition of <c>alicia run</c>: every capability the engine ships, through the Generic Host.</summary>
-    internal static IHost BuildHost(LoadedConfiguration configuration, LogLevel level)
+    /// <summary>Says when the services loading in the background are ready (or which failed: the engine runs on without them).</summary>
+    private static async Task ReportReadyAsync(AliciaEngine engine, TextWriter stdout)
+    {
+        string line;
+        try
+        {
+            await engine.Ready.ConfigureAwait(false);
+            line = $"alicia: every service ready {StartupClock.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms after start";
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception)
+        {
+            line = $"alicia: started without {string.Join(", ", engine.FailedServices.Select(f => $"'{f.Service.Name}' ({f.Error.Message})"))}";
+        }
+        lock (stdout)
+        {
+            stdout.WriteLine(line);
+            stdout.Flush();
+        }
+    }
+
+    /// <summary>
+    /// The composition of <c>alicia run</c>: every capability the engine ships, through the Generic Host. With
+    /// <paramref name="backgroundStart"/>, heavy services (voice models) start in the background unless the configuration says otherwise (BackgroundStart).
+    /// </summary>
+    internal static IHost BuildHost(LoadedConfiguration configuration, LogLevel level, bool backgroundStart = false)
     {
         AliciaEngineOptions options = configuration.Engine;
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -124,7 +156,11 @@ internal static class RunCommand
         builder.Services.AddSingleton(TimeProvider.System);
 
         // Bound again from the same configuration, inside the options pipeline (validated when the host starts).
-        IAliciaBuilder alicia = builder.Services.AddAlicia(o => ConfigurationLoader.BindEngine(configuration.Source, o));
+        IAliciaBuilder alicia = builder.Services.AddAlicia(o =>
+        {
+            o.BackgroundStart = backgroundStart;
+            ConfigurationLoader.BindEngine(configuration.Source, o);
+        });
         // Provisioned identities when there is a CA or a TLS listener (a fresh install has neither).
         if (options.Broker.TlsPort > 0 || CertificateAuthority.Exists(options.DataDirectory)) alicia.AddIdentities();
         alicia.AddLocalTools()

@@ -150,7 +150,7 @@ internal static class VoiceLoopScenario
             ];
             foreach (StageFigures s in stages) Row(s);
             return new VoiceRun($"{sessions} session(s)", weights, sessions, "on", o.MaxTokens ?? new VoiceOptions().CommandMaxTokens,
-                traces.IsEmpty ? 0 : traces.Values.Average(t => t.Response.Timings["tokens"]), stages, VoiceResults.LoadAverage());
+                traces.IsEmpty ? 0 : traces.Values.Average(t => t.Response.Timings.GetValueOrDefault("tokens")), stages, VoiceResults.LoadAverage());
         }
         finally
         {

@@ -89,7 +89,7 @@ internal static class VoiceScenario
     private static double P95(VoiceRun run) => run.Stages.First(s => s.Stage == "end of speech -> published").P95;
 
     private static VoiceRun Run(string name, string weights, int sessions, string mode, LoadOptions o, List<UtteranceTrace> traces) =>
-        new(name, weights, sessions, mode, o.MaxTokens ?? new VoiceOptions().CommandMaxTokens, traces.Count == 0 ? 0 : traces.Average(t => t.Response.Timings["tokens"]),
+        new(name, weights, sessions, mode, o.MaxTokens ?? new VoiceOptions().CommandMaxTokens, traces.Count == 0 ? 0 : traces.Average(t => t.Response.Timings.GetValueOrDefault("tokens")),
         [
             StageFigures.Of("end of speech -> endpoint (VAD)", traces.Select(t => t.Response.Timings["vad_endpoint_ms"])),
             StageFigures.Of("STT queue", traces.Select(t => t.Response.Timings["stt_queue_ms"])),
@@ -154,7 +154,7 @@ internal static class VoiceScenario
             return string.Create(CultureInfo.InvariantCulture, $"  {stage,-34} p50 {P(v, 50),7:0.0}  p95 {P(v, 95),7:0.0}  max {v[^1],7:0.0} ms");
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{title}: {traces.Count} utterances, {traces.Average(t => t.Utterance.DurationSeconds):0.00} s mean, {traces.Average(t => t.Response.Timings["tokens"]):0.0} tokens mean, audio_ctx {traces.Average(t => t.Response.Timings["audio_ctx"]):0} mean, {traces.Count(t => t.Response.Timings.GetValueOrDefault("speculative") == 1)} answered by speculation"));
+            $"{title}: {traces.Count} utterances, {traces.Average(t => t.Utterance.DurationSeconds):0.00} s mean, {traces.Average(t => t.Response.Timings.GetValueOrDefault("tokens")):0.0} tokens mean, audio_ctx {traces.Average(t => t.Response.Timings.GetValueOrDefault("audio_ctx")):0} mean, {traces.Count(t => t.Response.Timings.GetValueOrDefault("speculative") == 1)} answered by speculation, {traces.Count(t => t.Status != "ok")} not ok (busy: waited past the pool's limit)"));
         Console.WriteLine(Row("end of speech -> endpoint (VAD)", t => t.Response.Timings["vad_endpoint_ms"]));
         Console.WriteLine(Row("STT queue", t => t.Response.Timings["stt_queue_ms"]));
         Console.WriteLine(Row("STT", t => t.Response.Timings["stt_ms"]));

@@ -102,12 +102,12 @@ public sealed class GgmlQuantizerTests : IDisposable
     }
 
     [Theory]
-    [InlineData(WhisperWeights.F16, 1, GgmlQuantizer.TypeF16)]
-    [InlineData(WhisperWeights.Q8_0, 2007, GgmlQuantizer.TypeQ8_0)]
-    [InlineData(WhisperWeights.Q5_1, 2009, GgmlQuantizer.TypeQ5_1)]
-    public void A_quantized_model_stores_the_2d_weights_quantized_conv_weights_f16_and_the_rest_f32(WhisperWeights weights, int ftype, int linearType)
+    [InlineData("F16", 1, GgmlQuantizer.TypeF16)]
+    [InlineData("Q8_0", 2007, GgmlQuantizer.TypeQ8_0)]
+    [InlineData("Q5_1", 2009, GgmlQuantizer.TypeQ5_1)]
+    public void A_quantized_model_stores_the_2d_weights_quantized_conv_weights_f16_and_the_rest_f32(string format, int ftype, int linearType)
     {
-        WhisperDimensions d = WhisperDimensions.Micro with { Weights = weights };
+        WhisperDimensions d = WhisperDimensions.Micro with { Weights = Enum.Parse<WhisperWeights>(format) };
         string path = RandomWhisperModel.GetOrCreate(_dir.Path, d);
         using var reader = new BinaryReader(File.OpenRead(path));
         Assert.Equal(0x67676d6cu, reader.ReadUInt32());

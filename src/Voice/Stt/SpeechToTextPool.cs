@@ -40,8 +40,8 @@ internal sealed record SttPoolOptions
     public TimeSpan ExpectedLatency { get; init; } = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
-    /// Whether a speculation may start beside a real transcription. Off by default: measured on a loaded 2-core
-    /// machine, speculations beside real work made 10 sessions slower (bench/README.md, "Voice under load").
+    /// Whether a speculation may start beside a real transcription. Off by default: on a loaded 2-core machine,
+    /// speculations beside real work made 10 sessions 1.11x slower (issue 14; bench/README.md, "Voice under load").
     /// </summary>
     public bool SpeculateBesideRealWork { get; init; }
 }
@@ -160,8 +160,9 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
                 if (_runningSpeculative[i].Yield is { IsCancellationRequested: false } cts) yielding = cts;
         }
         if (yielding is null) return;
+        try { yielding.Cancel(); }
+        catch (ObjectDisposedException) { return; } // it ended meanwhile: its slot is free anyway
         Interlocked.Increment(ref YieldedCount);
-        yielding.Cancel();
     }
 
     /// <summary>
@@ -320,9 +321,9 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
             finally
             {
                 Interlocked.Decrement(ref _running);
+                bool wasReal = Finished(job); // out of the running list first: nothing picks its yield source after this
                 job.Yield = null;
                 yielding?.Dispose();
-                bool wasReal = Finished(job);
                 if (requeued) Requeue(job);
                 if (wasReal) ReleaseParked();
             }

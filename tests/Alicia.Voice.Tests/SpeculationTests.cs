@@ -132,8 +132,9 @@ public sealed class SpeculationTests(Xunit.Abstractions.ITestOutputHelper output
         await stt.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
         SttTicket waiting = pool.Submit(new float[16], new SttOptions { Language = "waiting" }, SttPriority.Speculative, waitingCancel.Token);
 
-        await startedCancel.CancelAsync();
+        // The waiting one first: once the running one stops, its slot would take the next in the queue.
         await waitingCancel.CancelAsync();
+        await startedCancel.CancelAsync();
         // The engine keeps its state when aborted (SttTests), so a withdrawn speculation stops at once and frees its core.
         Assert.Equal(SttOutcomeKind.Cancelled, (await started.Outcome.WaitAsync(TimeSpan.FromSeconds(10))).Kind);
         Assert.Equal(SttOutcomeKind.Cancelled, (await waiting.Outcome.WaitAsync(TimeSpan.FromSeconds(10))).Kind);

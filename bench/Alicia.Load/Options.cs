@@ -54,6 +54,15 @@ internal sealed class LoadOptions
 
     public double HangoverMs { get; init; } = 300;
 
+    /// <summary>Whisper weight formats to run, one run each in the same process: f16, q8_0, q5_1 (default f16).</summary>
+    public string[] WhisperWeights { get; init; } = ["f16"];
+
+    /// <summary>Command token cap (null: the engine's, 32); with tiny-talk every command decodes exactly this many.</summary>
+    public int? MaxTokens { get; init; }
+
+    /// <summary>Let speculations start beside real transcriptions (SttPoolOptions.SpeculateBesideRealWork).</summary>
+    public bool SpeculateBesideRealWork { get; init; }
+
     /// <summary>Null: the engine's default (VoiceOptions).</summary>
     public int? WhisperThreads { get; init; }
 
@@ -189,6 +198,18 @@ internal sealed class LoadOptions
         var hangover = Double("--hangover", "voice: VAD silence hangover in ms", 100, 2000, 300);
         var whisperThreads = Int("--whisper-threads", "voice: whisper.cpp threads per transcription (default: the engine's)", 1, 16, null);
         var whisperConcurrency = Int("--whisper-concurrency", "voice: transcriptions at once (default: the engine's)", 1, 16, null);
+        var weights = new Option<string[]>("--weights")
+        {
+            Description = "voice: Whisper weight formats, comma separated, one run each: f16 | q8_0 | q5_1 (default f16)", HelpName = "LIST",
+            CustomParser = r =>
+            {
+                string[] list = r.Tokens[0].Value.Split(',');
+                if (list.Any(w => w is not ("f16" or "q8_0" or "q5_1"))) r.AddError($"--weights must be f16, q8_0 or q5_1, comma separated, not '{r.Tokens[0].Value}'");
+                return list;
+            },
+        };
+        var maxTokens = Int("--max-tokens", "voice: command token cap (default: the engine's, 32)", 2, 224, null);
+        var besideRealWork = Int("--speculate-beside-real-work", "voice: 1 lets speculations start beside real transcriptions", 0, 1, 0);
         var jfk = new Option<string>("--jfk") { Description = "voice: also replay this 16 kHz WAV through one session", HelpName = "PATH" };
 
         var gateway = Choice("--gateway", "gateway: off | on | both", "both", "off", "on", "both");
@@ -211,7 +232,7 @@ internal sealed class LoadOptions
         {
             scenario, devices, rate, duration, messages, qos, target, payload, inFlight, warmup, drain, mosquitto, watermark, allocProfile,
             registrations, connections, heartbeat, gap, tempRoot,
-            sessions, utterances, stagger, speculate, model, realTime, hangover, whisperThreads, whisperConcurrency, jfk,
+            sessions, utterances, stagger, speculate, model, realTime, hangover, whisperThreads, whisperConcurrency, jfk, weights, maxTokens, besideRealWork,
             gateway, flood, rateLimit, floodInFlight,
             publishers, compareQos, window, timeLimit, results, mqttjs, node, batched,
         };
@@ -252,6 +273,9 @@ internal sealed class LoadOptions
                 WhisperThreads = r.GetValue(whisperThreads),
                 WhisperConcurrency = r.GetValue(whisperConcurrency),
                 Jfk = r.GetValue(jfk),
+                WhisperWeights = r.GetValue(weights) ?? ["f16"],
+                MaxTokens = r.GetValue(maxTokens),
+                SpeculateBesideRealWork = r.GetValue(besideRealWork) == 1,
                 GatewayModes = r.GetValue(gateway) == "both" ? ["off", "on"] : [r.GetValue(gateway)!],
                 Flood = flooding,
                 GatewayRateLimit = r.GetValue(rateLimit),

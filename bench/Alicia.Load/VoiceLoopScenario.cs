@@ -25,21 +25,29 @@ namespace Alicia.Load;
 /// </summary>
 internal static class VoiceLoopScenario
 {
-    private static readonly string[] Phrases = ["turn on the kitchen light please", "set a timer for ten minutes", "what is the weather like today", "play some music in the living room"];
-
     public static async Task<int> RunAsync(LoadOptions o, TextWriter log)
     {
         string vad = SileroVadModel.FindDefault() ?? throw new FileNotFoundException("Silero VAD model missing: run scripts/fetch-models.sh");
-        string whisper = RandomWhisperModel.GetOrCreate(Path.Combine(Path.GetTempPath(), "alicia-voice-test-models"), o.WhisperModel switch
-        {
-            "tiny" => WhisperDimensions.TinyEn,
-            "tiny-talk" => WhisperDimensions.TinyEn with { Talkative = true },
-            _ => WhisperDimensions.Micro,
-        });
-        byte[][] clips = [.. Phrases.Select(p => PcmConverter.FloatToS16(VoiceScenario.Speak(p)))];
-        Console.WriteLine($"  loop: model {Path.GetFileName(whisper)}; hangover {o.HangoverMs:0} ms; speculation on; {o.Utterances} command(s) per session; stagger {o.StaggerMs:0} ms");
+        string loadBefore = VoiceResults.LoadAverage();
+        byte[][] clips = VoiceCommands.Clips();
+        Console.WriteLine($"  loop: model {o.WhisperModel} ({string.Join(", ", o.WhisperWeights)}); token cap {o.MaxTokens?.ToString(CultureInfo.InvariantCulture) ?? "default"}; hangover {o.HangoverMs:0} ms; speculation on (beside real work {(o.SpeculateBesideRealWork ? "allowed" : "not allowed")}); {o.Utterances} command(s) per session; stagger {o.StaggerMs:0} ms");
+        Console.WriteLine($"  machine: {VoiceResults.Cpu()}, {Environment.ProcessorCount} logical CPUs; whisper.cpp: {Alicia.Voice.Stt.Whisper.WhisperLibrary.SystemInfo()}; loadavg {loadBefore}");
         await SynthesisCostAsync().ConfigureAwait(false);
-        foreach (int sessions in o.VoiceSessions) await RunOnceAsync(o, vad, whisper, sessions, clips, log).ConfigureAwait(false);
+        var runs = new List<VoiceRun>();
+        foreach (string weights in o.WhisperWeights)
+        {
+            string whisper = VoiceCommands.WhisperModel(o.WhisperModel, Enum.Parse<WhisperWeights>(weights, ignoreCase: true));
+            foreach (int sessions in o.VoiceSessions) runs.Add(await RunOnceAsync(o, vad, whisper, weights, sessions, clips, log).ConfigureAwait(false));
+        }
+        foreach (IGrouping<int, VoiceRun> same in runs.GroupBy(r => r.Sessions))
+        {
+            VoiceRun[] byWeights = [.. same];
+            if (byWeights.Length < 2) continue;
+            double baseline = Loop(byWeights[0]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{same.Key} session(s): end of speech -> first reply audio p95 {string.Join(", ", byWeights.Select(r => $"{r.Weights} {Loop(r):0} ms ({Loop(r) / baseline:0.00}x)"))}"));
+        }
+        Console.WriteLine("results: " + VoiceResults.Write("voice-loop", Environment.CommandLine, loadBefore, runs));
         return 0;
     }
 
@@ -70,7 +78,9 @@ internal static class VoiceLoopScenario
         }
     }
 
-    private static async Task RunOnceAsync(LoadOptions o, string vad, string whisper, int sessions, byte[][] clips, TextWriter log)
+    private static double Loop(VoiceRun run) => run.Stages[^1].P95;
+
+    private static async Task<VoiceRun> RunOnceAsync(LoadOptions o, string vad, string whisper, string weights, int sessions, byte[][] clips, TextWriter log)
     {
         string dir = Path.Combine(Path.GetTempPath(), "alicia-load-loop-" + Guid.NewGuid().ToString("N"));
         var traces = new ConcurrentDictionary<string, UtteranceTrace>();
@@ -87,7 +97,8 @@ internal static class VoiceLoopScenario
                 WhisperConcurrency = o.WhisperConcurrency,
                 Endpointing = new EndpointerOptions { Hangover = TimeSpan.FromMilliseconds(o.HangoverMs), SpeculateAfter = TimeSpan.Zero },
                 Quality = new QualityOptions { MinConfidence = 0, MaxNoSpeechProbability = 1 },
-                Pool = new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30), QueueCapacity = 64 },
+                Pool = new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30), QueueCapacity = 64, SpeculateBesideRealWork = o.SpeculateBesideRealWork },
+                CommandMaxTokens = o.MaxTokens ?? new VoiceOptions().CommandMaxTokens,
             });
             engine.AddService(voice);
             await engine.StartAsync().ConfigureAwait(false);
@@ -110,13 +121,7 @@ internal static class VoiceLoopScenario
             VoiceSendResult[] results = await Task.WhenAll(Enumerable.Range(0, sessions).Select(async i =>
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(i * o.StaggerMs)).ConfigureAwait(false);
-                var pcm = new List<byte>(new byte[9600]);
-                for (int k = 0; k < o.Utterances; k++)
-                {
-                    pcm.AddRange(clips[(i + k) % clips.Length]);
-                    pcm.AddRange(new byte[32000]);
-                }
-                return await VoiceClient.SendAsync(buses[i + 1], [.. pcm], 16000, 1, new VoiceSendOptions
+                return await VoiceClient.SendAsync(buses[i + 1], VoiceCommands.Stream(clips, i, o.Utterances), 16000, 1, new VoiceSendOptions
                 {
                     DeviceId = "satellite" + i, RealTime = true, ReceiveReplies = true, ExpectedReplies = o.Utterances, Timeout = TimeSpan.FromSeconds(300),
                 }).ConfigureAwait(false);
@@ -135,11 +140,17 @@ internal static class VoiceLoopScenario
                 toRouter.Add(Stopwatch.GetElapsedTime(t.PublishedTicks, routedAt).TotalMilliseconds);
                 toAudio.Add(Stopwatch.GetElapsedTime(routedAt, reply.FirstAudioTicks).TotalMilliseconds);
             }
-            Console.WriteLine($"{sessions} session(s): {loop.Count} replies of {traces.Count} transcripts");
-            Row("end of speech -> transcript published", stt);
-            Row("published -> router has it (bus)", toRouter);
-            Row("router -> first reply audio at satellite", toAudio);
-            Row("END OF SPEECH -> FIRST REPLY AUDIO", loop);
+            Console.WriteLine($"{weights}, {sessions} session(s): {loop.Count} replies of {traces.Count} transcripts; speculations started {voice.SpeculationsStarted}, withdrawn {voice.SpeculationsWithdrawn}, yielded {voice.Pool?.YieldedCount}; loadavg {VoiceResults.LoadAverage()}");
+            StageFigures[] stages =
+            [
+                StageFigures.Of("end of speech -> transcript published", stt),
+                StageFigures.Of("published -> router has it (bus)", toRouter),
+                StageFigures.Of("router -> first reply audio at satellite", toAudio),
+                StageFigures.Of("END OF SPEECH -> FIRST REPLY AUDIO", loop),
+            ];
+            foreach (StageFigures s in stages) Row(s);
+            return new VoiceRun($"{sessions} session(s)", weights, sessions, "on", o.MaxTokens ?? new VoiceOptions().CommandMaxTokens,
+                traces.IsEmpty ? 0 : traces.Values.Average(t => t.Response.Timings.GetValueOrDefault("tokens")), stages, VoiceResults.LoadAverage());
         }
         finally
         {
@@ -149,15 +160,8 @@ internal static class VoiceLoopScenario
         }
     }
 
-    private static void Row(string stage, List<double> values)
-    {
-        double[] v = [.. values.Order()];
-        if (v.Length == 0)
-        {
-            Console.WriteLine($"  {stage}: no samples");
-            return;
-        }
-        double P(double p) => v[Math.Clamp((int)Math.Ceiling(p / 100 * v.Length) - 1, 0, v.Length - 1)];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {stage,-42} p50 {P(50),7:0.0}  p95 {P(95),7:0.0}  max {v[^1],7:0.0} ms"));
-    }
+    private static void Row(StageFigures s) =>
+        Console.WriteLine(s.Count == 0
+            ? $"  {s.Stage}: no samples"
+            : string.Create(CultureInfo.InvariantCulture, $"  {s.Stage,-42} p50 {s.P50,7:0.0}  p95 {s.P95,7:0.0}  max {s.Max,7:0.0} ms"));
 }

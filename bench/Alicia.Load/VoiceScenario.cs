@@ -23,43 +23,37 @@ namespace Alicia.Load;
 /// </summary>
 internal static class VoiceScenario
 {
-    private static readonly string[] Phrases =
-    [
-        "turn on the kitchen light please",
-        "set a timer for ten minutes",
-        "what is the weather like today",
-        "play some music in the living room",
-    ];
-
     public static async Task<int> RunAsync(LoadOptions o, TextWriter log)
     {
         string vad = SileroVadModel.FindDefault() ?? throw new FileNotFoundException("Silero VAD model missing: run scripts/fetch-models.sh");
-        string models = Path.Combine(Path.GetTempPath(), "alicia-voice-test-models");
-        string whisper = RandomWhisperModel.GetOrCreate(models, o.WhisperModel switch
-        {
-            "tiny" => WhisperDimensions.TinyEn,
-            "tiny-talk" => WhisperDimensions.TinyEn with { Talkative = true },
-            _ => WhisperDimensions.Micro,
-        });
-        byte[][] clips = Phrases.Select(p => PcmConverter.FloatToS16(Speak(p))).ToArray();
-        Console.WriteLine($"  commands: {string.Join(", ", clips.Select(c => (c.Length / 32000.0).ToString("0.00 s", CultureInfo.InvariantCulture)))}; model {Path.GetFileName(whisper)}; hangover {o.HangoverMs:0} ms; whisper {o.WhisperThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"} thread(s) x {o.WhisperConcurrency?.ToString(CultureInfo.InvariantCulture) ?? "default"}; stagger {o.StaggerMs:0} ms; {(o.RealTime ? "real time" : "as fast as possible")}");
+        string loadBefore = VoiceResults.LoadAverage();
+        byte[][] clips = VoiceCommands.Clips();
+        Console.WriteLine($"  commands: {string.Join(", ", clips.Select(c => (c.Length / 32000.0).ToString("0.00 s", CultureInfo.InvariantCulture)))}; model {o.WhisperModel} ({string.Join(", ", o.WhisperWeights)}); token cap {o.MaxTokens?.ToString(CultureInfo.InvariantCulture) ?? "default"}; hangover {o.HangoverMs:0} ms; whisper {o.WhisperThreads?.ToString(CultureInfo.InvariantCulture) ?? "default"} thread(s) x {o.WhisperConcurrency?.ToString(CultureInfo.InvariantCulture) ?? "default"}; stagger {o.StaggerMs:0} ms; {(o.RealTime ? "real time" : "as fast as possible")}; speculation beside real work {(o.SpeculateBesideRealWork ? "allowed" : "not allowed")}");
+        Console.WriteLine($"  machine: {VoiceResults.Cpu()}, {Environment.ProcessorCount} logical CPUs; whisper.cpp: {Alicia.Voice.Stt.Whisper.WhisperLibrary.SystemInfo()}; loadavg {loadBefore}");
 
         var rows = new List<(string Name, string Mode, List<UtteranceTrace> Traces)>();
-        foreach (int sessions in o.VoiceSessions)
-            foreach (string mode in o.SpeculateModes)
-            {
-                List<UtteranceTrace> traces = await RunOnceAsync(o, vad, whisper, mode == "on", sessions, i => Stream(clips, i, o.Utterances), log).ConfigureAwait(false);
-                rows.Add(($"{sessions} session(s)", mode, traces));
-                Print($"{sessions} session(s), speculation {mode}", traces);
-            }
-        if (o.Jfk is { } jfk && File.Exists(jfk))
+        var runs = new List<VoiceRun>();
+        foreach (string weights in o.WhisperWeights)
         {
-            byte[] pcm = PcmConverter.FloatToS16(WavFile.Read(jfk).ToMono16k());
-            foreach (string mode in o.SpeculateModes)
+            string whisper = VoiceCommands.WhisperModel(o.WhisperModel, Enum.Parse<WhisperWeights>(weights, ignoreCase: true));
+            foreach (int sessions in o.VoiceSessions)
+                foreach (string mode in o.SpeculateModes)
+                {
+                    List<UtteranceTrace> traces = await RunOnceAsync(o, vad, whisper, mode == "on", sessions, i => VoiceCommands.Stream(clips, i, o.Utterances), log).ConfigureAwait(false);
+                    rows.Add(($"{weights}, {sessions} session(s)", mode, traces));
+                    runs.Add(Run($"{sessions} session(s)", weights, sessions, mode, o, traces));
+                    Print($"{weights}, {sessions} session(s), speculation {mode}", traces);
+                }
+            if (o.Jfk is { } jfk && File.Exists(jfk))
             {
-                List<UtteranceTrace> traces = await RunOnceAsync(o, vad, whisper, mode == "on", 1, _ => pcm, log).ConfigureAwait(false);
-                rows.Add(("jfk.wav", mode, traces));
-                Print($"jfk.wav replay, speculation {mode}", traces);
+                byte[] pcm = PcmConverter.FloatToS16(WavFile.Read(jfk).ToMono16k());
+                foreach (string mode in o.SpeculateModes)
+                {
+                    List<UtteranceTrace> traces = await RunOnceAsync(o, vad, whisper, mode == "on", 1, _ => pcm, log).ConfigureAwait(false);
+                    rows.Add(($"{weights}, jfk.wav", mode, traces));
+                    runs.Add(Run("jfk.wav", weights, 1, mode, o, traces));
+                    Print($"{weights}, jfk.wav replay, speculation {mode}", traces);
+                }
             }
         }
 
@@ -80,20 +74,29 @@ internal static class VoiceScenario
             double ratio = P(Sorted(on.Traces, t => t.EndOfSpeechToPublishedMs), 95) / P(Sorted(off.Traces, t => t.EndOfSpeechToPublishedMs), 95);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run.Key}: end of speech -> published p95 with speculation = {ratio:0.00}x the baseline without it"));
         }
+        foreach (IGrouping<(string, string), VoiceRun> same in runs.GroupBy(r => (r.Name, r.Speculation)))
+        {
+            VoiceRun[] byWeights = [.. same];
+            if (byWeights.Length < 2) continue;
+            double baseline = P95(byWeights[0]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{same.Key.Item1}, speculation {same.Key.Item2}: end of speech -> published p95 {string.Join(", ", byWeights.Select(r => $"{r.Weights} {P95(r):0} ms ({P95(r) / baseline:0.00}x)"))}"));
+        }
+        Console.WriteLine("results: " + VoiceResults.Write("voice", Environment.CommandLine, loadBefore, runs));
         return 0;
     }
 
-    /// <summary>One session's stream: 0.3 s of silence, then its commands, each followed by 1 s of silence.</summary>
-    private static byte[] Stream(byte[][] clips, int session, int utterances)
-    {
-        var pcm = new List<byte>(new byte[9600]);
-        for (int k = 0; k < utterances; k++)
-        {
-            pcm.AddRange(clips[(session + k) % clips.Length]);
-            pcm.AddRange(new byte[32000]);
-        }
-        return [.. pcm];
-    }
+    private static double P95(VoiceRun run) => run.Stages.First(s => s.Stage == "end of speech -> published").P95;
+
+    private static VoiceRun Run(string name, string weights, int sessions, string mode, LoadOptions o, List<UtteranceTrace> traces) =>
+        new(name, weights, sessions, mode, o.MaxTokens ?? new VoiceOptions().CommandMaxTokens, traces.Count == 0 ? 0 : traces.Average(t => t.Response.Timings.GetValueOrDefault("tokens")),
+        [
+            StageFigures.Of("end of speech -> endpoint (VAD)", traces.Select(t => t.Response.Timings["vad_endpoint_ms"])),
+            StageFigures.Of("STT queue", traces.Select(t => t.Response.Timings["stt_queue_ms"])),
+            StageFigures.Of("STT", traces.Select(t => t.Response.Timings["stt_ms"])),
+            StageFigures.Of("endpoint -> published", traces.Select(t => t.EndpointToPublishedMs)),
+            StageFigures.Of("end of speech -> published", traces.Select(t => t.EndOfSpeechToPublishedMs)),
+        ], VoiceResults.LoadAverage());
 
     private static async Task<List<UtteranceTrace>> RunOnceAsync(LoadOptions o, string vad, string whisper, bool speculate, int sessions, Func<int, byte[]> audioOf, TextWriter log)
     {
@@ -111,7 +114,8 @@ internal static class VoiceScenario
                 WhisperConcurrency = o.WhisperConcurrency,
                 Endpointing = new EndpointerOptions { Hangover = TimeSpan.FromMilliseconds(o.HangoverMs), SpeculateAfter = speculate ? TimeSpan.Zero : null },
                 Quality = new QualityOptions { MinConfidence = 0, MaxNoSpeechProbability = 1 }, // random weights: publish every transcript
-                Pool = new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30), QueueCapacity = 64 },
+                Pool = new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30), QueueCapacity = 64, SpeculateBesideRealWork = o.SpeculateBesideRealWork },
+                CommandMaxTokens = o.MaxTokens ?? new VoiceOptions().CommandMaxTokens,
             });
             engine.AddService(voice);
             await engine.StartAsync().ConfigureAwait(false);
@@ -126,7 +130,7 @@ internal static class VoiceScenario
                 return await VoiceClient.SendAsync(buses[i], audioOf(i), 16000, 1, new VoiceSendOptions { RealTime = o.RealTime, Timeout = TimeSpan.FromSeconds(300) }).ConfigureAwait(false);
             })).ConfigureAwait(false);
             foreach (VoiceSendResult r in results.Where(r => r.Error is not null)) log.WriteLine($"[voice] session {r.SessionId}: {r.Error}");
-            log.WriteLine($"[voice] {sessions} session(s), speculation {(speculate ? "on" : "off")}: {traces.Count} transcripts in {clock.Elapsed.TotalSeconds:0.0} s; speculations started {voice.SpeculationsStarted}, withdrawn {voice.SpeculationsWithdrawn}; busy {voice.Pool?.BusyCount}");
+            log.WriteLine($"[voice] {sessions} session(s), speculation {(speculate ? "on" : "off")}: {traces.Count} transcripts in {clock.Elapsed.TotalSeconds:0.0} s; speculations started {voice.SpeculationsStarted}, withdrawn {voice.SpeculationsWithdrawn}, yielded {voice.Pool?.YieldedCount}; busy {voice.Pool?.BusyCount}; loadavg {VoiceResults.LoadAverage()}");
             lock (traces) return [.. traces];
         }
         finally
@@ -150,7 +154,7 @@ internal static class VoiceScenario
             return string.Create(CultureInfo.InvariantCulture, $"  {stage,-34} p50 {P(v, 50),7:0.0}  p95 {P(v, 95),7:0.0}  max {v[^1],7:0.0} ms");
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{title}: {traces.Count} utterances, {traces.Average(t => t.Utterance.DurationSeconds):0.00} s mean, {traces.Average(t => t.Response.Timings["tokens"]):0.0} tokens mean, audio_ctx {traces.Average(t => t.Response.Timings["audio_ctx"]):0} mean, {traces.Count(t => t.Response.Timings.GetValueOrDefault("speculative") == 1)} answered by speculation"));
+            $"{title}: {traces.Count} utterances, {traces.Average(t => t.Utterance.DurationSeconds):0.00} s mean, {traces.Average(t => t.Response.Timings.GetValueOrDefault("tokens")):0.0} tokens mean, audio_ctx {traces.Average(t => t.Response.Timings.GetValueOrDefault("audio_ctx")):0} mean, {traces.Count(t => t.Response.Timings.GetValueOrDefault("speculative") == 1)} answered by speculation, {traces.Count(t => t.Status != "ok")} not ok (busy: waited past the pool's limit)"));
         Console.WriteLine(Row("end of speech -> endpoint (VAD)", t => t.Response.Timings["vad_endpoint_ms"]));
         Console.WriteLine(Row("STT queue", t => t.Response.Timings["stt_queue_ms"]));
         Console.WriteLine(Row("STT", t => t.Response.Timings["stt_ms"]));
@@ -163,22 +167,4 @@ internal static class VoiceScenario
     /// <summary>Nearest-rank percentile.</summary>
     private static double P(double[] sorted, double percentile) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(percentile / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
-
-    /// <summary>espeak-ng speech (~3 s at 110 words per minute), as 16 kHz mono.</summary>
-    internal static float[] Speak(string text)
-    {
-        string wav = Path.Combine(Path.GetTempPath(), "alicia-load-" + Guid.NewGuid().ToString("N") + ".wav");
-        try
-        {
-            var start = new ProcessStartInfo("espeak-ng") { ArgumentList = { "-w", wav, "-v", "en-us", "-s", "110", text }, RedirectStandardError = true };
-            using Process process = Process.Start(start) ?? throw new InvalidOperationException("espeak-ng did not start");
-            process.WaitForExit(30_000);
-            if (process.ExitCode != 0) throw new InvalidOperationException("espeak-ng failed: " + process.StandardError.ReadToEnd());
-            return WavFile.Read(wav).ToMono16k();
-        }
-        finally
-        {
-            File.Delete(wav);
-        }
-    }
 }

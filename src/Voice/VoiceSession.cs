@@ -87,7 +87,7 @@ internal sealed class VoiceSession : IVoicePipelineSink, IDisposable
 
     public void OnSpeechResumed(int index) => Withdraw();
 
-    /// <summary>Drops the speculation: a waiting one leaves the queue; a running one finishes unheard.</summary>
+    /// <summary>Drops the speculation: a waiting one leaves the queue; a running one is aborted (its whisper state is kept).</summary>
     private void Withdraw()
     {
         if (_speculation is not { } stale) return;

@@ -9,7 +9,7 @@ internal sealed record SpanRecord(ActivitySpanId SpanId, ActivitySpanId ParentSp
 /// <summary>
 /// The real spans of recent voice requests, for the dashboard's waterfalls: listens to the voice and assistant sources
 /// (and to bus spans inside a voice trace, which link the router to the utterance it answers) only while a page is open
-/// (<paramref name="watching"/>); otherwise it samples nothing and the spans are never made. Keeps the last
+/// (the <c>watching</c> callback); otherwise it samples nothing and the spans are never made. Keeps the last
 /// <see cref="MaxTraces"/> traces, each bounded.
 /// </summary>
 internal sealed class VoiceSpans : IDisposable

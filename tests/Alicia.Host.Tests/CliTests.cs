@@ -47,7 +47,7 @@ public sealed class CliTests : IDisposable
     [InlineData(new[] { "voice", "send", "--help" }, "alicia voice send <file> [options]", new[] { "--websocket", "--language <CODE>", "--budget <MS>", "--kind <command|dictation>" }, new[] { "--type" })]
     [InlineData(new[] { "device", "provision", "--help" }, "alicia device provision <id> [options]", new[] { "--type <TYPE>", "--role <ROLE>", "--password-from-env <VAR>", "--broker-url <URL>" }, new[] { "--overlap", "--timeout" })]
     [InlineData(new[] { "broker", "config", "mosquitto", "--help" }, "alicia broker config mosquitto [options]", new[] { "--plain-port <N>", "--no-anonymous", "--port <N>" }, new[] { "--broker <URL>" })]
-    [InlineData(new[] { "models", "random", "--help" }, "alicia models random <file> [options]", new[] { "--size <micro|tiny>" }, new[] { "--config" })]
+    [InlineData(new[] { "models", "random", "--help" }, "alicia models random <file> [options]", new[] { "--size <micro|tiny>", "--weights <f16|q8_0|q5_1>" }, new[] { "--config" })]
     [InlineData(new[] { "help", "audit", "tail" }, "alicia audit tail [options]", new[] { "-n, --lines <N>", "--data <DIR>" }, new[] { "--port" })]
     public async Task Each_command_prints_its_own_help(string[] args, string usage, string[] present, string[] absent)
     {

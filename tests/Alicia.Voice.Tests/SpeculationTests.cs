@@ -122,7 +122,7 @@ public sealed class SpeculationTests(Xunit.Abstractions.ITestOutputHelper output
     }
 
     [Fact]
-    public async Task A_started_speculation_runs_to_its_end_but_a_waiting_one_is_withdrawn()
+    public async Task A_withdrawn_speculation_is_aborted_whether_it_waits_or_runs()
     {
         var stt = new SttPoolTests.GatedStt();
         await using var pool = new SpeechToTextPool(stt, new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30) });
@@ -132,13 +132,150 @@ public sealed class SpeculationTests(Xunit.Abstractions.ITestOutputHelper output
         await stt.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
         SttTicket waiting = pool.Submit(new float[16], new SttOptions { Language = "waiting" }, SttPriority.Speculative, waitingCancel.Token);
 
-        await startedCancel.CancelAsync();
+        // The waiting one first: once the running one stops, its slot would take the next in the queue.
         await waitingCancel.CancelAsync();
+        await startedCancel.CancelAsync();
+        // The engine keeps its state when aborted (SttTests), so a withdrawn speculation stops at once and frees its core.
+        Assert.Equal(SttOutcomeKind.Cancelled, (await started.Outcome.WaitAsync(TimeSpan.FromSeconds(10))).Kind);
         Assert.Equal(SttOutcomeKind.Cancelled, (await waiting.Outcome.WaitAsync(TimeSpan.FromSeconds(10))).Kind);
-        stt.Gate.SetResult();
-        // Aborting whisper mid-run would cost its state: the started one finishes and its caller ignores it.
-        Assert.Equal(SttOutcomeKind.Transcribed, (await started.Outcome.WaitAsync(TimeSpan.FromSeconds(10))).Kind);
         Assert.Equal(["started"], stt.Order);
         Assert.Equal(0, pool.BusyCount);
+    }
+}
+
+/// <summary>
+/// Speculation yields to real work: the load is the pool's own real transcriptions, driven by a fake engine whose
+/// calls the test starts and ends one by one (a fake clock for the pool's timers; no sleeps).
+/// </summary>
+public sealed class SpeculationYieldTests
+{
+    /// <summary>A fake engine: each call waits until the test ends it (or it is aborted), and says so.</summary>
+    private sealed class SteppedStt(int concurrency) : ISpeechToText
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, TaskCompletionSource> _running = new();
+        public readonly System.Threading.Channels.Channel<string> Events = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        public string Name => "stepped";
+        public IReadOnlyCollection<string> Languages => [];
+        public int MaxConcurrency => concurrency;
+
+        public async Task<SttResult> TranscribeAsync(ReadOnlyMemory<float> audio, SttOptions options, CancellationToken cancellationToken)
+        {
+            var end = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _running[options.Language] = end;
+            Events.Writer.TryWrite("start " + options.Language);
+            try { await end.Task.WaitAsync(cancellationToken); }
+            catch (OperationCanceledException)
+            {
+                Events.Writer.TryWrite("abort " + options.Language);
+                throw;
+            }
+            return new SttResult { Text = options.Language, Confidence = 0.9, Tokens = 1 };
+        }
+
+        public void End(string language) => _running[language].SetResult();
+
+        public async Task<string> NextAsync() => await Events.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        public ValueTask DisposeAsync() => default;
+    }
+
+    private static SpeechToTextPool Pool(ISpeechToText stt, bool besideRealWork = false) =>
+        new(stt, new SttPoolOptions { MaxWait = TimeSpan.FromSeconds(30), SpeculateBesideRealWork = besideRealWork }, new Microsoft.Extensions.Time.Testing.FakeTimeProvider());
+
+    private static SttOptions Named(string name) => new() { Language = name };
+
+    [Fact]
+    public async Task A_speculation_waits_while_real_work_runs_even_with_a_free_slot_and_starts_when_it_ends()
+    {
+        var stt = new SteppedStt(concurrency: 2);
+        await using SpeechToTextPool pool = Pool(stt);
+        Task<SttOutcome> real = pool.SubmitAsync(new float[16], Named("real"), SttPriority.Command);
+        Assert.Equal("start real", await stt.NextAsync());
+        SttTicket speculation = pool.Submit(new float[16], Named("speculation"), SttPriority.Speculative);
+        // The queue is served in order: anything submitted after the speculation starting first proves it was held back.
+        Task<SttOutcome> second = pool.SubmitAsync(new float[16], Named("second"), SttPriority.Normal);
+        Assert.Equal("start second", await stt.NextAsync());
+        Assert.False(speculation.Started);
+        Assert.Equal(1, pool.Queued);
+
+        stt.End("real");
+        Assert.Equal(SttOutcomeKind.Transcribed, (await real).Kind);
+        Assert.False(speculation.Started); // "second" still runs
+        stt.End("second");
+        await second;
+        Assert.Equal("start speculation", await stt.NextAsync());
+        stt.End("speculation");
+        Assert.Equal("speculation", (await speculation.Outcome.WaitAsync(TimeSpan.FromSeconds(10))).Result!.Text);
+    }
+
+    [Fact]
+    public async Task With_speculation_beside_real_work_allowed_it_takes_the_free_slot()
+    {
+        var stt = new SteppedStt(concurrency: 2);
+        await using SpeechToTextPool pool = Pool(stt, besideRealWork: true);
+        Task<SttOutcome> real = pool.SubmitAsync(new float[16], Named("real"), SttPriority.Command);
+        Assert.Equal("start real", await stt.NextAsync());
+        SttTicket speculation = pool.Submit(new float[16], Named("speculation"), SttPriority.Speculative);
+        Assert.Equal("start speculation", await stt.NextAsync());
+        stt.End("real");
+        stt.End("speculation");
+        await Task.WhenAll(real, speculation.Outcome).WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task A_running_speculation_yields_its_slot_to_real_work_then_runs_again()
+    {
+        var stt = new SteppedStt(concurrency: 1);
+        await using SpeechToTextPool pool = Pool(stt);
+        SttTicket speculation = pool.Submit(new float[16], Named("speculation"), SttPriority.Speculative);
+        Assert.Equal("start speculation", await stt.NextAsync());
+
+        Task<SttOutcome> real = pool.SubmitAsync(new float[16], Named("real"), SttPriority.Command);
+        Assert.Equal("abort speculation", await stt.NextAsync());
+        Assert.Equal("start real", await stt.NextAsync());
+        Assert.False(speculation.Started);
+        Assert.Equal(1, pool.YieldedCount);
+
+        stt.End("real");
+        Assert.Equal(SttOutcomeKind.Transcribed, (await real).Kind);
+        Assert.Equal("start speculation", await stt.NextAsync());
+        stt.End("speculation");
+        SttOutcome outcome = await speculation.Outcome.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(SttOutcomeKind.Transcribed, outcome.Kind);
+        Assert.Equal(0, pool.BusyCount);
+    }
+
+    [Fact]
+    public async Task A_running_speculation_promoted_to_real_work_no_longer_yields()
+    {
+        var stt = new SteppedStt(concurrency: 1);
+        await using SpeechToTextPool pool = Pool(stt);
+        SttTicket speculation = pool.Submit(new float[16], Named("speculation"), SttPriority.Speculative);
+        Assert.Equal("start speculation", await stt.NextAsync());
+        Assert.True(speculation.TryPromote(SttPriority.Command)); // its utterance ended: it is the real transcription now
+
+        Task<SttOutcome> other = pool.SubmitAsync(new float[16], Named("other"), SttPriority.Command);
+        stt.End("speculation");
+        Assert.Equal(SttOutcomeKind.Transcribed, (await speculation.Outcome.WaitAsync(TimeSpan.FromSeconds(10))).Kind);
+        Assert.Equal("start other", await stt.NextAsync()); // no abort in between
+        stt.End("other");
+        await other;
+        Assert.Equal(0, pool.YieldedCount);
+    }
+
+    [Fact]
+    public async Task A_waiting_speculation_promoted_while_real_work_runs_starts_in_its_turn()
+    {
+        var stt = new SteppedStt(concurrency: 2);
+        await using SpeechToTextPool pool = Pool(stt);
+        Task<SttOutcome> real = pool.SubmitAsync(new float[16], Named("real"), SttPriority.Command);
+        Assert.Equal("start real", await stt.NextAsync());
+        SttTicket speculation = pool.Submit(new float[16], Named("speculation"), SttPriority.Speculative);
+        Assert.False(speculation.Started); // held back beside real work
+        Assert.True(speculation.TryPromote(SttPriority.Command));
+        Assert.Equal("start speculation", await stt.NextAsync()); // real now: takes the free slot at once
+        stt.End("speculation");
+        stt.End("real");
+        await Task.WhenAll(real, speculation.Outcome).WaitAsync(TimeSpan.FromSeconds(10));
     }
 }

@@ -33,8 +33,9 @@ internal static class ModelsCommand
 
         var file = new Argument<string>("file") { Description = "Where to write the model" };
         var size = CommonOptions.OneOf("--size", "micro (~8 MB, default) or tiny (tiny.en's dimensions, ~75 MB)", "micro", "micro", "tiny");
-        var random = new Command("random", "Write a random-weight Whisper ggml model: meaningless transcripts, for smoke tests of the speech-to-text path") { file, size };
-        random.SetAction(result => WriteRandom(cli, result.GetValue(file)!, result.GetValue(size)!));
+        var weights = CommonOptions.OneOf("--weights", "f16 (default), q8_0 or q5_1 (ggml's quantized blocks, as the published quantized models)", "f16", "f16", "q8_0", "q5_1");
+        var random = new Command("random", "Write a random-weight Whisper ggml model: meaningless transcripts, for smoke tests of the speech-to-text path") { file, size, weights };
+        random.SetAction(result => WriteRandom(cli, result.GetValue(file)!, result.GetValue(size)!, result.GetValue(weights)!));
 
         return new Command("models", "The models of the manifest (models/manifest.json)") { list, pull, random };
     }
@@ -92,11 +93,14 @@ internal static class ModelsCommand
         return failed == 0 ? Cli.Ok : Cli.Failed;
     }
 
-    private static int WriteRandom(CliContext cli, string path, string size)
+    private static int WriteRandom(CliContext cli, string path, string size, string weights)
     {
-        WhisperDimensions dimensions = size == "tiny" ? WhisperDimensions.TinyEn : WhisperDimensions.Micro;
+        WhisperDimensions dimensions = (size == "tiny" ? WhisperDimensions.TinyEn : WhisperDimensions.Micro) with
+        {
+            Weights = weights switch { "q8_0" => WhisperWeights.Q8_0, "q5_1" => WhisperWeights.Q5_1, _ => WhisperWeights.F16 },
+        };
         RandomWhisperModel.Write(path, dimensions);
-        cli.Out.WriteLine($"{path}: random-weight Whisper model ({size}, {new FileInfo(path).Length / 1_000_000.0:0.0} MB); meaningless transcripts, for tests only");
+        cli.Out.WriteLine($"{path}: random-weight Whisper model ({size}, {weights}, {new FileInfo(path).Length / 1_000_000.0:0.0} MB); meaningless transcripts, for tests only");
         return Cli.Ok;
     }
 

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 
 namespace Alicia.Tools.Models;
@@ -35,21 +34,25 @@ internal sealed record WhisperDimensions
     /// </summary>
     public bool Talkative { get; init; }
 
-    public string Tag => $"r2-v{Vocab}-a{AudioState}x{AudioLayers}h{AudioHeads}-t{TextState}x{TextLayers}h{TextHeads}{(Talkative ? "-talk" : "")}";
+    /// <summary>How the linear and token-embedding weights are stored (f16, or ggml's Q8_0 / Q5_1 blocks as the published quantized models).</summary>
+    public WhisperWeights Weights { get; init; } = WhisperWeights.F16;
+
+    public string Tag => $"r2-v{Vocab}-a{AudioState}x{AudioLayers}h{AudioHeads}-t{TextState}x{TextLayers}h{TextHeads}{(Talkative ? "-talk" : "")}{(Weights == WhisperWeights.F16 ? "" : "-" + Weights.ToString().ToLowerInvariant())}";
 }
 
 /// <summary>
 /// Writes a random-weight Whisper model in the ggml layout whisper.cpp's <c>whisper_model_load</c> reads:
-/// magic, 11 hyper-parameters (ftype 1 = f16), the mel filter bank, the vocabulary, then every tensor
-/// of the architecture (n_dims, name length, type, ne reversed from the torch shape, name, data).
-/// Conv, linear and token-embedding weights are f16; 1-D tensors, positional embeddings and conv biases
-/// f32. Its transcripts are meaningless: it exists so tests and benchmarks exercise the real inference
+/// magic, 11 hyper-parameters (ftype 1 = f16, 2007 = Q8_0, 2009 = Q5_1), the mel filter bank, the vocabulary,
+/// then every tensor of the architecture (n_dims, name length, type, ne reversed from the torch shape, name, data).
+/// Linear and token-embedding weights are f16 or quantized (<see cref="WhisperDimensions.Weights"/>: whisper.cpp's
+/// quantize tool converts exactly the 2-D weights); conv weights f16; 1-D tensors, positional embeddings and conv
+/// biases f32. Its transcripts are meaningless: it exists so tests and benchmarks exercise the real inference
 /// path and cost without downloadable weights. Nothing may claim recognition accuracy from it.
 /// </summary>
 internal static class RandomWhisperModel
 {
     private const uint Magic = 0x67676d6c;
-    private const int F32 = 0, F16 = 1;
+    private const int F32 = GgmlQuantizer.TypeF32, F16 = GgmlQuantizer.TypeF16;
 
     /// <summary>Writes the model to <paramref name="path"/> (atomically: a temporary file, then a rename).</summary>
     public static void Write(string path, WhisperDimensions d, int seed = 1)
@@ -60,7 +63,7 @@ internal static class RandomWhisperModel
         {
             var rng = new XorShift((uint)seed * 2654435761u + 1);
             w.Write(Magic);
-            foreach (int v in new[] { d.Vocab, d.AudioContext, d.AudioState, d.AudioHeads, d.AudioLayers, d.TextContext, d.TextState, d.TextHeads, d.TextLayers, d.Mels, 1 })
+            foreach (int v in new[] { d.Vocab, d.AudioContext, d.AudioState, d.AudioHeads, d.AudioLayers, d.TextContext, d.TextState, d.TextHeads, d.TextLayers, d.Mels, GgmlQuantizer.FileType(d.Weights) })
                 w.Write(v);
 
             // Mel filters: n_mel x n_fft (201) triangles, so the log-mel input is sane.
@@ -85,7 +88,7 @@ internal static class RandomWhisperModel
                 w.Write(word[..n]);
             }
 
-            int a = d.AudioState, t = d.TextState;
+            int a = d.AudioState, t = d.TextState, linear = GgmlQuantizer.TensorType(d.Weights);
             Tensor(w, rng, "encoder.positional_embedding", F32, 0.02f, a, d.AudioContext);
             Tensor(w, rng, "encoder.conv1.weight", F16, 0.05f, 3, d.Mels, a);
             Tensor(w, rng, "encoder.conv1.bias", F32, 0f, 1, a);
@@ -93,13 +96,13 @@ internal static class RandomWhisperModel
             Tensor(w, rng, "encoder.conv2.bias", F32, 0f, 1, a);
             Tensor(w, rng, "encoder.ln_post.weight", F32, -1f, a);
             Tensor(w, rng, "encoder.ln_post.bias", F32, 0f, a);
-            for (int i = 0; i < d.AudioLayers; i++) Block(w, rng, $"encoder.blocks.{i}.", a, cross: false);
+            for (int i = 0; i < d.AudioLayers; i++) Block(w, rng, $"encoder.blocks.{i}.", a, linear, cross: false);
 
             Tensor(w, rng, "decoder.positional_embedding", F32, 0.02f, t, d.TextContext);
-            Tensor(w, rng, "decoder.token_embedding.weight", F16, d.Talkative ? 0.5f : 0.05f, [t, d.Vocab], zeroFrom: d.Talkative ? (long)ordinary * t : long.MaxValue);
+            Tensor(w, rng, "decoder.token_embedding.weight", linear, d.Talkative ? 0.5f : 0.05f, [t, d.Vocab], zeroFrom: d.Talkative ? (long)ordinary * t : long.MaxValue);
             Tensor(w, rng, "decoder.ln.weight", F32, -1f, t);
             Tensor(w, rng, "decoder.ln.bias", F32, 0f, t);
-            for (int i = 0; i < d.TextLayers; i++) Block(w, rng, $"decoder.blocks.{i}.", t, cross: true);
+            for (int i = 0; i < d.TextLayers; i++) Block(w, rng, $"decoder.blocks.{i}.", t, linear, cross: true);
         }
         File.Move(temp, path, overwrite: true);
     }
@@ -113,28 +116,28 @@ internal static class RandomWhisperModel
         return path;
     }
 
-    private static void Block(BinaryWriter w, XorShift rng, string p, int s, bool cross)
+    private static void Block(BinaryWriter w, XorShift rng, string p, int s, int linear, bool cross)
     {
         Tensor(w, rng, p + "mlp_ln.weight", F32, -1f, s);
         Tensor(w, rng, p + "mlp_ln.bias", F32, 0f, s);
-        Tensor(w, rng, p + "mlp.0.weight", F16, 0.05f, s, 4 * s);
+        Tensor(w, rng, p + "mlp.0.weight", linear, 0.05f, s, 4 * s);
         Tensor(w, rng, p + "mlp.0.bias", F32, 0f, 4 * s);
-        Tensor(w, rng, p + "mlp.2.weight", F16, 0.05f, 4 * s, s);
+        Tensor(w, rng, p + "mlp.2.weight", linear, 0.05f, 4 * s, s);
         Tensor(w, rng, p + "mlp.2.bias", F32, 0f, s);
-        Attention(w, rng, p + "attn_ln", p + "attn", s);
-        if (cross) Attention(w, rng, p + "cross_attn_ln", p + "cross_attn", s);
+        Attention(w, rng, p + "attn_ln", p + "attn", s, linear);
+        if (cross) Attention(w, rng, p + "cross_attn_ln", p + "cross_attn", s, linear);
     }
 
-    private static void Attention(BinaryWriter w, XorShift rng, string ln, string attn, int s)
+    private static void Attention(BinaryWriter w, XorShift rng, string ln, string attn, int s, int linear)
     {
         Tensor(w, rng, ln + ".weight", F32, -1f, s);
         Tensor(w, rng, ln + ".bias", F32, 0f, s);
-        Tensor(w, rng, attn + ".query.weight", F16, 0.05f, s, s);
+        Tensor(w, rng, attn + ".query.weight", linear, 0.05f, s, s);
         Tensor(w, rng, attn + ".query.bias", F32, 0f, s);
-        Tensor(w, rng, attn + ".key.weight", F16, 0.05f, s, s);
-        Tensor(w, rng, attn + ".value.weight", F16, 0.05f, s, s);
+        Tensor(w, rng, attn + ".key.weight", linear, 0.05f, s, s);
+        Tensor(w, rng, attn + ".value.weight", linear, 0.05f, s, s);
         Tensor(w, rng, attn + ".value.bias", F32, 0f, s);
-        Tensor(w, rng, attn + ".out.weight", F16, 0.05f, s, s);
+        Tensor(w, rng, attn + ".out.weight", linear, 0.05f, s, s);
         Tensor(w, rng, attn + ".out.bias", F32, 0f, s);
     }
 
@@ -154,20 +157,20 @@ internal static class RandomWhisperModel
         w.Write(nameBytes);
         long count = 1;
         foreach (int n in ne) count *= n;
-        int size = type == F16 ? 2 : 4;
-        var chunk = new byte[64 * 1024];
+        // Whole rows of ne[0] (a multiple of 32 in every Whisper size) at a time, so quantized blocks never straddle a chunk.
+        int row = ne[0], rows = Math.Max(1, 16384 / row);
+        var values = new float[row * rows];
+        var bytes = new byte[GgmlQuantizer.Bytes(F32, values.Length)];
         long remaining = count, index = 0;
         while (remaining > 0)
         {
-            int n = (int)Math.Min(remaining, chunk.Length / size);
+            int n = (int)Math.Min(remaining, values.Length);
             for (int i = 0; i < n; i++, index++)
             {
                 float v = scale switch { -1f => 1f, 0f => 0f, _ => rng.NextSigned() * scale };
-                if (index >= zeroFrom) v = 0f;
-                if (type == F16) BinaryPrimitives.WriteHalfLittleEndian(chunk.AsSpan(2 * i), (Half)v);
-                else BinaryPrimitives.WriteSingleLittleEndian(chunk.AsSpan(4 * i), v);
+                values[i] = index >= zeroFrom ? 0f : v;
             }
-            w.Write(chunk, 0, n * size);
+            w.Write(bytes, 0, GgmlQuantizer.Encode(type, values.AsSpan(0, n), bytes));
             remaining -= n;
         }
     }

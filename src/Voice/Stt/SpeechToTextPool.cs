@@ -7,9 +7,10 @@ internal enum SttPriority
     Normal = 1,
 
     /// <summary>
-    /// Transcription started during the silence hangover, before the end is certain: served only after
-    /// everything else, and (once started) run to the end rather than aborted, because aborting whisper
-    /// mid-run costs its state (rebuilding it takes far longer than finishing).
+    /// Transcription started during the silence hangover, before the end is certain: it yields to real work.
+    /// It is served only after everything else, starts only while no real transcription runs (on two cores it
+    /// would take a core from one), and a running one is aborted when withdrawn or when real work would
+    /// otherwise wait for its slot (then it goes back to the head of the speculative queue).
     /// </summary>
     Speculative = 2,
 }
@@ -37,13 +38,20 @@ internal sealed record SttPoolOptions
 
     /// <summary>What one transcription is expected to take before any has been measured (engine selection by latency budget).</summary>
     public TimeSpan ExpectedLatency { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>
+    /// Whether a speculation may start beside a real transcription. Off by default: on a loaded 2-core machine,
+    /// speculations beside real work made 10 sessions 1.11x slower (issue 14; bench/README.md, "Voice under load").
+    /// </summary>
+    public bool SpeculateBesideRealWork { get; init; }
 }
 
 /// <summary>
 /// The engine manager's scheduler: utterances from every session share the loaded engine's
 /// <see cref="ISpeechToText.MaxConcurrency"/> slots through one bounded priority queue. Device commands
 /// go before other work; a full queue or a wait beyond <see cref="SttPoolOptions.MaxWait"/> answers
-/// <see cref="SttOutcomeKind.Busy"/> with the reason, so the satellite can say so.
+/// <see cref="SttOutcomeKind.Busy"/> with the reason, so the satellite can say so. Speculations yield to real
+/// work (see <see cref="SttPriority.Speculative"/>).
 /// </summary>
 internal sealed class SpeechToTextPool : IAsyncDisposable
 {
@@ -56,6 +64,9 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task[] _workers;
     private int _queued;
+    private int _runningReal;                      // under _gate
+    private readonly List<Job> _runningSpeculative = []; // under _gate
+    private int _parked;                           // wake-ups a worker gave back because only speculation waited beside real work
 
     public SpeechToTextPool(ISpeechToText engine, SttPoolOptions? options = null, TimeProvider? clock = null)
     {
@@ -82,6 +93,9 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
 
     public long BusyCount;
     public long TranscribedCount;
+
+    /// <summary>Running speculations aborted to let real work have their slot.</summary>
+    public long YieldedCount;
 
     private double _latencyMs = double.NaN;
 
@@ -119,24 +133,73 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
             job.Node = _queues[(int)priority].AddLast(job);
             _queued++;
         }
-        job.Timer = _clock.CreateTimer(static s => ((SpeechToTextPool)((object[])s!)[0]).Expire((Job)((object[])s!)[1]), new object[] { this, job }, _options.MaxWait, Timeout.InfiniteTimeSpan);
-        job.Registration = cancellationToken.Register(() => Remove(job, new SttOutcome(SttOutcomeKind.Cancelled, null, "cancelled", 0, 0)));
+        Arm(job);
         _available.Release();
+        if (priority != SttPriority.Speculative) YieldToRealWork();
         return new SttTicket(this, job);
     }
 
-    /// <summary>Moves a waiting job to the back of a higher-priority queue; false once it has started or ended.</summary>
+    private void Arm(Job job)
+    {
+        job.Timer = _clock.CreateTimer(static s => ((SpeechToTextPool)((object[])s!)[0]).Expire((Job)((object[])s!)[1]), new object[] { this, job }, _options.MaxWait, Timeout.InfiniteTimeSpan);
+        job.Registration = job.Cancellation.Register(() => Remove(job, new SttOutcome(SttOutcomeKind.Cancelled, null, "cancelled", 0, 0)));
+    }
+
+    /// <summary>
+    /// Real work waits and every slot is busy: the most recently started speculation is aborted (the engine keeps
+    /// its state) and goes back to the head of its queue.
+    /// </summary>
+    private void YieldToRealWork()
+    {
+        CancellationTokenSource? yielding = null;
+        lock (_gate)
+        {
+            bool realWaits = _queues[(int)SttPriority.Command].Count + _queues[(int)SttPriority.Normal].Count > 0;
+            if (!realWaits || _runningReal + _runningSpeculative.Count < _workers.Length) return;
+            for (int i = _runningSpeculative.Count - 1; i >= 0 && yielding is null; i--)
+                if (_runningSpeculative[i].Yield is { IsCancellationRequested: false } cts) yielding = cts;
+        }
+        if (yielding is null) return;
+        try { yielding.Cancel(); }
+        catch (ObjectDisposedException) { return; } // it ended meanwhile: its slot is free anyway
+        Interlocked.Increment(ref YieldedCount);
+    }
+
+    /// <summary>
+    /// Moves a waiting job to the back of a higher-priority queue; a running speculation becomes real work (no
+    /// longer yields). False once it has ended, or started as real work.
+    /// </summary>
     internal bool Promote(Job job, SttPriority priority)
     {
         lock (_gate)
         {
+            if (priority >= job.Priority) return job.Node?.List is not null || _runningSpeculative.Contains(job);
+            if (_runningSpeculative.Remove(job))
+            {
+                job.Priority = priority;
+                _runningReal++;
+                return true;
+            }
             if (job.Node?.List is null) return false;
-            if (priority >= job.Priority) return true;
             job.Node.List.Remove(job.Node);
             job.Priority = priority;
             job.Node = _queues[(int)priority].AddLast(job);
-            return true;
         }
+        ReleaseParked();
+        YieldToRealWork();
+        return true;
+    }
+
+    /// <summary>Gives back the wake-ups workers parked (a real job ended, or a waiting speculation became real).</summary>
+    private void ReleaseParked()
+    {
+        int n;
+        lock (_gate)
+        {
+            n = _parked;
+            _parked = 0;
+        }
+        if (n > 0) _available.Release(n);
     }
 
     private void Expire(Job job)
@@ -161,21 +224,57 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
         return true;
     }
 
-    private Job? Take()
+    /// <summary>The next job, marked running; null when none, or when only speculation waits while real work runs (the wake-up is parked).</summary>
+    private Job? Take(bool stopping = false)
     {
         lock (_gate)
         {
             foreach (LinkedList<Job> queue in _queues)
             {
-                if (queue.First is { } node)
+                if (queue.First is not { } node) continue;
+                Job job = node.Value;
+                if (!stopping && job.Priority == SttPriority.Speculative && _runningReal > 0 && !_options.SpeculateBesideRealWork)
                 {
-                    queue.RemoveFirst();
-                    _queued--;
-                    return node.Value;
+                    _parked++;
+                    return null;
                 }
+                queue.RemoveFirst();
+                _queued--;
+                if (stopping) return job;
+                if (job.Priority == SttPriority.Speculative)
+                {
+                    job.Yield = new CancellationTokenSource();
+                    _runningSpeculative.Add(job);
+                }
+                else _runningReal++;
+                return job;
             }
             return null;
         }
+    }
+
+    /// <summary>The job has stopped running; true when it was real work (parked speculations may then start).</summary>
+    private bool Finished(Job job)
+    {
+        lock (_gate)
+        {
+            if (_runningSpeculative.Remove(job)) return false;
+            _runningReal--;
+            return true;
+        }
+    }
+
+    /// <summary>A yielded speculation goes back to the head of its queue, to start again when the real work is done.</summary>
+    private void Requeue(Job job)
+    {
+        lock (_gate)
+        {
+            job.Node = _queues[(int)job.Priority].AddFirst(job);
+            _queued++;
+        }
+        Volatile.Write(ref job.Started, false);
+        Arm(job);
+        _available.Release();
     }
 
     private async Task WorkAsync()
@@ -186,22 +285,30 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
             try { await _available.WaitAsync(stopping).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             Job? job = Take();
-            if (job is null) continue; // expired or cancelled while waiting
+            if (job is null) continue; // expired, cancelled, or a speculation parked behind real work
             job.Timer?.Dispose();
             job.Registration.Dispose();
             double queueMs = _clock.GetElapsedTime(job.Enqueued).TotalMilliseconds;
             long started = _clock.GetTimestamp();
             Volatile.Write(ref job.Started, true);
             Interlocked.Increment(ref _running);
+            CancellationTokenSource? yielding = job.Yield;
+            bool requeued = false;
             try
             {
-                // A started speculation is not aborted (see SttPriority.Speculative): only stopping ends it.
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(job.Priority == SttPriority.Speculative ? CancellationToken.None : job.Cancellation, stopping);
+                // A speculation also ends when it yields to real work (the engine keeps its state for the next call).
+                using var linked = yielding is null
+                    ? CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation, stopping)
+                    : CancellationTokenSource.CreateLinkedTokenSource(job.Cancellation, stopping, yielding.Token);
                 SttResult result = await _engine.TranscribeAsync(job.Audio, job.Options, linked.Token).ConfigureAwait(false);
                 Interlocked.Increment(ref TranscribedCount);
                 double sttMs = _clock.GetElapsedTime(started).TotalMilliseconds;
                 Observe(sttMs);
                 job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Transcribed, result, "", queueMs, sttMs));
+            }
+            catch (OperationCanceledException) when (yielding is { IsCancellationRequested: true } && !job.Cancellation.IsCancellationRequested && !stopping.IsCancellationRequested)
+            {
+                requeued = true;
             }
             catch (OperationCanceledException)
             {
@@ -214,6 +321,11 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
             finally
             {
                 Interlocked.Decrement(ref _running);
+                bool wasReal = Finished(job); // out of the running list first: nothing picks its yield source after this
+                job.Yield = null;
+                yielding?.Dispose();
+                if (requeued) Requeue(job);
+                if (wasReal) ReleaseParked();
             }
         }
     }
@@ -223,7 +335,7 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
         if (_stopping.IsCancellationRequested) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         try { await Task.WhenAll(_workers).ConfigureAwait(false); } catch (OperationCanceledException) { }
-        while (Take() is { } job) job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Cancelled, null, "stopping", 0, 0));
+        while (Take(stopping: true) is { } job) job.Completion.TrySetResult(new SttOutcome(SttOutcomeKind.Cancelled, null, "stopping", 0, 0));
         _available.Dispose();
         _stopping.Dispose();
     }
@@ -240,6 +352,9 @@ internal sealed class SpeechToTextPool : IAsyncDisposable
         public LinkedListNode<Job>? Node { get; set; }
         public ITimer? Timer { get; set; }
         public CancellationTokenRegistration Registration { get; set; }
+
+        /// <summary>Set while the job runs as a speculation: cancelled to make it yield to real work.</summary>
+        public CancellationTokenSource? Yield { get; set; }
     }
 }
 
@@ -253,9 +368,9 @@ internal sealed class SttTicket
 
     public Task<SttOutcome> Outcome => _job.Completion.Task;
 
-    /// <summary>Whether transcription has begun (a started job runs to its end).</summary>
+    /// <summary>Whether transcription is under way or done (a speculation that yielded is waiting again).</summary>
     public bool Started => Volatile.Read(ref _job.Started);
 
-    /// <summary>Raises the priority of a waiting job; false when it has already started or ended.</summary>
+    /// <summary>Raises the priority of a waiting job, or makes a running speculation real work; false when it has ended or runs as real work already.</summary>
     public bool TryPromote(SttPriority priority) => _pool.Promote(_job, priority);
 }

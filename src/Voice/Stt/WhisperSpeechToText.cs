@@ -99,7 +99,7 @@ internal sealed class WhisperSpeechToText : ISpeechToText
         }
         finally
         {
-            if (state != 0) ReturnState(state, keep: !cancellationToken.IsCancellationRequested);
+            if (state != 0) ReturnState(state);
             _slots.Release();
         }
     }
@@ -224,10 +224,12 @@ internal sealed class WhisperSpeechToText : ISpeechToText
         return state != 0 ? state : throw new InvalidOperationException("whisper.cpp could not allocate a state");
     }
 
-    // A state whose run was cancelled is dropped rather than trusted again.
-    private void ReturnState(nint state, bool keep)
+    // A state whose run was aborted is kept too: whisper_full recomputes the mel, encoder output and KV cache of
+    // every call from scratch (a test checks an aborted state then transcribes exactly as a fresh one), and
+    // building a new state costs far more than a transcription, so aborting a speculation is cheap.
+    private void ReturnState(nint state)
     {
-        if (keep && _states.Count < _options.Concurrency) _states.Add(state);
+        if (_states.Count < _options.Concurrency) _states.Add(state);
         else WhisperNative.FreeState(state);
     }
 

@@ -43,6 +43,13 @@ internal static unsafe class WhisperLibrary
         }
     }
 
+    /// <summary>What the shipped whisper.cpp build was compiled to use (ggml's system-info string), for benchmark reports.</summary>
+    public static string SystemInfo()
+    {
+        EnsureLoaded();
+        return Marshal.PtrToStringUTF8((nint)WhisperNative.SystemInfo())?.Trim() ?? "";
+    }
+
     private static string FileName(string library) =>
         OperatingSystem.IsWindows() ? library + ".dll" : OperatingSystem.IsMacOS() ? "lib" + library + ".dylib" : "lib" + library + ".so";
 

@@ -85,6 +85,10 @@ internal static unsafe partial class WhisperNative
     [LibraryImport(Library, EntryPoint = "whisper_lang_id", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int LanguageId(string language);
 
+    /// <summary>The instruction sets the loaded whisper.cpp build uses ("AVX2 = 1 | ... | OPENMP = 1"): static, owned by the library.</summary>
+    [LibraryImport(Library, EntryPoint = "whisper_print_system_info")]
+    public static partial byte* SystemInfo();
+
     /// <summary>Sets whisper.cpp's and ggml's log sink (<c>void (*)(int level, const char * text, void * user_data)</c>).</summary>
     [LibraryImport(Library, EntryPoint = "whisper_log_set")]
     public static partial void LogSet(delegate* unmanaged[Cdecl]<int, byte*, void*, void> callback, void* userData);

@@ -31,6 +31,7 @@ internal sealed class SonosSpeaker(SonosClient client, AudioClipServer clips, in
     private int _duckedFrom = -1;
     private long _offlineUntil;
     private SonosReply? _direct;
+    private CancellationTokenSource? _playOut; // the wait for a finished reply's clip to play out; a stop cancels it
 
     public string Description => $"sonos {_client.BaseAddress.Authority}";
 
@@ -56,6 +57,14 @@ internal sealed class SonosSpeaker(SonosClient client, AudioClipServer clips, in
 
     public ValueTask EndAsync(ReplyEndStatus status, string text, CancellationToken cancellationToken) =>
         _direct?.EndAsync(status, text, cancellationToken) ?? default;
+
+    public bool StopPlaying()
+    {
+        CancellationTokenSource? playOut = Interlocked.Exchange(ref _playOut, null);
+        if (playOut is null) return false;
+        try { playOut.Cancel(); } catch (ObjectDisposedException) { return false; }
+        return true;
+    }
 
     private void MarkOffline() => Volatile.Write(ref _offlineUntil, _clock.GetTimestamp() + (long)(OfflineRetry.TotalSeconds * _clock.TimestampFrequency));
 
@@ -124,7 +133,14 @@ internal sealed class SonosSpeaker(SonosClient client, AudioClipServer clips, in
             SonosClient client = speaker._client;
             try
             {
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, speaker._clock).ConfigureAwait(false);
+                if (wait > TimeSpan.Zero)
+                {
+                    using var playOut = new CancellationTokenSource();
+                    Volatile.Write(ref speaker._playOut, playOut);
+                    try { await Task.Delay(wait, speaker._clock, playOut.Token).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { speaker._logger.LogInformation("Speech: {Speaker}: stopped while playing; what was playing comes back", Description); }
+                    finally { Interlocked.CompareExchange(ref speaker._playOut, null, playOut); }
+                }
                 if (saved.Uri.Length > 0) await client.SetUriAsync(saved.Uri, saved.Metadata, CancellationToken.None).ConfigureAwait(false);
                 if (saved.Volume >= 0 && speaker._announceVolume > 0) await client.SetVolumeAsync(saved.Volume, CancellationToken.None).ConfigureAwait(false);
                 if (saved.WasPlaying && saved.Uri.Length > 0) await client.PlayAsync(CancellationToken.None).ConfigureAwait(false);

@@ -37,4 +37,10 @@ internal interface IReplyOutput
 
     /// <summary>Ends the reply; <paramref name="text"/> is what was to be said (so a failure still reaches the user as text).</summary>
     ValueTask EndAsync(ReplyEndStatus status, string text, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Cuts off what the output still plays of replies that have ended (a speaker playing a whole clip on its own long
+    /// after synthesis finished); true when something was playing. A stop in the room calls it.
+    /// </summary>
+    bool StopPlaying() => false;
 }

@@ -119,6 +119,12 @@ internal sealed class SpeechOutput : IAsyncDisposable
             p.Stop();
             stopped++;
         }
+        // A speaker may still be playing a reply whose synthesis has already ended: the stop is for that too.
+        if (room.Length > 0)
+        {
+            foreach (RoomSpeaker speaker in _speakers.In(room))
+                if (speaker.Output.StopPlaying()) stopped++;
+        }
         if (stopped > 0) _logger.LogInformation("Speech: stopped {Count} reply(ies) (session {Session}, device {Device}, room {Room})", stopped, sessionId, deviceId, room);
         return stopped;
     }

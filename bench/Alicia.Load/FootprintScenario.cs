@@ -354,7 +354,7 @@ internal static partial class FootprintScenario
         json.WriteString("note", "shared machine: other work (builds, tests, other benchmarks) ran at the same time; compare the modes of this run with each other, not with other machines");
         json.WriteEndObject();
         json.WriteStartObject("binary");
-        json.WriteString("path", o.Binary);
+        json.WriteString("path", Path.GetFileName(o.Binary)); // the file name only: a results file carries no machine path
         json.WriteNumber("bytes", binaryBytes);
         json.WriteNumber("mb", Math.Round(binaryBytes / 1048576.0, 2));
         json.WriteNumber("with_native_libraries_mb", Math.Round(directoryBytes / 1048576.0, 2));

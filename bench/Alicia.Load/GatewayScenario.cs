@@ -130,7 +130,7 @@ internal static class GatewayScenario
             w.WriteStartObject();
             w.WriteString("scenario", "gateway");
             w.WriteString("utc", now.ToString("O"));
-            w.WriteString("command", "dotnet bin/Release/net10.0/Alicia.Load.dll " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)));
+            w.WriteString("command", LoadCommandLine.Text);
             w.WriteStartObject("machine");
             w.WriteNumber("cores", Environment.ProcessorCount);
             w.WriteString("cpu", CpuModel());

@@ -47,7 +47,7 @@ internal static class VoiceLoopScenario
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{same.Key} session(s): end of speech -> first reply audio p95 {string.Join(", ", byWeights.Select(r => $"{r.Weights} {Loop(r):0} ms ({Loop(r) / baseline:0.00}x)"))}"));
         }
-        Console.WriteLine("results: " + VoiceResults.Write("voice-loop", Environment.CommandLine, loadBefore, runs));
+        Console.WriteLine("results: " + VoiceResults.Write("voice-loop", LoadCommandLine.Text, loadBefore, runs));
         return 0;
     }
 

@@ -82,7 +82,7 @@ internal static class VoiceScenario
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{same.Key.Item1}, speculation {same.Key.Item2}: end of speech -> published p95 {string.Join(", ", byWeights.Select(r => $"{r.Weights} {P95(r):0} ms ({P95(r) / baseline:0.00}x)"))}"));
         }
-        Console.WriteLine("results: " + VoiceResults.Write("voice", Environment.CommandLine, loadBefore, runs));
+        Console.WriteLine("results: " + VoiceResults.Write("voice", LoadCommandLine.Text, loadBefore, runs));
         return 0;
     }
 

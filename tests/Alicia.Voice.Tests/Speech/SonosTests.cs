@@ -137,22 +137,28 @@ public sealed class SonosTests(ITestOutputHelper output)
         Assert.Equal((FakeSonosDevice.RadioUri, "PLAYING", FakeSonosDevice.InitialVolume), (kitchen.CurrentUri, kitchen.TransportState, kitchen.Volume));
     }
 
+    /// <summary>Publishes an answer of about two minutes of speech to the kitchen; the task completes with how it ended.</summary>
+    private static async Task<Task<Alicia.Voice.Speech.Output.ReplyEndStatus>> PublishLongReplyAsync(VoiceEngineHarness engine, AliciaBus router)
+    {
+        var ended = new TaskCompletionSource<Alicia.Voice.Speech.Output.ReplyEndStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        engine.Voice.Speech!.ReplyEnded += (_, status) => ended.TrySetResult(status);
+        string text = string.Join(" ", Enumerable.Repeat("This is a long answer that goes on and on.", 40));
+        await router.PublishAsync(new AiResponse { ReplyId = "long", Room = "kitchen", Text = text, IsFinal = true });
+        return ended.Task;
+    }
+
     [Fact]
     public async Task Stop_in_the_room_puts_back_what_the_speaker_was_playing_at_once()
     {
         await using var kitchen = new FakeSonosDevice();
         await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
         await using AliciaBus router = await engine.ClientAsync("router");
-        var ended = new TaskCompletionSource<Alicia.Voice.Speech.Output.ReplyEndStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        engine.Voice.Speech!.ReplyEnded += (_, status) => ended.TrySetResult(status);
-        string long_ = string.Join(" ", Enumerable.Repeat("This is a long answer that goes on and on.", 40)); // about two minutes of speech
-
-        await router.PublishAsync(new AiResponse { ReplyId = "long", Room = "kitchen", Text = long_, IsFinal = true });
+        Task<Alicia.Voice.Speech.Output.ReplyEndStatus> ended = await PublishLongReplyAsync(engine, router);
         await kitchen.FirstAudio.WaitAsync(Wait);
         await router.PublishAsync(new VoiceCommandRoute { Intent = "stop", Location = "kitchen" });
 
         // Stopped while still synthesising, or (synthesis is quick) after it ended while the speaker still plays the clip.
-        Assert.Contains(await ended.Task.WaitAsync(Wait), new[] { Alicia.Voice.Speech.Output.ReplyEndStatus.Stopped, Alicia.Voice.Speech.Output.ReplyEndStatus.Spoken });
+        Assert.Contains(await ended.WaitAsync(Wait), new[] { Alicia.Voice.Speech.Output.ReplyEndStatus.Stopped, Alicia.Voice.Speech.Output.ReplyEndStatus.Spoken });
         // Played to its end, the clip would hold the radio back for two minutes, longer than this wait.
         await kitchen.WaitForCallAsync(c => Is(c, "SetAVTransportURI") && c.Arguments["CurrentURI"] == FakeSonosDevice.RadioUri, Wait);
         await kitchen.WaitForCallAsync(c => Is(c, "Play") && kitchen.CurrentUri == FakeSonosDevice.RadioUri && kitchen.TransportState == "PLAYING", Wait);
@@ -165,13 +171,9 @@ public sealed class SonosTests(ITestOutputHelper output)
         await using var kitchen = new FakeSonosDevice();
         await using VoiceEngineHarness engine = await EngineAsync(("kitchen", kitchen));
         await using AliciaBus router = await engine.ClientAsync("router");
-        var ended = new TaskCompletionSource<Alicia.Voice.Speech.Output.ReplyEndStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        engine.Voice.Speech!.ReplyEnded += (_, status) => ended.TrySetResult(status);
-        string long_ = string.Join(" ", Enumerable.Repeat("This is a long answer that goes on and on.", 40)); // about two minutes of speech
-
-        await router.PublishAsync(new AiResponse { ReplyId = "long", Room = "kitchen", Text = long_, IsFinal = true });
+        Task<Alicia.Voice.Speech.Output.ReplyEndStatus> ended = await PublishLongReplyAsync(engine, router);
         // The whole reply is synthesised (and served) long before the speaker has played it.
-        Assert.Equal(Alicia.Voice.Speech.Output.ReplyEndStatus.Spoken, await ended.Task.WaitAsync(Wait));
+        Assert.Equal(Alicia.Voice.Speech.Output.ReplyEndStatus.Spoken, await ended.WaitAsync(Wait));
         Assert.NotEqual(FakeSonosDevice.RadioUri, kitchen.CurrentUri);
         await router.PublishAsync(new VoiceCommandRoute { Intent = "stop", Location = "kitchen" });
 

@@ -42,6 +42,7 @@ public static class VoiceBuilderExtensions
             Hangover = TimeSpan.FromMilliseconds(voice.HangoverMs),
             SpeculateAfter = voice.SpeculateAfterMs < 0 ? null : TimeSpan.FromMilliseconds(voice.SpeculateAfterMs),
         },
+        Quality = new QualityOptions { MinConfidence = voice.MinTranscriptConfidence },
         ListenAddress = voice.ListenAddress,
         AudioPort = voice.AudioPort,
         AdvertisedHost = string.IsNullOrWhiteSpace(voice.AdvertisedHost) ? null : voice.AdvertisedHost,

@@ -30,6 +30,13 @@ public sealed class VoiceSettings
     [Range(60, 2000)]
     public int HangoverMs { get; set; } = 300;
 
+    /// <summary>
+    /// Transcripts whose mean token probability is below this are rejected as unreliable (0 accepts every non-empty one,
+    /// e.g. to run the whole loop on a random-weight test model).
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double MinTranscriptConfidence { get; set; } = 0.4;
+
     /// <summary>Silence after which speech to text starts speculatively, inside the hangover, in ms; -1 turns speculation off.</summary>
     public int SpeculateAfterMs { get; set; }
 

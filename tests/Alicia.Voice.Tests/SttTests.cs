@@ -246,6 +246,17 @@ public sealed class SttPoolTests
         Assert.Equal(accepted, verdict.Accepted);
         Assert.Contains(reason, verdict.Reason);
     }
+
+    [Fact]
+    public void The_confidence_floor_comes_from_the_settings_and_zero_accepts_a_random_models_transcript()
+    {
+        var lowConfidence = new SttResult { Text = "w8680 w8680", Confidence = 0.0, NoSpeechProbability = 0.1 };
+        Assert.False(new QualityAssessor(new VoiceSettings().ToVoiceOptions().Quality).Assess(lowConfidence).Accepted);
+        QualityOptions floorZero = new VoiceSettings { MinTranscriptConfidence = 0 }.ToVoiceOptions().Quality;
+        Assert.Equal(0, floorZero.MinConfidence);
+        Assert.True(new QualityAssessor(floorZero).Assess(lowConfidence).Accepted);
+        Assert.Contains(VoiceSettingsValidator.Failures(new VoiceSettings { MinTranscriptConfidence = 1.5 }), f => f.Contains("MinTranscriptConfidence", StringComparison.Ordinal));
+    }
 }
 
 /// <summary>

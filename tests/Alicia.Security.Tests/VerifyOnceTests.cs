@@ -159,6 +159,9 @@ public sealed class VerifyOnceTests : IAsyncLifetime
             Assert.Equal(gatewayChecks + 1, ingress.SignatureChecks); // verified at the door ...
             Assert.Equal(engineChecks, _engine.Verifier.SignatureChecks); // ... and not again in the engine
             Assert.Equal(engineMarked + 1, _engine.Verifier.MarkedAccepted);
+            // Its sequence is observed once, at the door; the engine's subscribers may take it in any order.
+            Assert.Equal(1, ingress.Sequences.Of(device.Name).Last);
+            Assert.Equal(0, _engine.Verifier.Sequences.Of(device.Name).Last);
         }
     }
 

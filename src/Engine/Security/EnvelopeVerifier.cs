@@ -108,7 +108,8 @@ public sealed class EnvelopeVerifier
         envelope = envelope.WithAttestation(envelope.AttestedBy is null ? Attestation.SourceSigned : Attestation.GatewayAttested);
         Interlocked.Increment(ref _markedAccepted);
         marked = true;
-        Accepted(envelope.Source, envelope.Sequence);
+        // Counted, and its sequence observed, once: by the gateway's verifier when it verified the message. Several of
+        // the engine's subscribers may take the same marked message, in any order.
         return Verdict.Accept;
     }
 

@@ -30,8 +30,6 @@ internal sealed class SequenceTracker
         lock (state)
         {
             long last = state.Last;
-            // The same message taken by two of the engine's subscribers (its bus and the registry): not a restart.
-            if (sequence == last) return 0;
             state.Last = sequence;
             if (last == 0) return 0;
             if (sequence > last + 1)
@@ -40,7 +38,7 @@ internal sealed class SequenceTracker
                 state.Gaps += missing;
                 return missing;
             }
-            if (sequence < last) state.Restarts++;
+            if (sequence <= last) state.Restarts++;
             return 0;
         }
     }

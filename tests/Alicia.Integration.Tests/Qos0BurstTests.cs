@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Alicia.Engine.Bus;
 using MQTTnet.Server;
 
@@ -15,17 +16,34 @@ public sealed class Qos0BurstTests
     private const int PayloadBytes = 256;
     private const string Topic = "bench/qos0/burst";
 
-    /// <summary>Raises <see cref="All"/> once the broker has queued or dropped <paramref name="total"/> messages for <paramref name="receiver"/>.</summary>
-    private sealed class HandledCounter(string receiver, int total)
+    /// <summary>
+    /// Raises <see cref="All"/> once the broker has queued (MQTTnet's enqueued event) or dropped (the broker's drop
+    /// counter: a drop at the cap is refused before MQTTnet queues it) <paramref name="total"/> messages for <paramref name="receiver"/>.
+    /// </summary>
+    private sealed class HandledCounter(string receiver, int total) : IDisposable
     {
+        private readonly MeterListener _drops = new();
         private int _handled;
         public TaskCompletionSource All { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public void Attach(MqttServer server) => server.ApplicationMessageEnqueuedOrDroppedAsync += e =>
+        public void Attach(EmbeddedBroker broker)
         {
-            if (e.ReceiverClientId == receiver && Interlocked.Increment(ref _handled) == total) All.TrySetResult();
-            return Task.CompletedTask;
-        };
+            _drops.InstrumentPublished = (i, l) => { if (i.Meter == broker.Metrics.Meter && i.Name == "alicia.broker.qos0.dropped") l.EnableMeasurementEvents(i); };
+            _drops.SetMeasurementEventCallback<long>((_, n, _, _) => Count((int)n));
+            _drops.Start();
+            broker.Configuring += server => server.ApplicationMessageEnqueuedOrDroppedAsync += e =>
+            {
+                if (e.ReceiverClientId == receiver && !e.IsDropped) Count(1);
+                return Task.CompletedTask;
+            };
+        }
+
+        private void Count(int n)
+        {
+            if (Interlocked.Add(ref _handled, n) == total) All.TrySetResult();
+        }
+
+        public void Dispose() => _drops.Dispose();
     }
 
     private static async Task<(long Dropped, int Received)> BurstAsync(int total, int maxPending, bool stopSubscriber)
@@ -37,8 +55,8 @@ public sealed class Qos0BurstTests
 
         await using var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { Port = 0, MaxPendingMessagesPerClient = maxPending, BackpressureWatermark = Math.Min(256, maxPending) });
         string subscriberId = "burst-sub-" + Guid.NewGuid().ToString("N")[..6];
-        var handled = new HandledCounter(subscriberId, total);
-        broker.Configuring += handled.Attach;
+        using var handled = new HandledCounter(subscriberId, total);
+        handled.Attach(broker);
         await broker.StartAsync();
         string port = broker.TcpEndPoint!.Port.ToString();
 

@@ -16,7 +16,9 @@ namespace Alicia.Engine.Bus;
 /// too. When the count reaches the watermark, a QoS 1+ publish to it waits. The wait happens inside the
 /// publisher's receive loop, so the publisher's own PUBACKs slow down and its in-flight window throttles
 /// it: backpressure instead of loss, and a bounded queue instead of unbounded latency. QoS 0 is never
-/// held back; what the hard queue cap drops is counted, by QoS.
+/// held back; what the hard queue cap drops is refused here and counted, by QoS, before MQTTnet's own cap could drop
+/// it unseen (so MQTTnet's per-message enqueued-or-dropped event stays off). The embedded broker keeps no session
+/// past its connection (MQTTnet's persistent sessions are off), so every queue belongs to a connected client.
 /// </summary>
 internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetrics metrics, ILogger logger)
 {
@@ -36,9 +38,7 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     {
         server.ClientConnectedAsync += e => { _queues[e.ClientId] = new ClientQueue(); return Task.CompletedTask; };
         server.ClientDisconnectedAsync += e => { Forget(e.ClientId); return Task.CompletedTask; };
-        server.ApplicationMessageEnqueuedOrDroppedAsync += OnEnqueuedOrDropped;
         server.ClientAcknowledgedPublishPacketAsync += OnAcknowledged;
-        server.InterceptingOutboundPacketAsync += OnOutbound;
     }
 
     public int PendingFor(string clientId) => _queues.TryGetValue(clientId, out ClientQueue? q) ? Volatile.Read(ref q.Pending) : 0;
@@ -51,20 +51,25 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     public ValueTask BeforeEnqueueAsync(InterceptingClientApplicationMessageEnqueueEventArgs e)
     {
         if (!_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) return ValueTask.CompletedTask; // offline: the session queue holds it
-        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce
-            || (Volatile.Read(ref queue.WaiterCount) == 0 && Volatile.Read(ref queue.Pending) < options.BackpressureWatermark))
+        if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
+        {
+            if (Volatile.Read(ref queue.Pending) >= options.MaxPendingMessagesPerClient) Drop(e);
+            else Interlocked.Increment(ref queue.Pending);
+            return ValueTask.CompletedTask;
+        }
+        if (Volatile.Read(ref queue.WaiterCount) == 0 && Volatile.Read(ref queue.Pending) < options.BackpressureWatermark)
         {
             Interlocked.Increment(ref queue.Pending);
             return ValueTask.CompletedTask;
         }
-        return WaitForRoomAsync(e.ReceiverClientId, queue);
+        return WaitForRoomAsync(e, queue);
     }
 
     /// <summary>
     /// Queues the publisher behind those already waiting; a release hands each freed slot to one waiter (already
     /// counted), so a thousand blocked publishers are not all woken to race for one slot.
     /// </summary>
-    private async ValueTask WaitForRoomAsync(string receiver, ClientQueue queue)
+    private async ValueTask WaitForRoomAsync(InterceptingClientApplicationMessageEnqueueEventArgs e, ClientQueue queue)
     {
         metrics.BackpressureWait();
         var slot = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -83,13 +88,21 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         {
             // A subscriber that stopped reading must not stall every publisher forever; the hard cap still applies,
             // and any loss past it is counted and logged as an error.
-            logger.LogWarning("Subscriber {Client} has {Pending} messages queued and is not reading; publishing to it without waiting", receiver, Volatile.Read(ref queue.Pending));
-            Interlocked.Increment(ref queue.Pending);
+            logger.LogWarning("Subscriber {Client} has {Pending} messages queued and is not reading; publishing to it without waiting", e.ReceiverClientId, Volatile.Read(ref queue.Pending));
+            if (Volatile.Read(ref queue.Pending) >= options.MaxPendingMessagesPerClient) Drop(e);
+            else Interlocked.Increment(ref queue.Pending);
         }
         catch (TimeoutException)
         {
             // The slot was handed over as the wait timed out: it is counted already.
         }
+    }
+
+    /// <summary>The receiver's queue is at the hard cap: the message is not queued for it, and the loss is counted.</summary>
+    private void Drop(InterceptingClientApplicationMessageEnqueueEventArgs e)
+    {
+        e.AcceptEnqueue = false;
+        CountDrop(e.ReceiverClientId, e.ApplicationMessage);
     }
 
     private void HandOutRoom(ClientQueue queue)
@@ -107,32 +120,29 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         }
     }
 
-    private Task OnEnqueuedOrDropped(ApplicationMessageEnqueuedEventArgs e)
+    private void CountDrop(string receiver, MQTTnet.MqttApplicationMessage message)
     {
-        if (e.IsDropped)
+        if (message.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
         {
-            if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
-            {
-                metrics.Qos0Dropped();
-                // A subscriber that cannot keep up may lose thousands a second: count each, log a few.
-                if (_qos0DropLog.Allow())
-                    logger.LogWarning("Broker queue of {Client} is full ({Cap}): dropped a QoS 0 message on {Topic} (every drop counts in alicia.broker.qos0.dropped)", e.ReceiverClientId, options.MaxPendingMessagesPerClient, e.ApplicationMessage.Topic);
-            }
-            else
-            {
-                metrics.Qos1Dropped();
-                logger.LogError("Broker queue of {Client} is full ({Cap}): dropped a QoS {Qos} message on {Topic}", e.ReceiverClientId, options.MaxPendingMessagesPerClient, (int)e.ApplicationMessage.QualityOfServiceLevel, e.ApplicationMessage.Topic);
-            }
-            Release(e.ReceiverClientId, 1); // counted when it was let in; it will never be written
+            metrics.Qos0Dropped();
+            // A subscriber that cannot keep up may lose thousands a second: count each, log a few.
+            if (_qos0DropLog.Allow())
+                logger.LogWarning("Broker queue of {Client} is full ({Cap}): dropped a QoS 0 message on {Topic} (every drop counts in alicia.broker.qos0.dropped)", receiver, options.MaxPendingMessagesPerClient, message.Topic);
         }
-        return Task.CompletedTask;
+        else
+        {
+            metrics.Qos1Dropped();
+            logger.LogError("Broker queue of {Client} is full ({Cap}): dropped a QoS {Qos} message on {Topic}", receiver, options.MaxPendingMessagesPerClient, (int)message.QualityOfServiceLevel, message.Topic);
+        }
     }
 
-    /// <summary>A message written at QoS 0 is done: no acknowledgement will come for it.</summary>
-    private Task OnOutbound(InterceptingPacketEventArgs e)
+    /// <summary>
+    /// A message written at QoS 0 is done: no acknowledgement will come for it. Called by the broker's transport
+    /// (<see cref="Transport.PacketTaps.Written"/>) for every packet it writes.
+    /// </summary>
+    public void OnWritten(string clientId, MQTTnet.Packets.MqttPacket packet)
     {
-        if (e.Packet is MQTTnet.Packets.MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtMostOnce } && e.ClientId is not null) Release(e.ClientId, 1);
-        return Task.CompletedTask;
+        if (packet is MQTTnet.Packets.MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtMostOnce }) Release(clientId, 1);
     }
 
     private Task OnAcknowledged(ClientAcknowledgedPublishPacketEventArgs e)

@@ -47,4 +47,9 @@ internal static class ClientOptions
         if (username is not null) builder.WithCredentials(username, password);
         return builder;
     }
+
+    /// <summary>An MQTTnet client for <paramref name="endpoint"/>: read and written through pipes (in-process connections: both ends of the pipes directly).</summary>
+    public static IMqttClient CreateClient(BrokerEndpoint endpoint) => endpoint.InMemory is { } adapter
+        ? new MqttClientFactory().CreateMqttClient(MQTTnet.Diagnostics.Logger.MqttNetNullLogger.Instance, new InMemoryClientAdapterFactory(adapter))
+        : new MqttClientFactory().CreateMqttClient(MQTTnet.Diagnostics.Logger.MqttNetNullLogger.Instance, Transport.PipeClientAdapterFactory.Instance);
 }

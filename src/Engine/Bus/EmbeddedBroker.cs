@@ -23,6 +23,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly BrokerFlowControl _flow;
     private readonly SharedSubscriptions _shared = new();
+    private readonly PacketTaps _taps = new();
     private MqttServer? _server;
 
     internal EmbeddedBroker(EmbeddedBrokerOptions? options = null, BusMetrics? metrics = null, ILogger<EmbeddedBroker>? logger = null, int maxMessageBytes = 256 * 1024)
@@ -34,6 +35,10 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         Metrics = metrics ?? new BusMetrics();
         _flow = new BrokerFlowControl(_options, Metrics, _logger);
+        _taps.Received = _shared.OnReceived;
+        _taps.Sending = SharedSubscriptions.OnSending;
+        _taps.Written = _flow.OnWritten;
+        InMemory.Taps = _taps;
     }
 
     internal BusMetrics Metrics { get; }
@@ -94,7 +99,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             network = new GuardedTcpServerAdapter(
                 _options.ListenTcp ? new IPEndPoint(address, _options.Port) : null,
                 tls ? new IPEndPoint(address, _options.TlsPort) : null,
-                Tls, Limits, _logger, _options.CoalesceWrites);
+                Tls, Limits, _logger, _taps, _options.CoalesceWrites);
             adapters.Add(network);
         }
         MqttServer server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters);

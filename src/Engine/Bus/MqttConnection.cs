@@ -27,7 +27,7 @@ internal sealed class MqttConnection : IAsyncDisposable
         MqttClientOptionsBuilder builder = ClientOptions.For(endpoint, clientId, username, password, tls);
         configure?.Invoke(builder);
         _options = builder.Build();
-        _client = new MqttClientFactory().CreateMqttClient();
+        _client = ClientOptions.CreateClient(endpoint);
         _client.DisconnectedAsync += OnDisconnected;
         _reconnect = new ReconnectLoop($"bus client {clientId}", ReconnectOnceAsync, () => _client.IsConnected, logger,
             minBackoff ?? TimeSpan.FromMilliseconds(100), maxBackoff ?? TimeSpan.FromSeconds(10), _disposing.Token);

@@ -31,7 +31,7 @@ internal sealed class RawMqttLink : IAsyncDisposable
         _clientId = clientId;
         _logger = logger;
         _will = will;
-        _client = new MqttClientFactory().CreateMqttClient();
+        _client = ClientOptions.CreateClient(endpoint);
         _client.DisconnectedAsync += OnDisconnectedAsync;
         _client.ApplicationMessageReceivedAsync += e => Received is { } handler ? handler(e.ApplicationMessage) : Task.CompletedTask;
         _reconnect = new ReconnectLoop($"raw MQTT link {clientId}", ReconnectOnceAsync, () => _client.IsConnected, logger,

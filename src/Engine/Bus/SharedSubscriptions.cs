@@ -23,7 +23,6 @@ internal sealed class SharedSubscriptions
 
     public void Attach(MqttServer server)
     {
-        server.InterceptingInboundPacketAsync += OnInbound;
         server.ClientDisconnectedAsync += e => { RemoveClient(e.ClientId); return Task.CompletedTask; };
     }
 
@@ -38,16 +37,17 @@ internal sealed class SharedSubscriptions
         return group.IndexOfAny(['+', '#']) < 0;
     }
 
-    private Task OnInbound(InterceptingPacketEventArgs e)
+    /// <summary>Rewrites a SUBSCRIBE or UNSUBSCRIBE as it is decoded (<see cref="Transport.PacketTaps.Received"/>), before MQTTnet refuses <c>$share</c>.</summary>
+    public void OnReceived(string clientId, MqttPacket packet)
     {
-        switch (e.Packet)
+        switch (packet)
         {
             case MqttSubscribePacket subscribe:
                 foreach (MqttTopicFilter f in subscribe.TopicFilters)
                 {
                     if (TryParse(f.Topic, out string group, out string filter))
                     {
-                        Add(group, filter, e.ClientId);
+                        Add(group, filter, clientId);
                         f.Topic = filter;
                     }
                 }
@@ -57,13 +57,21 @@ internal sealed class SharedSubscriptions
                 {
                     if (TryParse(unsubscribe.TopicFilters[i], out string group, out string filter))
                     {
-                        Remove(group, filter, e.ClientId);
+                        Remove(group, filter, clientId);
                         unsubscribe.TopicFilters[i] = filter;
                     }
                 }
                 break;
         }
-        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// MQTTnet's CONNACK says Shared Subscription Available = 0 because it refuses <c>$share</c> itself; this broker
+    /// implements them around it, so its CONNACK says so (<see cref="Transport.PacketTaps.Sending"/>).
+    /// </summary>
+    public static void OnSending(string clientId, MqttPacket packet)
+    {
+        if (packet is MqttConnAckPacket ack) ack.SharedSubscriptionAvailable = true;
     }
 
     /// <summary>False when <paramref name="receiver"/> shares the message's subscription with a group member that was chosen instead.</summary>

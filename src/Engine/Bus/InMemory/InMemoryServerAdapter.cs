@@ -1,9 +1,9 @@
 using System.IO.Pipelines;
 using System.Net;
+using Alicia.Engine.Bus.Transport;
 using MQTTnet.Adapter;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
-using MQTTnet.Implementations;
 using MQTTnet.Server;
 
 namespace Alicia.Engine.Bus.InMemory;
@@ -14,16 +14,17 @@ namespace Alicia.Engine.Bus.InMemory;
 /// </summary>
 internal sealed class InMemoryServerAdapter : IMqttServerAdapter
 {
-    private static readonly IPEndPoint InProcessEndPoint = new(IPAddress.Loopback, 0);
-    private IMqttNetLogger _logger = MqttNetNullLogger.Instance;
+    internal static readonly IPEndPoint InProcessEndPoint = new(IPAddress.Loopback, 0);
     private MqttServerOptions? _options;
 
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
 
+    /// <summary>The broker's packet observers, run on every in-process connection.</summary>
+    public PacketTaps? Taps { get; set; }
+
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
         _options = options;
-        _logger = logger;
         return Task.CompletedTask;
     }
 
@@ -31,21 +32,28 @@ internal sealed class InMemoryServerAdapter : IMqttServerAdapter
 
     public void Dispose() { }
 
-    /// <summary>Opens a connection to the broker and returns the client's end of it.</summary>
+    /// <summary>Opens a connection to the broker and returns the client's end of it as a stream.</summary>
     public Stream Connect()
+    {
+        (PipeReader input, PipeWriter output) = ConnectPipes();
+        return new DuplexPipeStream(input, output);
+    }
+
+    /// <summary>Opens a connection to the broker and returns the client's end of it: what the broker sends, and where to write to it.</summary>
+    public (PipeReader Input, PipeWriter Output) ConnectPipes()
     {
         Func<IMqttChannelAdapter, Task> handler = ClientHandler ?? throw new InvalidOperationException("the embedded broker is not running");
         MqttServerOptions options = _options!;
         var clientToServer = new Pipe();
         var serverToClient = new Pipe();
-        var serverSide = new DuplexPipeStream(clientToServer.Reader, serverToClient.Writer);
-        var channel = new MqttTcpChannel(serverSide, InProcessEndPoint, InProcessEndPoint, null);
-        var adapter = new MqttChannelAdapter(channel, new MqttPacketFormatterAdapter(new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax)), _logger);
+        // The server's end reads and writes the pipes directly; completing them is the whole close.
+        var adapter = new MqttPipeAdapter(clientToServer.Reader, serverToClient.Writer,
+            new MqttPacketFormatterAdapter(new MqttBufferWriter(options.WriterBufferSize, options.WriterBufferSizeMax)), InProcessEndPoint, InProcessEndPoint, taps: Taps);
         _ = Task.Run(async () =>
         {
             try { await handler(adapter).ConfigureAwait(false); }
             finally { adapter.Dispose(); }
         });
-        return new DuplexPipeStream(serverToClient.Reader, clientToServer.Writer);
+        return (serverToClient.Reader, clientToServer.Writer);
     }
 }

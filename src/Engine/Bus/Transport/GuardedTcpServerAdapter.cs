@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -7,23 +8,22 @@ using Microsoft.Extensions.Logging;
 using MQTTnet.Adapter;
 using MQTTnet.Diagnostics.Logger;
 using MQTTnet.Formatter;
-using MQTTnet.Implementations;
 using MQTTnet.Server;
 
 namespace Alicia.Engine.Bus.Transport;
 
 /// <summary>
 /// The broker's network listeners (plain TCP and TLS 1.3), in place of MQTTnet's own TCP adapter, which
-/// has no hook for the stream: every connection's (decrypted) stream passes through a
-/// <see cref="PacketSizeGuardStream"/>, so no client can make the broker buffer more than the limits.
+/// has no hook for the stream: every connection's (decrypted) stream is read and written by a
+/// <see cref="MqttPipeAdapter"/>, which refuses a packet above the limits before buffering it.
 /// </summary>
 internal sealed class GuardedTcpServerAdapter(
-    IPEndPoint? plain, IPEndPoint? encrypted, BrokerTlsSettings? tls, PacketLimits limits, ILogger logger, bool coalesceWrites = false) : IMqttServerAdapter
+    IPEndPoint? plain, IPEndPoint? encrypted, BrokerTlsSettings? tls, PacketLimits limits, ILogger logger, PacketTaps? taps = null, bool coalesceWrites = false) : IMqttServerAdapter
 {
+    private const int ReadBufferBytes = 8 * 1024;
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Socket> _listeners = [];
-    private IMqttNetLogger _mqttLogger = MqttNetNullLogger.Instance;
     private MqttServerOptions? _options;
 
     public Func<IMqttChannelAdapter, Task>? ClientHandler { get; set; }
@@ -37,7 +37,6 @@ internal sealed class GuardedTcpServerAdapter(
     public Task StartAsync(MqttServerOptions options, IMqttNetLogger logger)
     {
         _options = options;
-        _mqttLogger = logger;
         try
         {
             if (plain is not null) PlainEndPoint = Listen(plain, encrypt: false);
@@ -123,17 +122,16 @@ internal sealed class GuardedTcpServerAdapter(
             return;
         }
 
-        var guard = new PacketSizeGuardStream(stream, limits, (announced, limit) =>
-            logger.LogWarning("Closed the MQTT connection from {Remote}: a packet of {Announced} bytes announced, the limit is {Limit}", remote, announced, limit));
-        var channel = new MqttTcpChannel(guard, remote, socket.LocalEndPoint, clientCertificate);
-        var adapter = new MqttChannelAdapter(channel, new MqttPacketFormatterAdapter(new MqttBufferWriter(_options.WriterBufferSize, _options.WriterBufferSizeMax)), _mqttLogger);
+        // Read and written through pipes: packets that arrived together are decoded without an await each,
+        // and a packet announcing more than the limit is refused from its fixed header.
+        PipeReader input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBufferBytes, minimumReadSize: ReadBufferBytes / 4, leaveOpen: true));
+        PipeWriter output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: ReadBufferBytes, leaveOpen: true));
+        var adapter = new MqttPipeAdapter(input, output, new MqttPacketFormatterAdapter(new MqttBufferWriter(_options.WriterBufferSize, _options.WriterBufferSizeMax)),
+            remote, socket.LocalEndPoint, stream, limits, taps, clientCertificate, encrypt,
+            (announced, limit) => logger.LogWarning("Closed the MQTT connection from {Remote}: a packet of {Announced} bytes announced, the limit is {Limit}", remote, announced, limit));
         try { await handler(adapter).ConfigureAwait(false); }
         catch (Exception e) when (e is not OutOfMemoryException) { logger.LogDebug("MQTT connection from {Remote} ended: {Error}", remote, e.Message); }
-        finally
-        {
-            adapter.Dispose();
-            await guard.DisposeAsync().ConfigureAwait(false);
-        }
+        finally { adapter.Dispose(); }
     }
 
     public Task StopAsync()

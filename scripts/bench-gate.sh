@@ -14,7 +14,7 @@ rm -rf "$out/results"
 dotnet build bench/Alicia.Benchmarks/Alicia.Benchmarks.csproj -c Release -nologo -v q
 dotnet build bench/Alicia.AllocationGate/Alicia.AllocationGate.csproj -c Release -nologo -v q
 (cd bench/Alicia.Benchmarks && dotnet bin/Release/net10.0/Alicia.Benchmarks.dll \
-  --filter '*EnvelopeBenchmarks*' '*DispatchBenchmarks*' '*TopicBenchmarks*' '*RegistryBenchmarks.Resolve*' '*RegistryBenchmarks.Live*' '*RegistryBenchmarks.Register_update*' '*RegistryBenchmarks.Register_and_remove*' \
+  --filter '*EnvelopeBenchmarks*' '*DispatchBenchmarks*' '*TopicBenchmarks*' '*RegistryBenchmarks.Resolve*' '*RegistryBenchmarks.Live*' '*RegistryBenchmarks.Register_update*' '*RegistryBenchmarks.Register_and_remove*' '*BrokerTransportBenchmarks*' \
   --inProcess --memory --exporters json --artifacts "$out" \
   --warmupCount 1 --iterationCount 1 --invocationCount 2048 --unrollFactor 16 >"$out/bench.log" 2>&1) \
   || { tail -50 "$out/bench.log"; echo "benchmarks failed (log: $out/bench.log)" >&2; exit 1; }

@@ -38,7 +38,6 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     {
         server.ClientConnectedAsync += e => { _queues[e.ClientId] = new ClientQueue(); return Task.CompletedTask; };
         server.ClientDisconnectedAsync += e => { Forget(e.ClientId); return Task.CompletedTask; };
-        server.ClientAcknowledgedPublishPacketAsync += OnAcknowledged;
     }
 
     public int PendingFor(string clientId) => _queues.TryGetValue(clientId, out ClientQueue? q) ? Volatile.Read(ref q.Pending) : 0;
@@ -145,10 +144,15 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         if (packet is MQTTnet.Packets.MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtMostOnce }) Release(clientId, 1);
     }
 
-    private Task OnAcknowledged(ClientAcknowledgedPublishPacketEventArgs e)
+    /// <summary>
+    /// A subscriber acknowledged a message it was sent at QoS 1 (PUBACK) or 2 (PUBCOMP): it is done. Called by the
+    /// transport (<see cref="Transport.PacketTaps.Received"/>) for every packet a client sends, in place of MQTTnet's
+    /// acknowledged event (arguments and an async enumerator per acknowledgement). A client that acknowledges what it
+    /// was never sent only loosens its own backpressure; the count never goes below zero and the hard cap still holds.
+    /// </summary>
+    public void OnReceived(string clientId, MQTTnet.Packets.MqttPacket packet)
     {
-        if (e.IsCompleted && e.ClientId is not null) Release(e.ClientId, 1);
-        return Task.CompletedTask;
+        if (packet is MQTTnet.Packets.MqttPubAckPacket or MQTTnet.Packets.MqttPubCompPacket) Release(clientId, 1);
     }
 
     private void Release(string clientId, int count)

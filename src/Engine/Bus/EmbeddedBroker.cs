@@ -35,7 +35,11 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         _logger = logger ?? (ILogger)NullLogger.Instance;
         Metrics = metrics ?? new BusMetrics();
         _flow = new BrokerFlowControl(_options, Metrics, _logger);
-        _taps.Received = _shared.OnReceived;
+        _taps.Received = (clientId, packet) =>
+        {
+            _shared.OnReceived(clientId, packet);
+            _flow.OnReceived(clientId, packet);
+        };
         _taps.Sending = SharedSubscriptions.OnSending;
         _taps.Written = _flow.OnWritten;
         InMemory.Taps = _taps;

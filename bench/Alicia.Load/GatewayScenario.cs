@@ -58,6 +58,7 @@ internal static class GatewayScenario
     {
         var phases = new List<PhaseResult>();
         int[] cores = o.EngineCores.Length > 0 ? o.EngineCores : [0];
+        ulong allowed = o.EngineCores.Length > 0 ? CpuAffinity.CurrentMask() : 0;
         try
         {
             foreach (string mode in o.GatewayModes)
@@ -66,7 +67,7 @@ internal static class GatewayScenario
                 {
                     foreach (string devicesIn in o.DevicesIn)
                     foreach (int n in cores)
-                        phases.Add(await RunPhaseAsync(mode, o, o.Devices, o.Rate, flood: false, rateLimit, log, devicesIn, n).ConfigureAwait(false));
+                        phases.Add(await RunPhaseAsync(mode, o, o.Devices, o.Rate, flood: false, rateLimit, log, devicesIn, n, allowed).ConfigureAwait(false));
                 }
                 else
                 {
@@ -78,7 +79,7 @@ internal static class GatewayScenario
         }
         finally
         {
-            if (o.EngineCores.Length > 0) CpuAffinity.Pin(Environment.ProcessorCount);
+            if (o.EngineCores.Length > 0) CpuAffinity.Set(allowed);
         }
         return phases;
     }
@@ -150,7 +151,8 @@ internal static class GatewayScenario
             if (p.FloodError is not null) sb.AppendLine($"{p.Mode}/flood: first flooder refusal other than quota: {p.FloodError}");
         }
         foreach (PhaseResult p in phases)
-            sb.AppendLine($"{p.Mode}{(p.Flood ? "/flood" : "")} devices {p.DevicesIn} cores {p.EngineCores}: Ed25519 verifications in the measured phase: gateway {p.GatewayVerifications}, engine bus {p.EngineVerifications}; taken on the gateway's mark {p.EngineMarked}");
+            sb.AppendLine($"{p.Mode}{(p.Flood ? "/flood" : "")} devices {p.DevicesIn} cores {p.EngineCores}: Ed25519 verifications in the measured phase: gateway {p.GatewayVerifications}, engine bus {p.EngineVerifications}; taken on the gateway's mark {p.EngineMarked}; " +
+                          $"lock contentions in the engine process {p.LockContentions} ({(double)p.LockContentions / Math.Max(1, p.Delivered):0.000}/msg); load average at start {p.LoadAverageAtStart}");
         sb.AppendLine($"Run took {took.TotalSeconds:0.0} s; load average before {loadBefore}, after {LoadAverage()}.");
         string? json = WriteResults(o, rateLimit, phases, loadBefore, took);
         if (json is not null) sb.AppendLine($"Results: {json}");
@@ -215,6 +217,7 @@ internal static class GatewayScenario
                 w.WriteNumber("cpu_us_per_message", Math.Round(p.CpuMicrosPerMessage));
                 w.WriteString("devices_in", p.DevicesIn);
                 w.WriteString("loadavg_at_start", p.LoadAverageAtStart);
+                w.WriteNumber("lock_contentions", p.LockContentions);
                 w.WriteNumber("engine_cores", p.EngineCores);
                 w.WriteNumber("engine_busy_cores", Math.Round(p.BusyCores, 2));
                 if (p.GeneratorCpuMicrosPerMessage is { } gen) w.WriteNumber("generator_cpu_us_per_message", Math.Round(gen));
@@ -246,12 +249,12 @@ internal static class GatewayScenario
     }
 
     private static async Task<PhaseResult> RunPhaseAsync(string mode, LoadOptions o, int deviceCount, double rate, bool flood, string rateLimit, TextWriter log,
-        string devicesIn = DevicesInProcess, int engineCores = 0)
+        string devicesIn = DevicesInProcess, int engineCores = 0, ulong allowedCores = 0)
     {
         bool child = devicesIn == DevicesInChild;
         string tag = $"gateway {mode}{(flood ? " + flood" : "")}, devices {devicesIn}{(engineCores > 0 ? $", engine on {engineCores} core(s)" : "")}";
         // Pinned before the engine starts: the threads it creates inherit the mask.
-        if (engineCores > 0) log.WriteLine($"[{tag}] {CpuAffinity.Pin(engineCores)} threads pinned to {engineCores} core(s)");
+        if (engineCores > 0) log.WriteLine($"[{tag}] {CpuAffinity.Set(CpuAffinity.FirstCores(allowedCores, engineCores))} threads pinned to {engineCores} core(s)");
         string dir = Path.Combine(Path.GetTempPath(), "alicia-load-gateway-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var identities = new List<SigningIdentity>();
@@ -354,6 +357,7 @@ internal static class GatewayScenario
             string loadAtStart = LoadAverage();
             var process = Process.GetCurrentProcess();
             TimeSpan cpu0 = process.TotalProcessorTime;
+            long contention0 = Monitor.LockContentionCount;
             // Who verified what: the gateway at the door, the engine's bus again (or on the gateway's mark, not again).
             EnvelopeVerifier? ingress = engine.Services.OfType<SecurityGateway>().FirstOrDefault()?.IngressVerifier;
             long gatewayChecks0 = ingress?.SignatureChecks ?? 0, engineChecks0 = engine.Verifier.SignatureChecks, marked0 = engine.Verifier.MarkedAccepted;
@@ -422,7 +426,7 @@ internal static class GatewayScenario
                 Rate = rate,
                 DevicesIn = devicesIn,
                 LoadAverageAtStart = loadAtStart,
-                EngineCores = engineCores > 0 ? engineCores : CpuAffinity.CurrentCores(),
+                EngineCores = engineCores > 0 ? engineCores : OperatingSystem.IsLinux() ? CpuAffinity.CurrentCores() : Environment.ProcessorCount,
                 Sent = sent,
                 Failed = sendResult.Failed,
                 Delivered = receiver.Delivered,
@@ -432,6 +436,7 @@ internal static class GatewayScenario
                 Latency = receiver.Latency,
                 CpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds,
                 WindowSeconds = (double)(tEnd - t0) / freq,
+                LockContentions = Monitor.LockContentionCount - contention0,
                 GeneratorCpuSeconds = fromChild?.CpuSeconds,
                 FloodAttempted = floodAttempted,
                 FloodAccepted = floodAccepted,
@@ -483,6 +488,8 @@ internal static class GatewayScenario
         public double WindowSeconds { get; init; }
         /// <summary>The child process's CPU seconds while its devices sent (null when the devices are in process).</summary>
         public double? GeneratorCpuSeconds { get; init; }
+        /// <summary>Times a thread of this process waited for a lock held by another (Monitor and System.Threading.Lock) in the window.</summary>
+        public long LockContentions { get; init; }
         /// <summary>/proc/loadavg just before the measured phase (the machine may be shared).</summary>
         public string LoadAverageAtStart { get; init; } = "";
         public double CpuMicrosPerMessage => CpuSeconds * 1e6 / Math.Max(1, Delivered + FloodDelivered);

@@ -9,7 +9,7 @@ namespace Alicia.Load;
 /// <summary>
 /// The internal role <c>Alicia.Load gateway-devices-child ...</c>: the gateway scenario's devices in a process of their
 /// own, so their Ed25519 signing and MQTT client work do not share the engine's process. It speaks a line protocol with
-/// <see cref="GatewayDevicesProcess"/>: stdout <c>connected N</c>, <c>warm F</c>, then after <c>go</c> on stdin
+/// <see cref="GatewayDevicesProcess"/>: stdout <c>connected N on C cores</c>, <c>warm F</c>, then after <c>go</c> on stdin
 /// <c>done sent failed cpu_seconds [first error]</c>; it exits on <c>exit</c>, when stdin closes (the parent is gone),
 /// or at its own deadline (duration + 180 s), whichever comes first.
 /// </summary>
@@ -17,12 +17,13 @@ internal static class GatewayDevicesChild
 {
     public const string Role = "gateway-devices-child";
 
-    /// <summary>The child's arguments after the role: the broker port, the key file, and the phase.</summary>
-    public static IEnumerable<string> Arguments(int port, string keysFile, QualityOfService qos, double rate, double durationSeconds, int warmup) =>
+    /// <summary>The child's arguments: the role, the broker port, the key file, the phase, and the cores to run on (0: inherited).</summary>
+    public static IEnumerable<string> Arguments(int port, string keysFile, QualityOfService qos, double rate, double durationSeconds, int warmup, ulong cpuMask = 0) =>
     [
         Role, "--port", port.ToString(CultureInfo.InvariantCulture), "--keys", keysFile, "--qos", ((int)qos).ToString(CultureInfo.InvariantCulture),
         "--rate", rate.ToString("R", CultureInfo.InvariantCulture), "--duration", durationSeconds.ToString("R", CultureInfo.InvariantCulture),
         "--warmup", warmup.ToString(CultureInfo.InvariantCulture),
+        .. cpuMask != 0 ? (string[])["--cpus", cpuMask.ToString("x", CultureInfo.InvariantCulture)] : [],
     ];
 
     /// <summary>Writes the identities' private keys (one <c>name base64-seed</c> line each) to a file only the child reads.</summary>
@@ -42,6 +43,9 @@ internal static class GatewayDevicesChild
         double rate = double.Parse(a["--rate"], CultureInfo.InvariantCulture);
         double duration = Math.Clamp(double.Parse(a["--duration"], CultureInfo.InvariantCulture), 0.1, LoadOptions.MaxDurationSeconds);
         int warmup = int.Parse(a["--warmup"], CultureInfo.InvariantCulture);
+        // A child inherits the affinity of the thread that started it: with the engine pinned to one core, the devices
+        // would share that core. They get the cores the engine had before it was pinned.
+        if (a.TryGetValue("--cpus", out string? cpus)) CpuAffinity.Set(ulong.Parse(cpus, NumberStyles.HexNumber, CultureInfo.InvariantCulture));
 
         // Bounded in time whatever the parent does.
         using var deadline = new Timer(_ => { Console.Error.WriteLine($"{Role}: deadline reached, exiting"); Environment.Exit(4); }, null, TimeSpan.FromSeconds(duration + 180), Timeout.InfiniteTimeSpan);
@@ -68,7 +72,7 @@ internal static class GatewayDevicesChild
         try
         {
             await using GatewayDevices devices = await GatewayDevices.ConnectAsync(BrokerEndpoint.Tcp("127.0.0.1", port), ids).ConfigureAwait(false);
-            Console.WriteLine($"connected {devices.Count}");
+            Console.WriteLine($"connected {devices.Count} on {CpuAffinity.CurrentCores()} cores");
             long warmFailed = warmup > 0 ? await devices.WarmupAsync(warmup, qos).ConfigureAwait(false) : 0;
             Console.WriteLine($"warm {warmFailed}");
             await go.Task.ConfigureAwait(false);

@@ -24,8 +24,11 @@ internal sealed class GatewayDevicesProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
-    /// <summary>Starts the child; it connects its devices to 127.0.0.1:<paramref name="port"/> with the keys in <paramref name="keysFile"/>.</summary>
-    public static GatewayDevicesProcess Start(int port, string keysFile, QualityOfService qos, double rate, double durationSeconds, int warmup, TextWriter log)
+    /// <summary>
+    /// Starts the child; it connects its devices to 127.0.0.1:<paramref name="port"/> with the keys in <paramref name="keysFile"/>
+    /// and runs on the cores of <paramref name="cpuMask"/> (0: those it inherits from the thread that starts it).
+    /// </summary>
+    public static GatewayDevicesProcess Start(int port, string keysFile, QualityOfService qos, double rate, double durationSeconds, int warmup, TextWriter log, ulong cpuMask = 0)
     {
         string dll = typeof(GatewayDevicesProcess).Assembly.Location;
         // The dotnet host that runs this tool (or the one the SDK names, under a test host), else dotnet on the PATH.
@@ -39,7 +42,7 @@ internal sealed class GatewayDevicesProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(dll);
-        foreach (string arg in GatewayDevicesChild.Arguments(port, keysFile, qos, rate, durationSeconds, warmup)) info.ArgumentList.Add(arg);
+        foreach (string arg in GatewayDevicesChild.Arguments(port, keysFile, qos, rate, durationSeconds, warmup, cpuMask)) info.ArgumentList.Add(arg);
         var process = new Process { StartInfo = info };
         var child = new GatewayDevicesProcess(process, log);
         process.OutputDataReceived += (_, e) =>

@@ -219,6 +219,7 @@ internal static class GatewayScenario
                 w.WriteString("loadavg_at_start", p.LoadAverageAtStart);
                 w.WriteNumber("lock_contentions", p.LockContentions);
                 w.WriteNumber("engine_cores", p.EngineCores);
+                w.WriteNumber("generator_cores", p.GeneratorCores);
                 w.WriteNumber("engine_busy_cores", Math.Round(p.BusyCores, 2));
                 if (p.GeneratorCpuMicrosPerMessage is { } gen) w.WriteNumber("generator_cpu_us_per_message", Math.Round(gen));
                 else w.WriteNull("generator_cpu_us_per_message");
@@ -260,6 +261,7 @@ internal static class GatewayScenario
         var identities = new List<SigningIdentity>();
         GatewayDevices? devices = null;
         GatewayDevicesProcess? generator = null;
+        int generatorCores = 0;
         AliciaEngine? engine = null;
         IAsyncDisposable? subscription = null;
         IMqttClient? flooder = null;
@@ -303,9 +305,10 @@ internal static class GatewayScenario
                 // this phase's temp folder, deleted with it.
                 string keys = Path.Combine(dir, "device-keys.txt");
                 GatewayDevicesChild.WriteKeys(keys, ids);
-                generator = GatewayDevicesProcess.Start(endpoint.Port, keys, o.Qos, rate, o.DurationSeconds, o.Warmup, log);
+                generator = GatewayDevicesProcess.Start(endpoint.Port, keys, o.Qos, rate, o.DurationSeconds, o.Warmup, log, cpuMask: allowedCores);
                 string connected = await generator.WaitForAsync("connected", TimeSpan.FromSeconds(120)).ConfigureAwait(false);
                 log.WriteLine($"[{tag}] engine up on {endpoint}, {connected} devices connected from child process {generator.Id}");
+                generatorCores = int.Parse(connected.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
             }
             else
             {
@@ -438,6 +441,7 @@ internal static class GatewayScenario
                 WindowSeconds = (double)(tEnd - t0) / freq,
                 LockContentions = Monitor.LockContentionCount - contention0,
                 GeneratorCpuSeconds = fromChild?.CpuSeconds,
+                GeneratorCores = generatorCores,
                 FloodAttempted = floodAttempted,
                 FloodAccepted = floodAccepted,
                 FloodQuota = floodQuota,
@@ -488,6 +492,8 @@ internal static class GatewayScenario
         public double WindowSeconds { get; init; }
         /// <summary>The child process's CPU seconds while its devices sent (null when the devices are in process).</summary>
         public double? GeneratorCpuSeconds { get; init; }
+        /// <summary>Cores the devices child could run on (0: no child).</summary>
+        public int GeneratorCores { get; init; }
         /// <summary>Times a thread of this process waited for a lock held by another (Monitor and System.Threading.Lock) in the window.</summary>
         public long LockContentions { get; init; }
         /// <summary>/proc/loadavg just before the measured phase (the machine may be shared).</summary>

@@ -40,8 +40,16 @@ public sealed class GatewaySplitHarnessTests : IDisposable
             Assert.Equal(p.Sent, p.GatewayVerifications);
             Assert.Equal(0, p.EngineVerifications);
             Assert.True(p.CpuSeconds > 0 && p.WindowSeconds > 0);
-            if (p.DevicesIn == GatewayScenario.DevicesInChild) Assert.True(p.GeneratorCpuSeconds > 0, $"{what}: the child's CPU time was not reported");
-            else Assert.Null(p.GeneratorCpuSeconds);
+            if (p.DevicesIn == GatewayScenario.DevicesInChild)
+            {
+                Assert.True(p.GeneratorCpuSeconds > 0, $"{what}: the child's CPU time was not reported");
+                // The child runs on every core this process had, not only on the engine's pinned ones.
+                Assert.Equal(System.Numerics.BitOperations.PopCount(before), p.GeneratorCores);
+            }
+            else
+            {
+                Assert.Null(p.GeneratorCpuSeconds);
+            }
         }
         Assert.Equal(cores, phases.Where(p => p.DevicesIn == GatewayScenario.DevicesInChild).Select(p => p.EngineCores));
         // The pinning is undone: this process has its cores back.

@@ -307,7 +307,7 @@ internal static class GatewayScenario
                 GatewayDevicesChild.WriteKeys(keys, ids);
                 generator = GatewayDevicesProcess.Start(endpoint.Port, keys, o.Qos, rate, o.DurationSeconds, o.Warmup, log, cpuMask: allowedCores);
                 string connected = await generator.WaitForAsync("connected", TimeSpan.FromSeconds(120)).ConfigureAwait(false);
-                log.WriteLine($"[{tag}] engine up on {endpoint}, {connected} devices connected from child process {generator.Id}");
+                log.WriteLine($"[{tag}] engine up on {endpoint}, devices connected from child process {generator.Id}: {connected}");
                 generatorCores = int.Parse(connected.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
             }
             else

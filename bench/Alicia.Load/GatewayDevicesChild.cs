@@ -17,6 +17,9 @@ internal static class GatewayDevicesChild
 {
     public const string Role = "gateway-devices-child";
 
+    /// <summary>The most devices one child runs (the load tool's --devices allows 1,000).</summary>
+    public const int MaxDevices = 1000;
+
     /// <summary>The child's arguments: the role, the broker port, the key file, the phase, and the cores to run on (0: inherited).</summary>
     public static IEnumerable<string> Arguments(int port, string keysFile, QualityOfService qos, double rate, double durationSeconds, int warmup, ulong cpuMask = 0) =>
     [
@@ -67,6 +70,7 @@ internal static class GatewayDevicesChild
         {
             string[] parts = line.Split(' ', 2);
             if (parts.Length != 2) continue;
+            if (ids.Count == MaxDevices) { Console.Error.WriteLine($"{Role}: more than {MaxDevices} keys; the rest are ignored"); break; }
             ids.Add(new SigningIdentity(parts[0], Key.Import(SignatureAlgorithm.Ed25519, Convert.FromBase64String(parts[1]), KeyBlobFormat.RawPrivateKey)));
         }
         try

@@ -25,6 +25,11 @@ namespace Alicia.Load;
 /// gateway's mark instead (verified once, at the door; the counts are reported). The same payload, clients and
 /// subscriber are used with the gateway off. Results are also written as JSON to bench/results/ with the machine's description.
 /// <para>
+/// <c>--devices-process child</c> runs the devices in a child process (<see cref="GatewayDevicesChild"/>), so this process
+/// holds only the engine and its subscriber and its CPU time is the engine's; <c>--engine-cores 1,2</c> pins this process
+/// to 1 core, then 2 (<see cref="CpuAffinity"/>), for the same-run scaling of the engine.
+/// </para>
+/// <para>
 /// <c>--flood 1</c>: N-1 devices publish paced at <c>--rate</c> in total (default 500/s), without and then with one
 /// more device ("flooder") publishing flat out over its rate limit. The flooder sends envelopes signed before the
 /// phase (distinct message ids) from a raw MQTTnet client, so its own signing does not take CPU from the broker
@@ -52,7 +57,7 @@ internal static class GatewayScenario
 
     /// <summary>
     /// Every phase of the run: per gateway mode, per place of the devices (in process, child process), per engine core
-    /// count (the affinity of this process; none given: untouched). The affinity is restored to every core afterwards.
+    /// count (the affinity of this process; none given: untouched). The process gets its own mask back afterwards.
     /// </summary>
     internal static async Task<List<PhaseResult>> MeasureAsync(LoadOptions o, string rateLimit, TextWriter log)
     {

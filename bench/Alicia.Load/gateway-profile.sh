@@ -38,7 +38,7 @@ report() { perf report -i "$1" --no-children --stdio -g none "${@:2}" 2>/dev/nul
   echo "# devices child:"
   report "$work/child.data" -n --sort cpu | sed 's/^/#   /'
   echo
-  echo "## ENGINE process by shared object (libsodium = Ed25519 verification at the gateway; libcrypto = the verified mark's HMAC-SHA256)"
+  echo "## ENGINE process by shared object (libsodium = Ed25519 verification at the gateway, and the verified mark's BLAKE2b; libcrypto = the mark's HMAC-SHA256 before it became BLAKE2b)"
   report "$work/engine.data" --sort dso | head -10
   echo
   echo "## ENGINE by shared object and CPU"

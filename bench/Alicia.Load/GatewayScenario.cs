@@ -25,6 +25,11 @@ namespace Alicia.Load;
 /// gateway's mark instead (verified once, at the door; the counts are reported). The same payload, clients and
 /// subscriber are used with the gateway off. Results are also written as JSON to bench/results/ with the machine's description.
 /// <para>
+/// <c>--devices-process child</c> runs the devices in a child process (<see cref="GatewayDevicesChild"/>), so this process
+/// holds only the engine and its subscriber and its CPU time is the engine's; <c>--engine-cores 1,2</c> pins this process
+/// to 1 core, then 2 (<see cref="CpuAffinity"/>), for the same-run scaling of the engine.
+/// </para>
+/// <para>
 /// <c>--flood 1</c>: N-1 devices publish paced at <c>--rate</c> in total (default 500/s), without and then with one
 /// more device ("flooder") publishing flat out over its rate limit. The flooder sends envelopes signed before the
 /// phase (distinct message ids) from a raw MQTTnet client, so its own signing does not take CPU from the broker
@@ -35,40 +40,73 @@ internal static class GatewayScenario
 {
     private const string FlooderId = "gw-flooder";
 
+    /// <summary>Where the simulated devices run: in the engine's process (the baseline) or in a child process.</summary>
+    public const string DevicesInProcess = "in", DevicesInChild = "child";
+
     public static async Task<int> RunAsync(LoadOptions o, TextWriter log)
     {
         var total = Stopwatch.StartNew();
         string loadBefore = LoadAverage();
-        var phases = new List<PhaseResult>();
         string rateLimit = o.GatewayRateLimit ?? (o.Flood ? "200/second" : "1000000/second");
         if (!RateLimit.TryParse(rateLimit, out _)) { Console.Error.WriteLine($"--rate-limit: '{rateLimit}' is not a rate such as 200/second"); return 2; }
-        foreach (string mode in o.GatewayModes)
+        if (o.Flood && (o.DevicesIn.Contains(DevicesInChild) || o.EngineCores.Length > 0)) { Console.Error.WriteLine("--flood runs its devices in process, on all cores: no --devices-process child or --engine-cores"); return 2; }
+        List<PhaseResult> phases = await MeasureAsync(o, rateLimit, log).ConfigureAwait(false);
+        Console.Write(Report(o, rateLimit, phases, loadBefore, total.Elapsed));
+        return 0;
+    }
+
+    /// <summary>
+    /// Every phase of the run: per gateway mode, per place of the devices (in process, child process), per engine core
+    /// count (the affinity of this process; none given: untouched). The process gets its own mask back afterwards.
+    /// </summary>
+    internal static async Task<List<PhaseResult>> MeasureAsync(LoadOptions o, string rateLimit, TextWriter log)
+    {
+        var phases = new List<PhaseResult>();
+        int[] cores = o.EngineCores.Length > 0 ? o.EngineCores : [0];
+        ulong allowed = o.EngineCores.Length > 0 ? CpuAffinity.CurrentMask() : 0;
+        try
         {
-            if (!o.Flood)
+            foreach (string mode in o.GatewayModes)
             {
-                phases.Add(await RunPhaseAsync(mode, o, o.Devices, o.Rate, flood: false, rateLimit, log).ConfigureAwait(false));
-            }
-            else
-            {
-                int others = Math.Max(1, o.Devices - 1);
-                phases.Add(await RunPhaseAsync(mode, o, others, o.Rate, flood: false, rateLimit, log).ConfigureAwait(false));
-                phases.Add(await RunPhaseAsync(mode, o, others, o.Rate, flood: true, rateLimit, log).ConfigureAwait(false));
+                if (!o.Flood)
+                {
+                    foreach (string devicesIn in o.DevicesIn)
+                    foreach (int n in cores)
+                        phases.Add(await RunPhaseAsync(mode, o, o.Devices, o.Rate, flood: false, rateLimit, log, devicesIn, n, allowed).ConfigureAwait(false));
+                }
+                else
+                {
+                    int others = Math.Max(1, o.Devices - 1);
+                    phases.Add(await RunPhaseAsync(mode, o, others, o.Rate, flood: false, rateLimit, log).ConfigureAwait(false));
+                    phases.Add(await RunPhaseAsync(mode, o, others, o.Rate, flood: true, rateLimit, log).ConfigureAwait(false));
+                }
             }
         }
+        finally
+        {
+            if (o.EngineCores.Length > 0) CpuAffinity.Set(allowed);
+        }
+        return phases;
+    }
 
+    private static string Report(LoadOptions o, string rateLimit, List<PhaseResult> phases, string loadBefore, TimeSpan took)
+    {
         var sb = new StringBuilder();
         sb.AppendLine();
         sb.AppendLine($"Gateway scenario: DeviceData on alicia/devices/{{id}}/data, QoS {(int)o.Qos}, gateway rate limit {rateLimit} (burst {new GatewayOptions().Burst}) per device when on.");
         sb.AppendLine("Latency = the engine bus handler's receive time - envelope timestamp (same clock, same process); 'devices' are the measured devices (the flooder excluded).");
-        var rows = new List<string[]> { new[] { "gateway", "phase", "devices", "rate/s", "sent", "delivered", "lost", "rejected", "failed", "delivered/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "CPU us/msg" } };
+        sb.AppendLine("'CPU us/msg' is this process's (engine, broker, gateway, subscriber; and the devices when they are 'in' it); 'busy cores' is that CPU time over the wall time;");
+        sb.AppendLine("'gen CPU us/msg' is the devices' child process's own (signing and MQTT clients), when they run in one.");
+        var rows = new List<string[]> { new[] { "gateway", "phase", "devices", "devices in", "cores", "rate/s", "sent", "delivered", "lost", "rejected", "failed", "delivered/s", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "CPU us/msg", "busy cores", "gen CPU us/msg" } };
         foreach (PhaseResult p in phases)
         {
             LongHistogram h = p.Latency;
             bool any = h.TotalCount > 0;
-            rows.Add([p.Mode, p.Flood ? "flood" : (o.Flood ? "baseline" : "load"), p.Devices.ToString(), p.Rate == 0 ? "max" : p.Rate.ToString("0"), p.Sent.ToString(), p.Delivered.ToString(),
+            rows.Add([p.Mode, p.Flood ? "flood" : (o.Flood ? "baseline" : "load"), p.Devices.ToString(), p.DevicesIn, p.EngineCores.ToString(), p.Rate == 0 ? "max" : p.Rate.ToString("0"), p.Sent.ToString(), p.Delivered.ToString(),
                 Math.Max(0, p.Sent - p.Delivered).ToString(), p.Rejected.ToString(), p.Failed.ToString(), p.DeliveredPerSecond.ToString("0"),
                 any ? h.GetValueAtPercentile(50).ToString() : "-", any ? h.GetValueAtPercentile(90).ToString() : "-", any ? h.GetValueAtPercentile(99).ToString() : "-",
-                any ? h.GetValueAtPercentile(99.9).ToString() : "-", any ? h.GetMaxValue().ToString() : "-", (p.CpuSeconds * 1e6 / Math.Max(1, p.Delivered + p.FloodDelivered)).ToString("0")]);
+                any ? h.GetValueAtPercentile(99.9).ToString() : "-", any ? h.GetMaxValue().ToString() : "-", p.CpuMicrosPerMessage.ToString("0"), p.BusyCores.ToString("0.00"),
+                p.GeneratorCpuMicrosPerMessage is { } g ? g.ToString("0") : "-"]);
         }
         Program.Table(sb, rows);
 
@@ -93,6 +131,20 @@ internal static class GatewayScenario
                 sb.AppendLine($"gateway {mode}: the others' p99 with / without the flooder = {flood.Latency.GetValueAtPercentile(99)} / {baseline.Latency.GetValueAtPercentile(99)} us = " +
                               $"{(double)flood.Latency.GetValueAtPercentile(99) / baseline.Latency.GetValueAtPercentile(99):0.00}x (p50 {(double)flood.Latency.GetValueAtPercentile(50) / baseline.Latency.GetValueAtPercentile(50):0.00}x)");
         }
+        // Same-run ratios: devices in a child process against in process; the engine on 2 cores against 1.
+        foreach (PhaseResult c in phases.Where(p => p.DevicesIn == DevicesInChild))
+        {
+            PhaseResult? i = phases.FirstOrDefault(p => p.Mode == c.Mode && p.DevicesIn == DevicesInProcess && p.EngineCores == c.EngineCores && !p.Flood);
+            if (i is not null && i.DeliveredPerSecond > 0 && i.Delivered > 0 && c.Delivered > 0)
+                sb.AppendLine($"gateway {c.Mode}, {c.EngineCores} core(s): devices child/in: delivered msg/s {c.DeliveredPerSecond / i.DeliveredPerSecond:0.00}x, engine CPU/msg {c.CpuMicrosPerMessage / i.CpuMicrosPerMessage:0.00}x");
+        }
+        foreach (PhaseResult two in phases.Where(p => p.EngineCores >= 2 && o.EngineCores.Length > 0))
+        {
+            PhaseResult? one = phases.FirstOrDefault(p => p.Mode == two.Mode && p.DevicesIn == two.DevicesIn && p.EngineCores == 1 && !p.Flood);
+            if (one is not null && one.DeliveredPerSecond > 0 && one.Delivered > 0 && two.Delivered > 0)
+                sb.AppendLine($"gateway {two.Mode}, devices {two.DevicesIn}: engine {two.EngineCores}/1 cores: delivered msg/s {two.DeliveredPerSecond / one.DeliveredPerSecond:0.00}x, " +
+                              $"engine CPU/msg {two.CpuMicrosPerMessage / one.CpuMicrosPerMessage:0.00}x, busy cores {two.BusyCores:0.00} vs {one.BusyCores:0.00}");
+        }
         PhaseResult? off = phases.FirstOrDefault(p => p.Mode == "off" && !p.Flood);
         PhaseResult? on = phases.FirstOrDefault(p => p.Mode == "on" && !p.Flood);
         if (off is not null && on is not null && off.Latency.TotalCount > 0 && on.Latency.TotalCount > 0)
@@ -104,12 +156,12 @@ internal static class GatewayScenario
             if (p.FloodError is not null) sb.AppendLine($"{p.Mode}/flood: first flooder refusal other than quota: {p.FloodError}");
         }
         foreach (PhaseResult p in phases)
-            sb.AppendLine($"{p.Mode}{(p.Flood ? "/flood" : "")}: Ed25519 verifications in the measured phase: gateway {p.GatewayVerifications}, engine bus {p.EngineVerifications}; taken on the gateway's mark {p.EngineMarked}");
-        sb.AppendLine($"Run took {total.Elapsed.TotalSeconds:0.0} s.");
-        string? json = WriteResults(o, rateLimit, phases, loadBefore, total.Elapsed);
+            sb.AppendLine($"{p.Mode}{(p.Flood ? "/flood" : "")} devices {p.DevicesIn} cores {p.EngineCores}: Ed25519 verifications in the measured phase: gateway {p.GatewayVerifications}, engine bus {p.EngineVerifications}; taken on the gateway's mark {p.EngineMarked}; " +
+                          $"lock contentions in the engine process {p.LockContentions} ({(double)p.LockContentions / Math.Max(1, p.Delivered):0.000}/msg); load average at start {p.LoadAverageAtStart}");
+        sb.AppendLine($"Run took {took.TotalSeconds:0.0} s; load average before {loadBefore}, after {LoadAverage()}.");
+        string? json = WriteResults(o, rateLimit, phases, loadBefore, took);
         if (json is not null) sb.AppendLine($"Results: {json}");
-        Console.Write(sb.ToString());
-        return 0;
+        return sb.ToString();
     }
 
     /// <summary>
@@ -120,10 +172,11 @@ internal static class GatewayScenario
     {
         string? root = Directory.GetCurrentDirectory();
         while (root is not null && !File.Exists(Path.Combine(root, "Alicia.slnx"))) root = Path.GetDirectoryName(root);
-        string folder = root is null ? Directory.GetCurrentDirectory() : Path.Combine(root, "bench", "results");
+        string folder = o.ResultsDirectory ?? (root is null ? Directory.GetCurrentDirectory() : Path.Combine(root, "bench", "results"));
         Directory.CreateDirectory(folder);
         DateTime now = DateTime.UtcNow;
-        string path = Path.Combine(folder, $"gateway-{o.Devices}dev-{(o.Rate > 0 ? o.Rate.ToString("0") + "ps" : "max")}-{now:yyyyMMdd-HHmmss}.json");
+        string split = (o.DevicesIn.Contains(DevicesInChild) ? "-child" : "") + (o.EngineCores.Length > 0 ? "-cores" + string.Join('v', o.EngineCores) : "");
+        string path = Path.Combine(folder, $"gateway-{o.Devices}dev-{(o.Rate > 0 ? o.Rate.ToString("0") + "ps" : "max")}{split}-{now:yyyyMMdd-HHmmss}.json");
         using (FileStream file = File.Create(path))
         using (var w = new System.Text.Json.Utf8JsonWriter(file, new System.Text.Json.JsonWriterOptions { Indented = true }))
         {
@@ -166,7 +219,15 @@ internal static class GatewayScenario
                     else w.WriteNull(name);
                 }
                 if (any) w.WriteNumber("max_us", p.Latency.GetMaxValue());
-                w.WriteNumber("cpu_us_per_message", Math.Round(p.CpuSeconds * 1e6 / Math.Max(1, p.Delivered + p.FloodDelivered)));
+                w.WriteNumber("cpu_us_per_message", Math.Round(p.CpuMicrosPerMessage));
+                w.WriteString("devices_in", p.DevicesIn);
+                w.WriteString("loadavg_at_start", p.LoadAverageAtStart);
+                w.WriteNumber("lock_contentions", p.LockContentions);
+                w.WriteNumber("engine_cores", p.EngineCores);
+                w.WriteNumber("generator_cores", p.GeneratorCores);
+                w.WriteNumber("engine_busy_cores", Math.Round(p.BusyCores, 2));
+                if (p.GeneratorCpuMicrosPerMessage is { } gen) w.WriteNumber("generator_cpu_us_per_message", Math.Round(gen));
+                else w.WriteNull("generator_cpu_us_per_message");
                 w.WriteNumber("gateway_verifications", p.GatewayVerifications);
                 w.WriteNumber("engine_verifications", p.EngineVerifications);
                 w.WriteNumber("engine_taken_on_mark", p.EngineMarked);
@@ -193,13 +254,19 @@ internal static class GatewayScenario
         catch (IOException) { return "unknown"; }
     }
 
-    private static async Task<PhaseResult> RunPhaseAsync(string mode, LoadOptions o, int deviceCount, double rate, bool flood, string rateLimit, TextWriter log)
+    private static async Task<PhaseResult> RunPhaseAsync(string mode, LoadOptions o, int deviceCount, double rate, bool flood, string rateLimit, TextWriter log,
+        string devicesIn = DevicesInProcess, int engineCores = 0, ulong allowedCores = 0)
     {
-        string tag = $"gateway {mode}{(flood ? " + flood" : "")}";
+        bool child = devicesIn == DevicesInChild;
+        string tag = $"gateway {mode}{(flood ? " + flood" : "")}, devices {devicesIn}{(engineCores > 0 ? $", engine on {engineCores} core(s)" : "")}";
+        // Pinned before the engine starts: the threads it creates inherit the mask.
+        if (engineCores > 0) log.WriteLine($"[{tag}] {CpuAffinity.Set(CpuAffinity.FirstCores(allowedCores, engineCores))} threads pinned to {engineCores} core(s)");
         string dir = Path.Combine(Path.GetTempPath(), "alicia-load-gateway-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         var identities = new List<SigningIdentity>();
-        var devices = new List<AliciaBus>();
+        GatewayDevices? devices = null;
+        GatewayDevicesProcess? generator = null;
+        int generatorCores = 0;
         AliciaEngine? engine = null;
         IAsyncDisposable? subscription = null;
         IMqttClient? flooder = null;
@@ -221,7 +288,7 @@ internal static class GatewayScenario
                 var identity = SigningIdentity.Create(id);
                 identities.Add(identity);
                 engine.Trust.Trust(id, identity.PublicKey);
-                directory.Add(new IdentityRecord(id, IdentityKind.Sensor), "pw-" + id);
+                directory.Add(new IdentityRecord(id, IdentityKind.Sensor), GatewayDevices.Password(id));
                 return identity;
             }
             string[] names = [.. Enumerable.Range(0, deviceCount).Select(i => $"gw-dev-{i:D2}")];
@@ -237,35 +304,31 @@ internal static class GatewayScenario
             subscription = await engine.Bus.SubscribeAsync<DeviceData>(receiver.HandleAsync,
                 new SubscribeOptions { Filter = DeviceData.TopicFilter, ReceiveAll = true }, concurrency: 1).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
 
-            var quietVerifier = new EnvelopeVerifier(new TrustStore(), new VerifierOptions { ReplayCapacity = 1024 });
-            // 20 connects at a time: 1,000 devices connect in seconds, and the order of the list stays the devices' order.
-            for (int first = 0; first < deviceCount; first += 20)
+            if (child)
             {
-                AliciaBus[] chunk = await Task.WhenAll(Enumerable.Range(first, Math.Min(20, deviceCount - first)).Select(i =>
-                    AliciaBus.ConnectAsync(endpoint, ids[i], quietVerifier,
-                        new BusOptions { ClientId = names[i], Username = names[i], Password = Encoding.UTF8.GetBytes("pw-" + names[i]) }).WaitAsync(TimeSpan.FromSeconds(30)))).ConfigureAwait(false);
-                devices.AddRange(chunk);
+                // The devices in a child process (this tool in its internal role): their keys go to it through a file in
+                // this phase's temp folder, deleted with it.
+                string keys = Path.Combine(dir, "device-keys.txt");
+                GatewayDevicesChild.WriteKeys(keys, ids);
+                generator = GatewayDevicesProcess.Start(endpoint.Port, keys, o.Qos, rate, o.DurationSeconds, o.Warmup, log, cpuMask: allowedCores);
+                string connected = await generator.WaitForAsync("connected", TimeSpan.FromSeconds(120)).ConfigureAwait(false);
+                log.WriteLine($"[{tag}] engine up on {endpoint}, devices connected from child process {generator.Id}: {connected}");
+                generatorCores = int.Parse(connected.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
             }
-            var publish = new PublishOptions { QualityOfService = o.Qos };
-            string[] topics = [.. names.Select(n => DeviceData.BuildTopic(n))];
-            log.WriteLine($"[{tag}] engine up on {endpoint}, {deviceCount} devices connected");
+            else
+            {
+                devices = await GatewayDevices.ConnectAsync(endpoint, ids).ConfigureAwait(false);
+                log.WriteLine($"[{tag}] engine up on {endpoint}, {deviceCount} devices connected");
+            }
 
             // ---- warm-up (not measured; under the burst allowance) ----
             if (o.Warmup > 0)
             {
-                using var warmCts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                long warmFailed = 0;
-                await Task.WhenAll(devices.Select(async (bus, i) =>
-                {
-                    for (int s = 0; s < Math.Min(o.Warmup, 50); s++)
-                    {
-                        // Unmeasured: on a crowded machine a PUBACK may time out (1,000 devices at once); counted, not fatal.
-                        try { await bus.PublishAsync(Data(s), publish with { Topic = topics[i] }, warmCts.Token).ConfigureAwait(false); }
-                        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException or BusPublishException) { Interlocked.Increment(ref warmFailed); }
-                    }
-                })).ConfigureAwait(false);
+                long warmFailed = generator is not null
+                    ? long.Parse(await generator.WaitForAsync("warm", TimeSpan.FromSeconds(120)).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture)
+                    : await devices!.WarmupAsync(o.Warmup, o.Qos).ConfigureAwait(false);
                 var wait = Stopwatch.StartNew();
-                long expected = (long)Math.Min(o.Warmup, 50) * deviceCount;
+                long expected = (long)Math.Min(o.Warmup, GatewayDevices.MaxWarmup) * deviceCount;
                 while (receiver.WarmupDelivered < expected && wait.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(10).ConfigureAwait(false);
                 log.WriteLine($"[{tag}] warm-up: {receiver.WarmupDelivered}/{expected} delivered{(warmFailed > 0 ? $", {warmFailed} publishes timed out" : "")}");
             }
@@ -286,7 +349,7 @@ internal static class GatewayScenario
                 for (int i = 0; i < count; i++)
                 {
                     buffer.ResetWrittenCount();
-                    signer.Encode(buffer, floodTopic, signer.CreateEnvelope(Data(-1), EnvelopeHeader.Broadcast, MessageKind.Event));
+                    signer.Encode(buffer, floodTopic, signer.CreateEnvelope(GatewayDevices.Data(-1), EnvelopeHeader.Broadcast, MessageKind.Event));
                     floodPayloads[i] = buffer.WrittenSpan.ToArray();
                 }
                 flooder = new MqttClientFactory().CreateMqttClient();
@@ -299,18 +362,18 @@ internal static class GatewayScenario
             // ---- measured phase ----
             GC.Collect();
             GC.WaitForPendingFinalizers();
+            string loadAtStart = LoadAverage();
             var process = Process.GetCurrentProcess();
             TimeSpan cpu0 = process.TotalProcessorTime;
+            long contention0 = Monitor.LockContentionCount;
             // Who verified what: the gateway at the door, the engine's bus again (or on the gateway's mark, not again).
             EnvelopeVerifier? ingress = engine.Services.OfType<SecurityGateway>().FirstOrDefault()?.IngressVerifier;
             long gatewayChecks0 = ingress?.SignatureChecks ?? 0, engineChecks0 = engine.Verifier.SignatureChecks, marked0 = engine.Verifier.MarkedAccepted;
-            double interval = rate > 0 ? deviceCount / rate : 0;
-            long sent = 0, failed = 0, floodAttempted = 0, floodAccepted = 0, floodQuota = 0, floodOther = 0, floodDisconnects = 0;
-            string? firstError = null, floodError = null;
+            long floodAttempted = 0, floodAccepted = 0, floodQuota = 0, floodOther = 0, floodDisconnects = 0;
+            string? floodError = null;
             long freq = Stopwatch.Frequency;
-            long durationTicks = (long)(o.DurationSeconds * freq);
-            using var sendCts = new CancellationTokenSource(TimeSpan.FromSeconds(o.DurationSeconds + 10));
             using var floodCts = new CancellationTokenSource(TimeSpan.FromSeconds(o.DurationSeconds));
+            generator?.Go();
             long t0 = Stopwatch.GetTimestamp();
 
             var workers = new List<Task>();
@@ -348,43 +411,20 @@ internal static class GatewayScenario
                     }));
                 }
             }
-            for (int d = 0; d < deviceCount; d++)
-            {
-                AliciaBus bus = devices[d];
-                PublishOptions options = publish with { Topic = topics[d] };
-                long offset = interval > 0 ? (long)(interval * freq * d / deviceCount) : 0;
-                workers.Add(Task.Run(async () =>
-                {
-                    for (long k = 0; ; k++)
-                    {
-                        long due = t0 + offset + (long)(k * interval * freq);
-                        if (due - t0 >= durationTicks || Stopwatch.GetTimestamp() - t0 >= durationTicks) return;
-                        if (interval > 0)
-                        {
-                            long wait = due - Stopwatch.GetTimestamp();
-                            if (wait > freq / 2000) await Task.Delay(TimeSpan.FromSeconds((double)wait / freq), sendCts.Token).ConfigureAwait(false);
-                        }
-                        try
-                        {
-                            await bus.PublishAsync(Data(o.Warmup + k), options, sendCts.Token).ConfigureAwait(false);
-                            Interlocked.Increment(ref sent);
-                        }
-                        catch (OperationCanceledException) when (sendCts.IsCancellationRequested) { Interlocked.Increment(ref failed); return; }
-                        catch (Exception e)
-                        {
-                            Interlocked.Increment(ref failed);
-                            Interlocked.CompareExchange(ref firstError, $"{e.GetType().Name}: {e.Message}", null);
-                        }
-                    }
-                }));
-            }
+            ChildSendResult? fromChild = null;
+            Task<SendResult> sending = generator is not null
+                ? Task.Run(async () => (fromChild = await generator.WaitDoneAsync(TimeSpan.FromSeconds(o.DurationSeconds + 60)).ConfigureAwait(false)).Value.Send)
+                : devices!.SendAsync(o.Warmup, rate, o.DurationSeconds, o.Qos, t0);
             try { await Task.WhenAll(workers).ConfigureAwait(false); }
             catch (OperationCanceledException) { }
+            SendResult sendResult = await sending.ConfigureAwait(false);
+            long sent = sendResult.Sent;
             long t1 = Stopwatch.GetTimestamp();
 
             var drain = Stopwatch.StartNew();
-            while (receiver.Delivered < Interlocked.Read(ref sent) && drain.Elapsed.TotalSeconds < Math.Min(o.DrainSeconds, 10)) await Task.Delay(20).ConfigureAwait(false);
+            while (receiver.Delivered < sent && drain.Elapsed.TotalSeconds < Math.Min(o.DrainSeconds, 10)) await Task.Delay(20).ConfigureAwait(false);
             process.Refresh();
+            long tEnd = Stopwatch.GetTimestamp();
             long last = receiver.LastReceiveTimestamp;
             var result = new PhaseResult
             {
@@ -392,27 +432,35 @@ internal static class GatewayScenario
                 Flood = flood,
                 Devices = deviceCount,
                 Rate = rate,
-                Sent = Interlocked.Read(ref sent),
-                Failed = Interlocked.Read(ref failed),
+                DevicesIn = devicesIn,
+                LoadAverageAtStart = loadAtStart,
+                EngineCores = engineCores > 0 ? engineCores : OperatingSystem.IsLinux() ? CpuAffinity.CurrentCores() : Environment.ProcessorCount,
+                Sent = sent,
+                Failed = sendResult.Failed,
                 Delivered = receiver.Delivered,
                 Rejected = Interlocked.Read(ref rejected),
                 SendSeconds = (double)(t1 - t0) / freq,
                 DeliverSeconds = last > t0 ? (double)(last - t0) / freq : 0,
                 Latency = receiver.Latency,
                 CpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds,
+                WindowSeconds = (double)(tEnd - t0) / freq,
+                LockContentions = Monitor.LockContentionCount - contention0,
+                GeneratorCpuSeconds = fromChild?.CpuSeconds,
+                GeneratorCores = generatorCores,
                 FloodAttempted = floodAttempted,
                 FloodAccepted = floodAccepted,
                 FloodQuota = floodQuota,
                 FloodOther = floodOther,
                 FloodDelivered = receiver.FlooderDelivered,
                 FloodDisconnects = floodDisconnects,
-                FirstError = firstError,
+                FirstError = sendResult.FirstError,
                 FloodError = floodError,
                 GatewayVerifications = (ingress?.SignatureChecks ?? 0) - gatewayChecks0,
                 EngineVerifications = engine.Verifier.SignatureChecks - engineChecks0,
                 EngineMarked = engine.Verifier.MarkedAccepted - marked0,
             };
-            log.WriteLine($"[{tag}] sent {result.Sent}, delivered {result.Delivered}, p99 {(result.Latency.TotalCount > 0 ? result.Latency.GetValueAtPercentile(99) : 0)} us" +
+            log.WriteLine($"[{tag}] sent {result.Sent}, delivered {result.Delivered} ({result.DeliveredPerSecond:0}/s), engine CPU {result.CpuMicrosPerMessage:0} us/msg on {result.BusyCores:0.00} busy cores" +
+                          (result.GeneratorCpuMicrosPerMessage is { } g ? $", generator {g:0} us/msg" : "") + $", load {loadAtStart}, p99 {(result.Latency.TotalCount > 0 ? result.Latency.GetValueAtPercentile(99) : 0)} us" +
                           (flood ? $"; flooder {floodAttempted} attempted, {floodAccepted} accepted, {floodQuota} refused (quota), {receiver.FlooderDelivered} delivered" : ""));
             return result;
         }
@@ -423,7 +471,8 @@ internal static class GatewayScenario
                 try { if (flooder.IsConnected) await flooder.DisconnectAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); } catch (Exception) { }
                 flooder.Dispose();
             }
-            foreach (AliciaBus bus in devices) await Bounded(bus.DisposeAsync()).ConfigureAwait(false);
+            if (generator is not null) await generator.DisposeAsync().ConfigureAwait(false);
+            if (devices is not null) await devices.DisposeAsync().ConfigureAwait(false);
             if (subscription is not null) await Bounded(subscription.DisposeAsync()).ConfigureAwait(false);
             if (engine is not null) await Bounded(engine.DisposeAsync()).ConfigureAwait(false);
             foreach (SigningIdentity id in identities) id.Dispose();
@@ -431,17 +480,32 @@ internal static class GatewayScenario
         }
     }
 
-    private static DeviceData Data(long sequence) => new() { Values = { ["seq"] = sequence, ["temperature"] = 21.5 } };
-
     private static async Task Bounded(ValueTask task)
     {
         try { await task.AsTask().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
         catch (Exception e) when (e is TimeoutException or OperationCanceledException) { }
     }
 
-    private sealed class PhaseResult
+    internal sealed class PhaseResult
     {
         public required string Mode { get; init; }
+        /// <summary>in: the devices share the engine's process; child: they run in a child process.</summary>
+        public string DevicesIn { get; init; } = DevicesInProcess;
+        /// <summary>Cores the engine process was allowed (its affinity) during the phase.</summary>
+        public int EngineCores { get; init; }
+        /// <summary>Wall time from the start of sending to the end of the drain: the window the engine's CPU time is taken over.</summary>
+        public double WindowSeconds { get; init; }
+        /// <summary>The child process's CPU seconds while its devices sent (null when the devices are in process).</summary>
+        public double? GeneratorCpuSeconds { get; init; }
+        /// <summary>Cores the devices child could run on (0: no child).</summary>
+        public int GeneratorCores { get; init; }
+        /// <summary>Times a thread of this process waited for a lock held by another (Monitor and System.Threading.Lock) in the window.</summary>
+        public long LockContentions { get; init; }
+        /// <summary>/proc/loadavg just before the measured phase (the machine may be shared).</summary>
+        public string LoadAverageAtStart { get; init; } = "";
+        public double CpuMicrosPerMessage => CpuSeconds * 1e6 / Math.Max(1, Delivered + FloodDelivered);
+        public double BusyCores => WindowSeconds > 0 ? CpuSeconds / WindowSeconds : 0;
+        public double? GeneratorCpuMicrosPerMessage => GeneratorCpuSeconds is { } g ? g * 1e6 / Math.Max(1, Delivered) : null;
         public bool Flood { get; init; }
         public int Devices { get; init; }
         public double Rate { get; init; }

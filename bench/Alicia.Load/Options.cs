@@ -85,6 +85,12 @@ internal sealed class LoadOptions
     /// <summary>Concurrent publishes of the flooder.</summary>
     public int FloodInFlight { get; init; } = 4;
 
+    /// <summary>Where the gateway scenario's devices run, one run each: in (the engine's process, the baseline), child (a child process).</summary>
+    public string[] DevicesIn { get; init; } = ["in"];
+
+    /// <summary>Engine core counts, one run each (this process pinned to its first N cores); empty: the affinity is left alone.</summary>
+    public int[] EngineCores { get; init; } = [];
+
     /// <summary>Total messages per second over all devices; 0 = each device publishes as fast as it can.</summary>
     public double Rate { get; init; }
 
@@ -216,6 +222,8 @@ internal sealed class LoadOptions
         var flood = Int("--flood", "gateway: 1 = N-1 devices at --rate (default 500) without, then with, one flat-out flooder", 0, 1, 0);
         var rateLimit = new Option<string>("--rate-limit") { Description = "gateway: per-device rate limit (default 1000000/second; 200/second with --flood)", HelpName = "LIMIT" };
         var floodInFlight = Int("--flood-inflight", "gateway: concurrent publishes of the flooder", 1, 1000, 4);
+        var devicesProcess = Choice("--devices-process", "gateway: where the devices run: in (the engine's process) | child (a child process) | both (in, then child, same run)", "in", "in", "child", "both");
+        var engineCores = IntList("--engine-cores", "gateway: engine core counts, one run each, comma separated (the process pinned to its first N cores; e.g. 1,2)", 1, Math.Min(64, Environment.ProcessorCount), []);
 
         var publishers = IntList("--publishers", "broker-compare: publisher counts of the matrix, comma separated (default 1,8)", 1, 64, [1, 8]);
         var compareQos = IntList("--qos-list", "broker-compare: QoS levels of the matrix, comma separated (default 0,1)", 0, 1, [0, 1]);
@@ -233,7 +241,7 @@ internal sealed class LoadOptions
             scenario, devices, rate, duration, messages, qos, target, payload, inFlight, warmup, drain, mosquitto, watermark, allocProfile,
             registrations, connections, heartbeat, gap, tempRoot,
             sessions, utterances, stagger, speculate, model, realTime, hangover, whisperThreads, whisperConcurrency, jfk, weights, maxTokens, besideRealWork,
-            gateway, flood, rateLimit, floodInFlight,
+            gateway, flood, rateLimit, floodInFlight, devicesProcess, engineCores,
             publishers, compareQos, window, timeLimit, results, mqttjs, node, batched,
         };
         root.HelpName = "Alicia.Load";
@@ -280,6 +288,8 @@ internal sealed class LoadOptions
                 Flood = flooding,
                 GatewayRateLimit = r.GetValue(rateLimit),
                 FloodInFlight = r.GetValue(floodInFlight)!.Value,
+                DevicesIn = r.GetValue(devicesProcess) == "both" ? ["in", "child"] : [r.GetValue(devicesProcess)!],
+                EngineCores = r.GetValue(engineCores) ?? [],
                 Publishers = r.GetValue(publishers) is { Length: > 0 } p ? p : [1, 8],
                 CompareQos = r.GetValue(compareQos) is { Length: > 0 } q ? q : [0, 1],
                 Window = r.GetValue(window)!.Value,

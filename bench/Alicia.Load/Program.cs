@@ -16,6 +16,8 @@ public static class Program
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         // The footprint scenario runs the published binary with options of its own.
         if (Array.IndexOf(args, "footprint") is int at and > 0 && args[at - 1] == "--scenario") return await FootprintScenario.MainAsync(args).ConfigureAwait(false);
+        // The gateway scenario's devices in a child process (--devices-process child): an internal role.
+        if (args.Length > 0 && args[0] == GatewayDevicesChild.Role) return await GatewayDevicesChild.MainAsync(args).ConfigureAwait(false);
         ParseResult parsed = LoadOptions.Command(RunAsync).Parse(args);
         if (parsed.Action is ParseErrorAction)
         {

@@ -228,6 +228,26 @@ public sealed class VerifyOnceTests : IAsyncLifetime
         Assert.False(new VerifiedMark().IsValid("alicia/devices/a/data", payload, value)); // another process's key
         Assert.False(mark.IsValid("alicia/devices/a/data", payload, value.AsSpan(1)));
     }
+
+    [Fact]
+    public void One_key_gives_the_same_mark_on_every_thread_and_the_mark_is_lower_case_hex()
+    {
+        // The gateway marks on every client's receive loop at once and the engine's bus checks on its own: one key, many threads.
+        var mark = new VerifiedMark();
+        byte[] payload = [.. Enumerable.Range(0, 300).Select(i => (byte)i)];
+        byte[] expected = mark.Create("alicia/devices/a/data", payload);
+        Assert.All(expected, b => Assert.True(b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f', $"'{(char)b}' is not lower-case hex"));
+        var marks = new ConcurrentBag<byte[]>();
+        Parallel.For(0, 64, new ParallelOptions { MaxDegreeOfParallelism = 4 }, _ =>
+        {
+            byte[] value = mark.Create("alicia/devices/a/data", payload);
+            Assert.True(mark.IsValid("alicia/devices/a/data", payload, value));
+            marks.Add(value);
+        });
+        Assert.Equal(64, marks.Count);
+        Assert.All(marks, m => Assert.Equal(expected, m));
+        Assert.NotEqual(expected, new VerifiedMark().Create("alicia/devices/a/data", payload)); // each process draws its own key
+    }
 }
 
 /// <summary>

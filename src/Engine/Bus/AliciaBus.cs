@@ -33,6 +33,7 @@ public sealed partial class AliciaBus : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, PendingRequest> _pending = new();
     private readonly ConcurrentDictionary<string, Task> _responseSinks = new(StringComparer.Ordinal);
     private readonly ConcurrentBag<PooledBufferWriter> _writers = [];
+    private int _pooledWriters; // ConcurrentBag.Count locks every thread's list: the pool keeps its own count
     private readonly LogThrottle _rejectionLog;
 
     private AliciaBus(MqttConnection connection, SigningIdentity identity, EnvelopeVerifier verifier, BusOptions options, ILogger logger, TimeProvider clock)
@@ -176,14 +177,23 @@ public sealed partial class AliciaBus : IAsyncDisposable
 
     private PooledBufferWriter RentWriter()
     {
-        if (_writers.TryTake(out PooledBufferWriter? writer)) { writer.Reset(); return writer; }
+        if (_writers.TryTake(out PooledBufferWriter? writer))
+        {
+            Interlocked.Decrement(ref _pooledWriters);
+            writer.Reset();
+            return writer;
+        }
         return new PooledBufferWriter(1024);
     }
 
     private void ReturnWriter(PooledBufferWriter writer)
     {
-        if (_writers.Count < 64) _writers.Add(writer);
-        else writer.Dispose();
+        if (Interlocked.Increment(ref _pooledWriters) <= 64) _writers.Add(writer);
+        else
+        {
+            Interlocked.Decrement(ref _pooledWriters);
+            writer.Dispose();
+        }
     }
 
     // ---- subscribe ----

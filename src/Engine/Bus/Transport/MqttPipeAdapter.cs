@@ -92,7 +92,7 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
             {
                 switch (TakePacket(result, out MqttPacket? packet))
                 {
-                    case Take.Packet: return Task.FromResult(packet!);
+                    case Take.Packet: return packet is MqttConnectPacket ? OffTheSocketThreadAsync(packet) : Task.FromResult(packet!);
                     case Take.End: return Closed;
                 }
             }
@@ -110,13 +110,25 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
                 ReadResult result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
                 switch (TakePacket(result, out MqttPacket? packet))
                 {
-                    case Take.Packet: return packet!;
+                    case Take.Packet:
+                        if (packet is MqttConnectPacket) await Task.Yield();
+                        return packet!;
                     case Take.End: return null!;
                 }
             }
         }
         catch (Exception e) when (IsEndOfConnection(e)) { return null!; }
         catch (Exception e) { throw Wrap(e); }
+    }
+
+    /// <summary>
+    /// A CONNECT is handed over on a thread-pool thread: its validation hashes a password, which must not run on a
+    /// socket's event thread (where it would run with inline socket completions, stalling every other connection there).
+    /// </summary>
+    private static async Task<MqttPacket> OffTheSocketThreadAsync(MqttPacket connect)
+    {
+        await Task.Yield();
+        return connect;
     }
 
     /// <summary>Decodes one packet from <paramref name="result"/> if it is whole, and advances the reader either way.</summary>

@@ -271,7 +271,7 @@ internal sealed class LoadOptions
                 HeartbeatSeconds = r.GetValue(heartbeat)!.Value,
                 GapMs = r.GetValue(gap)!.Value,
                 TempRoot = r.GetValue(tempRoot) ?? Path.GetTempPath(),
-                VoiceSessions = r.GetValue(sessions) ?? [1, 10],
+                VoiceSessions = r.GetValue(sessions) is { Length: > 0 } s ? s : [1, 10], // an absent list option reads as empty, not null
                 Utterances = r.GetValue(utterances)!.Value,
                 StaggerMs = r.GetValue(stagger)!.Value,
                 SpeculateModes = r.GetValue(speculate) == "both" ? ["off", "on"] : [r.GetValue(speculate)!],
@@ -281,7 +281,7 @@ internal sealed class LoadOptions
                 WhisperThreads = r.GetValue(whisperThreads),
                 WhisperConcurrency = r.GetValue(whisperConcurrency),
                 Jfk = r.GetValue(jfk),
-                WhisperWeights = r.GetValue(weights) ?? ["f16"],
+                WhisperWeights = r.GetValue(weights) is { Length: > 0 } w ? w : ["f16"],
                 MaxTokens = r.GetValue(maxTokens),
                 SpeculateBesideRealWork = r.GetValue(besideRealWork) == 1,
                 GatewayModes = r.GetValue(gateway) == "both" ? ["off", "on"] : [r.GetValue(gateway)!],

@@ -96,13 +96,17 @@ internal static partial class FootprintScenario
 
         var runs = new List<StartRun>();
         // One run not counted: it warms the page cache with the binary and the load tool's own probe code (JIT).
-        await StartOnceAsync(o, root, "warmup", background: true).ConfigureAwait(false);
-        // Alternate the modes so that the machine's load (shared with other work) weighs on both alike.
+        await StartOnceAsync(o, root, "warmup", background: true, keep: false).ConfigureAwait(false);
+        // Alternate the modes so that the machine's load (shared with other work) weighs on all alike. A restart is
+        // alicia run again on the data directory and keys the first start left (what systemd restarts): no key to
+        // generate, no database to create.
         for (int i = 0; i < o.Runs; i++)
         {
-            foreach (bool background in (bool[])[true, false])
+            foreach (string mode in Modes)
             {
-                StartRun run = await StartOnceAsync(o, root, $"run{i}-{(background ? "bg" : "fg")}", background).ConfigureAwait(false);
+                StartRun run = mode == "restart"
+                    ? await StartOnceAsync(o, root, $"run{i}-bg", background: true, keep: false, restart: true).ConfigureAwait(false)
+                    : await StartOnceAsync(o, root, $"run{i}-{(mode == "background" ? "bg" : "fg")}", mode == "background", keep: mode == "background").ConfigureAwait(false);
                 runs.Add(run);
                 Console.WriteLine($"  {run.Mode,-10} tcp accept {run.TcpAcceptMs,7:F1} ms | CONNACK {run.ConnAckMs,7:F1} ms | broker ready (from Main) {run.BrokerReadyMs,6:F1} ms | core services {run.CoreServicesMs,6:F1} ms | 'running' line {run.RunningLineMs,7:F1} ms | all ready {run.AllReadyMs,7:F1} ms");
             }
@@ -114,13 +118,13 @@ internal static partial class FootprintScenario
         Console.WriteLine();
         Console.WriteLine("| mode | metric | median ms | p95 ms |");
         Console.WriteLine("|---|---|---|---|");
-        foreach (string mode in (string[])["background", "foreground"])
+        foreach (string mode in Modes)
         {
             List<StartRun> of = [.. runs.Where(r => r.Mode == mode)];
             foreach ((string name, Func<StartRun, double> pick) in Metrics)
                 Console.WriteLine($"| {mode} | {name} | {Percentile(of.Select(pick), 50):F1} | {Percentile(of.Select(pick), 95):F1} |");
         }
-        foreach (string mode in (string[])["background", "foreground"])
+        foreach (string mode in Modes)
         {
             Console.WriteLine($"startup trace, {mode} (median ms from spawn, p95):");
             foreach ((string phase, double median, double p95) in TraceSummary(runs, mode)) Console.WriteLine($"  {median,8:F1} {p95,8:F1}  {phase}");
@@ -132,6 +136,12 @@ internal static partial class FootprintScenario
         Console.WriteLine($"written {Path.GetFullPath(o.Output)}");
         return 0;
     }
+
+    /// <summary>
+    /// Voice in the background on a fresh data directory (first start), in the foreground (the same-run baseline), and a
+    /// restart: in the background again on the directory the first start left.
+    /// </summary>
+    private static readonly string[] Modes = ["background", "foreground", "restart"];
 
     private static readonly (string Name, Func<StartRun, double> Pick)[] Metrics =
     [
@@ -156,8 +166,11 @@ internal static partial class FootprintScenario
             .OrderBy(t => t.Item2)];
     }
 
-    /// <summary>One <c>alicia run</c> in a fresh data directory: timed from the spawn, stopped with SIGTERM once every service is ready.</summary>
-    private static async Task<StartRun> StartOnceAsync(Options o, string root, string name, bool background)
+    /// <summary>
+    /// One <c>alicia run</c> in a fresh data directory (kept with <paramref name="keep"/>; with <paramref name="restart"/>,
+    /// the one a first start kept): timed from the spawn, stopped with SIGTERM once every service is ready.
+    /// </summary>
+    private static async Task<StartRun> StartOnceAsync(Options o, string root, string name, bool background, bool keep, bool restart = false)
     {
         string dir = Path.Combine(root, name);
         int port = FreePort();
@@ -175,8 +188,8 @@ internal static partial class FootprintScenario
         List<(string, double)> trace = [.. errors.All().Select(l => TraceLine().Match(l)).Where(t => t.Success)
             .Select(t => (t.Groups[2].Value, Math.Round(Number(t.Groups[1].Value) - spawnUnixMs, 2)))];
         await StopAsync(engine).ConfigureAwait(false);
-        Directory.Delete(dir, recursive: true);
-        return new StartRun(background ? "background" : "foreground", accept, connack, Number(m.Groups[1].Value), Number(m.Groups[2].Value), running, all, trace);
+        if (!keep) Directory.Delete(dir, recursive: true);
+        return new StartRun(restart ? "restart" : background ? "background" : "foreground", accept, connack, Number(m.Groups[1].Value), Number(m.Groups[2].Value), running, all, trace);
     }
 
     /// <summary>The engine's RSS once every service is ready and settled, then with the simulated fleet connected and registered.</summary>
@@ -447,7 +460,7 @@ internal static partial class FootprintScenario
         json.WriteString("voice", o.Whisper is null ? "Silero VAD (ONNX Runtime) only" : $"Silero VAD (ONNX Runtime) and Whisper {Path.GetFileName(o.Whisper)}");
         json.WriteNumber("goal_broker_ready_ms", 50);
         json.WriteString("goal_measured_by", "spawn to MQTT 5 CONNACK");
-        foreach (string mode in (string[])["background", "foreground"])
+        foreach (string mode in Modes)
         {
             List<StartRun> of = [.. runs.Where(r => r.Mode == mode)];
             json.WriteStartObject(mode);

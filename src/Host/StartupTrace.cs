@@ -15,18 +15,15 @@ internal static class StartupTrace
 
     private static readonly List<(double UnixMs, string Phase)> Marks = [];
 
-    public static bool Enabled { get; set; }
-
     public static void Mark(string phase)
     {
         double now = (DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds;
         lock (Marks) if (Marks.Count < 256) Marks.Add((now, phase));
     }
 
-    /// <summary>With the trace on, writes the marks taken so far (and forgets them) to <paramref name="writer"/>.</summary>
+    /// <summary>Writes the marks taken so far (and forgets them) to <paramref name="writer"/>.</summary>
     public static void Flush(TextWriter writer)
     {
-        if (!Enabled) return;
         (double, string)[] marks;
         lock (Marks)
         {

@@ -36,8 +36,8 @@ internal static class RunCommand
             StartupTrace.Mark("command line parsed");
             LoadedConfiguration configuration = cli.LoadAll(result);
             StartupTrace.Mark("configuration loaded");
-            StartupTrace.Enabled = bool.TryParse(configuration.Source[StartupTrace.Key], out bool trace) && trace;
-            return ExecuteAsync(cli, configuration, result.GetValue(cli.Options.Verbose) ? LogLevel.Debug : LogLevel.Information, cancellationToken);
+            bool trace = bool.TryParse(configuration.Source[StartupTrace.Key], out bool on) && on;
+            return ExecuteAsync(cli, configuration, result.GetValue(cli.Options.Verbose) ? LogLevel.Debug : LogLevel.Information, trace, cancellationToken);
         });
         return command;
     }
@@ -45,7 +45,7 @@ internal static class RunCommand
     /// <summary>How long a probe waits for a running engine's signed answer before concluding there is none.</summary>
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
-    private static async Task<int> ExecuteAsync(CliContext cli, LoadedConfiguration configuration, LogLevel level, CancellationToken cancellationToken)
+    private static async Task<int> ExecuteAsync(CliContext cli, LoadedConfiguration configuration, LogLevel level, bool trace, CancellationToken cancellationToken)
     {
         TextWriter stdout = cli.Out, stderr = cli.Err;
         AliciaEngineOptions options = configuration.Engine;
@@ -125,8 +125,8 @@ internal static class RunCommand
         stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}, data in {Path.GetFullPath(options.DataDirectory)}. Ctrl+C stops.");
         stdout.Flush();
         StartupTrace.Mark("running");
-        StartupTrace.Flush(stderr);
-        if (loading.Count > 0) _ = ReportReadyAsync(engine, stdout, stderr);
+        if (trace) StartupTrace.Flush(stderr);
+        if (loading.Count > 0) _ = ReportReadyAsync(engine, stdout, trace ? stderr : null);
 
         await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         lock (stdout) stdout.WriteLine("alicia: stopping");
@@ -134,7 +134,7 @@ internal static class RunCommand
     }
 
     /// <summary>Says when the services loading in the background are ready (or which failed: the engine runs on without them).</summary>
-    private static async Task ReportReadyAsync(AliciaEngine engine, TextWriter stdout, TextWriter stderr)
+    private static async Task ReportReadyAsync(AliciaEngine engine, TextWriter stdout, TextWriter? trace)
     {
         string line;
         try
@@ -142,7 +142,7 @@ internal static class RunCommand
             await engine.Ready.ConfigureAwait(false);
             line = $"alicia: every service ready {StartupClock.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms after start";
             StartupTrace.Mark("every service ready");
-            StartupTrace.Flush(stderr);
+            if (trace is not null) StartupTrace.Flush(trace);
         }
         catch (OperationCanceledException)
         {

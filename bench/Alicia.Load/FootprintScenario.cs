@@ -12,11 +12,13 @@ namespace Alicia.Load;
 /// <c>--scenario footprint --binary PATH</c>: the published (Native AOT) <c>alicia</c> as a user runs it. Reports the
 /// binary's size, the start of <c>alicia run</c> over several runs (process spawn until the broker accepts a TCP
 /// connection, and until it answers an MQTT 5 CONNECT on that connection with a successful CONNACK: the kernel's
-/// backlog accepts before the server runs, a CONNACK needs the broker and its gateway serving; the engine's own broker-ready and core-services times, printed from Main; the "running" line; every
-/// service ready, voice models included), with heavy services loading in the background (what <c>alicia run</c> does)
-/// and, as the baseline in the same run, in the foreground (<c>--BackgroundStart=false</c>); then the engine's resident
-/// memory idle and with 1,000 simulated devices connected (<c>alicia simulate</c>, one MQTT connection per device,
-/// loopback only). Writes a table and <c>bench/results/footprint.json</c> with the machine's description.
+/// backlog accepts before the server runs, a CONNACK needs the broker and its gateway serving; the engine's own
+/// broker-ready and core-services times, printed from Main; the "running" line; every service ready, voice models
+/// included; the engine's startup trace), with heavy services loading in the background (what <c>alicia run</c> does),
+/// in the foreground (<c>--BackgroundStart=false</c>, the baseline in the same run) and as a restart on the data the
+/// first start left; then the engine's resident memory idle and with 1,000 simulated devices connected
+/// (<c>alicia simulate</c>, one MQTT connection per device, loopback only). Writes a table and
+/// <c>bench/results/footprint.json</c> with the machine's description.
 /// </summary>
 internal static partial class FootprintScenario
 {

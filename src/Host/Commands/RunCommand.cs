@@ -62,10 +62,12 @@ internal static class RunCommand
 
         // The broker and the core services first; the voice models load in the background (reported by /readyz).
         AliciaServiceCollectionExtensions.CompositionTrace = StartupTrace.Mark;
-        // The gateway's audit log (a SQLite database, created with several fsyncs on a first start) opens on another
-        // thread while the host is built; the gateway takes it, as it would have opened it, before the broker starts.
-        Task<AuditLog>? auditLog = options.Gateway.Enabled && string.IsNullOrWhiteSpace(options.BrokerUrl)
-            ? Task.Run(() => new AuditLog(Path.Combine(options.DataDirectory, "audit.db")), cancellationToken)
+        // On a first start the gateway's audit log (a SQLite database) is created with several fsyncs: that happens on
+        // another thread while the host is built, and the gateway takes it, before the broker starts. An existing one
+        // opens in a few ms, less than a thread hop may cost on a busy machine: the gateway opens it as usual.
+        string auditPath = Path.Combine(options.DataDirectory, "audit.db");
+        Task<AuditLog>? auditLog = options.Gateway.Enabled && string.IsNullOrWhiteSpace(options.BrokerUrl) && !File.Exists(auditPath)
+            ? Task.Run(() => new AuditLog(auditPath), cancellationToken)
             : null;
         using IHost host = BuildHost(configuration, level, backgroundStart: true, auditLog);
         StartupTrace.Mark("host built");

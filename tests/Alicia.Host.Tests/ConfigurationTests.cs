@@ -62,6 +62,8 @@ public sealed class ConfigurationTests : IDisposable
     [InlineData("""{ "Voice": { "TlsCertificatePath": "/etc/hostname" } }""", "Voice:TlsKeyPath")]
     [InlineData("""{ "Voice": { "TlsCertificatePath": "/nonexistent/audio.pem", "TlsKeyPath": "/nonexistent/audio.key" } }""", "Voice:TlsCertificatePath")]
     [InlineData("""{ "Voice": { "HangoverMs": 300, "SpeculateAfterMs": 300 } }""", "Voice:SpeculateAfterMs")]
+    [InlineData("""{ "Diagnostics": { "Nope": true } }""", "unknown configuration key Diagnostics:Nope")]
+    [InlineData("""{ "Diagnostics": { "StartupTrace": "yes" } }""", "Diagnostics:StartupTrace")]
     public void Broken_configuration_names_the_key(string json, string key)
     {
         var e = Assert.Throws<ConfigurationError>(() => ConfigurationLoader.Load(new ConfigurationRequest { File = File(json) }, NoEnvironment));

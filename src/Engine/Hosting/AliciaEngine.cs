@@ -25,6 +25,8 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     private readonly TimeProvider _clock;
     private readonly List<IAsyncDisposable> _services = [];
     private readonly List<IEngineService> _engineServices = [];
+    // Services constructed only once the broker listens, each at its place among the others (AddDeferredService).
+    private readonly List<(int Position, Func<IEngineService> Construct)> _deferred = [];
     private readonly CancellationTokenSource _stopping = new();
     private EmbeddedBroker? _broker;
     private AliciaBus? _bus;
@@ -95,6 +97,9 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
     internal IReadOnlyList<(IEngineService Service, Exception Error)> FailedServices { get { lock (_starting) return [.. _failed]; } }
 
     public AliciaEngineOptions Options => _options;
+
+    /// <summary>Told the name of each start phase as it ends (the host's startup trace); null: nobody listens.</summary>
+    internal Action<string>? StartupTrace { get; set; }
     public ILoggerFactory LoggerFactory => _loggerFactory;
     public TimeProvider Clock => _clock;
 
@@ -119,26 +124,60 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         return this;
     }
 
+    /// <summary>
+    /// Adds a service that the engine constructs once its broker listens (so that its construction does not delay the
+    /// broker), at this place in the order of the services. It must not be an <see cref="IBrokerExtension"/>: those shape
+    /// the broker before it starts.
+    /// </summary>
+    internal AliciaEngine AddDeferredService(Func<IEngineService> construct)
+    {
+        if (_started) throw new InvalidOperationException("add services before the engine starts");
+        _deferred.Add((_engineServices.Count + _deferred.Count, construct));
+        return this;
+    }
+
+    /// <summary>Constructs the deferred services, each at the place it was added.</summary>
+    private void ConstructDeferred()
+    {
+        if (_deferred.Count == 0) return;
+        var all = new List<IEngineService>(_engineServices.Count + _deferred.Count);
+        int next = 0;
+        foreach ((int position, Func<IEngineService> construct) in _deferred)
+        {
+            while (all.Count < position) all.Add(_engineServices[next++]);
+            IEngineService service = construct();
+            if (service is IBrokerExtension)
+                throw new InvalidOperationException($"service '{service.Name}' shapes the broker ({nameof(IBrokerExtension)}): it cannot be constructed after the broker starts");
+            all.Add(service);
+        }
+        while (next < _engineServices.Count) all.Add(_engineServices[next++]);
+        _deferred.Clear();
+        _engineServices.Clear();
+        _engineServices.AddRange(all);
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (_started) throw new InvalidOperationException("the engine is already started");
         _started = true;
-        IReadOnlyList<IEngineService> ordered = EngineServiceOrder.Sort(_engineServices);
-        _engineServices.Clear();
-        _engineServices.AddRange(ordered);
         StartedAt = _clock.GetUtcNow();
+        StartupTrace?.Invoke("engine: start");
         _identity = Keys.Load(_options.Name, createIfMissing: true);
         Trust.Trust(_identity.Name, _identity.PublicKey);
+        StartupTrace?.Invoke("engine: identity loaded");
 
         BrokerEndpoint busEndpoint;
         if (string.IsNullOrWhiteSpace(_options.BrokerUrl))
         {
             _broker = new EmbeddedBroker(_options.Broker, Metrics, _loggerFactory.CreateLogger<EmbeddedBroker>(), _options.Security.MaxMessageBytes);
-            foreach (IEngineService service in _engineServices)
+            // The broker's extensions (constructed already: never deferred), in their start order.
+            foreach (IEngineService service in EngineServiceOrder.Sort(_engineServices))
             {
                 if (service is IBrokerExtension extension) extension.ConfigureBroker(_broker, this);
             }
+            StartupTrace?.Invoke("engine: broker configured");
             await _broker.StartAsync(cancellationToken).ConfigureAwait(false);
+            StartupTrace?.Invoke("engine: broker listening");
             BrokerReadyAt = _clock.GetUtcNow();
             _logger.LogInformation("Embedded broker accepting connections {Ms:F1} ms after the engine's start", (BrokerReadyAt - StartedAt).TotalMilliseconds);
             busEndpoint = BrokerEndpoint.InProcess(_broker.InMemory);
@@ -149,6 +188,13 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
             busEndpoint = BrokerEndpoint.Parse(_options.BrokerUrl);
             ClientEndpoint = busEndpoint;
         }
+
+        // The broker serves, guarded; now the services that could wait for it, then the start order of them all.
+        ConstructDeferred();
+        IReadOnlyList<IEngineService> ordered = EngineServiceOrder.Sort(_engineServices);
+        _engineServices.Clear();
+        _engineServices.AddRange(ordered);
+        StartupTrace?.Invoke("engine: services constructed and ordered");
 
         var busOptions = new BusOptions
         {
@@ -167,11 +213,13 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         // The engine can open payloads sealed for it (X25519 key beside its signing key).
         _bus.EnableEncryption(Keys);
         if (_broker is null) BrokerReadyAt = _clock.GetUtcNow();
+        StartupTrace?.Invoke("engine: bus connected");
 
         var api = new ApiService(this, _clock);
         _services.Add(await _bus.RespondAsync<ApiRequest, ApiResponse>(api.HandleAsync,
             new SubscribeOptions { ShareGroup = _options.ApiShareGroup }, cancellationToken: cancellationToken).ConfigureAwait(false));
 
+        StartupTrace?.Invoke("engine: api responder");
         List<IEngineService> background = _options.BackgroundStart ? BackgroundServices(_engineServices) : [];
         foreach (IEngineService service in _engineServices)
         {
@@ -193,6 +241,7 @@ public sealed class AliciaEngine : IHostedService, IAsyncDisposable
         long began = _clock.GetTimestamp();
         await service.StartAsync(this, cancellationToken).ConfigureAwait(false);
         lock (_starting) _services.Add(service);
+        StartupTrace?.Invoke($"service {service.Name} started");
         _logger.LogInformation("Service '{Service}' started in {Ms:F1} ms", service.Name, _clock.GetElapsedTime(began).TotalMilliseconds);
     }
 

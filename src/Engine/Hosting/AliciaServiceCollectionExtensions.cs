@@ -27,18 +27,47 @@ public static class AliciaServiceCollectionExtensions
         if (!first) return new AliciaBuilder(services);
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AliciaEngineOptions>, AliciaEngineOptionsValidator>());
-        services.AddSingleton(sp => new AliciaEngine(
-            sp.GetRequiredService<IOptions<AliciaEngineOptions>>().Value,
-            sp.GetServices<IEngineService>(),
-            sp.GetService<ILoggerFactory>(),
-            sp.GetService<IMeterFactory>(),
-            sp.GetService<TimeProvider>(),
-            sp.GetServices<MessageSet>()));
+        services.AddSingleton(sp =>
+        {
+            AliciaEngineOptions value = sp.GetRequiredService<IOptions<AliciaEngineOptions>>().Value;
+            CompositionTrace?.Invoke("options bound");
+            ILoggerFactory? logging = sp.GetService<ILoggerFactory>();
+            CompositionTrace?.Invoke("logging");
+            var engine = new AliciaEngine(value, null, logging, sp.GetService<IMeterFactory>(), sp.GetService<TimeProvider>(), sp.GetServices<MessageSet>());
+            Compose(engine, services, sp);
+            CompositionTrace?.Invoke("broker's guards constructed");
+            return engine;
+        });
         services.AddHostedService(StartEngine);
         return new AliciaBuilder(services);
     }
 
     private static AliciaEngine StartEngine(IServiceProvider services) => services.GetRequiredService<AliciaEngine>();
+
+    /// <summary>
+    /// Gives the engine its services in registration order. Those added with <c>AddService</c> whose type cannot guard
+    /// the broker (<see cref="IEngineServiceSlot.Deferrable"/>) are constructed only once the broker listens, so their
+    /// construction does not delay it; the broker extensions (the gateway, identities, monitoring's counters) and
+    /// whatever they depend on are constructed now. An <see cref="IEngineService"/> registered otherwise cannot be told
+    /// apart without constructing it: then every service is constructed now, as before.
+    /// </summary>
+    private static void Compose(AliciaEngine engine, IServiceCollection registrations, IServiceProvider services)
+    {
+        IEngineServiceSlot?[] slots = [.. registrations.Where(d => d.ServiceType == typeof(IEngineService) && !d.IsKeyedService).Select(d => d.ImplementationFactory?.Target as IEngineServiceSlot)];
+        if (slots.Any(s => s is null))
+        {
+            foreach (IEngineService service in services.GetServices<IEngineService>()) engine.AddService(service);
+            return;
+        }
+        foreach (IEngineServiceSlot slot in slots!)
+        {
+            if (slot.Deferrable) engine.AddDeferredService(() => slot.Resolve(services));
+            else engine.AddService(slot.Resolve(services));
+        }
+    }
+
+    /// <summary>Told each step of the composition as it ends (the host's startup trace); null: nobody listens.</summary>
+    internal static Action<string>? CompositionTrace { get; set; }
 
     /// <summary>Message types of the embedder's own assembly (its generated <c>AliciaMessageSet.Instance</c>), dispatched beside Alicia's.</summary>
     public static IAliciaBuilder AddMessages(this IAliciaBuilder builder, MessageSet messages)
@@ -51,8 +80,13 @@ public static class AliciaServiceCollectionExtensions
     public static IAliciaBuilder AddService<TService>(this IAliciaBuilder builder, Func<IServiceProvider, TService> factory)
         where TService : class, IEngineService
     {
-        builder.Services.TryAddSingleton(factory);
-        builder.Services.AddSingleton<IEngineService>(sp => sp.GetRequiredService<TService>());
+        builder.Services.TryAddSingleton(sp =>
+        {
+            TService service = factory(sp);
+            CompositionTrace?.Invoke($"constructed {service.Name}");
+            return service;
+        });
+        builder.Services.AddSingleton<IEngineService>(new EngineServiceSlot<TService>().Resolve);
         return builder;
     }
 

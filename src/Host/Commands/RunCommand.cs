@@ -2,6 +2,7 @@ using Alicia.Assistant;
 using Alicia.Engine.Bus;
 using Alicia.Engine.Hosting;
 using Alicia.Engine.Monitoring;
+using Alicia.Engine.Security.Audit;
 using Alicia.Engine.Security.Identity;
 using Alicia.HomeAssistant;
 using Alicia.Host.Configuration;
@@ -31,14 +32,20 @@ internal static class RunCommand
         command.Add(cli.Options.Name);
         command.Add(cli.Options.Verbose);
         command.SetAction((result, cancellationToken) =>
-            ExecuteAsync(cli, cli.LoadAll(result), result.GetValue(cli.Options.Verbose) ? LogLevel.Debug : LogLevel.Information, cancellationToken));
+        {
+            StartupTrace.Mark("command line parsed");
+            LoadedConfiguration configuration = cli.LoadAll(result);
+            StartupTrace.Mark("configuration loaded");
+            bool trace = bool.TryParse(configuration.Source[StartupTrace.Key], out bool on) && on;
+            return ExecuteAsync(cli, configuration, result.GetValue(cli.Options.Verbose) ? LogLevel.Debug : LogLevel.Information, trace, cancellationToken);
+        });
         return command;
     }
 
     /// <summary>How long a probe waits for a running engine's signed answer before concluding there is none.</summary>
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
 
-    private static async Task<int> ExecuteAsync(CliContext cli, LoadedConfiguration configuration, LogLevel level, CancellationToken cancellationToken)
+    private static async Task<int> ExecuteAsync(CliContext cli, LoadedConfiguration configuration, LogLevel level, bool trace, CancellationToken cancellationToken)
     {
         TextWriter stdout = cli.Out, stderr = cli.Err;
         AliciaEngineOptions options = configuration.Engine;
@@ -54,11 +61,23 @@ internal static class RunCommand
         }
 
         // The broker and the core services first; the voice models load in the background (reported by /readyz).
-        using IHost host = BuildHost(configuration, level, backgroundStart: true);
+        AliciaServiceCollectionExtensions.CompositionTrace = StartupTrace.Mark;
+        // On a first start the gateway's audit log (a SQLite database) is created with several fsyncs: that happens on
+        // another thread while the host is built, and the gateway takes it, before the broker starts. An existing one
+        // opens in a few ms, less than a thread hop may cost on a busy machine: the gateway opens it as usual.
+        string auditPath = Path.Combine(options.DataDirectory, "audit.db");
+        Task<AuditLog>? auditLog = options.Gateway.Enabled && string.IsNullOrWhiteSpace(options.BrokerUrl) && !File.Exists(auditPath)
+            ? Task.Run(() => new AuditLog(auditPath), cancellationToken)
+            : null;
+        using IHost host = BuildHost(configuration, level, backgroundStart: true, auditLog);
+        StartupTrace.Mark("host built");
         AliciaEngine engine = host.Services.GetRequiredService<AliciaEngine>();
+        StartupTrace.Mark("engine and services constructed");
+        engine.StartupTrace = StartupTrace.Mark;
         try
         {
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            StartupTrace.Mark("host started");
         }
         catch (OptionsValidationException e)
         {
@@ -107,7 +126,9 @@ internal static class RunCommand
             (loading.Count == 0 ? "" : $" ({string.Join(", ", loading.Select(s => s.Name))} loading in the background)"));
         stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}, data in {Path.GetFullPath(options.DataDirectory)}. Ctrl+C stops.");
         stdout.Flush();
-        if (loading.Count > 0) _ = ReportReadyAsync(engine, stdout);
+        StartupTrace.Mark("running");
+        if (trace) StartupTrace.Flush(stderr);
+        if (loading.Count > 0) _ = ReportReadyAsync(engine, stdout, trace ? stderr : null);
 
         await host.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
         lock (stdout) stdout.WriteLine("alicia: stopping");
@@ -115,13 +136,15 @@ internal static class RunCommand
     }
 
     /// <summary>Says when the services loading in the background are ready (or which failed: the engine runs on without them).</summary>
-    private static async Task ReportReadyAsync(AliciaEngine engine, TextWriter stdout)
+    private static async Task ReportReadyAsync(AliciaEngine engine, TextWriter stdout, TextWriter? trace)
     {
         string line;
         try
         {
             await engine.Ready.ConfigureAwait(false);
             line = $"alicia: every service ready {StartupClock.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms after start";
+            StartupTrace.Mark("every service ready");
+            if (trace is not null) StartupTrace.Flush(trace);
         }
         catch (OperationCanceledException)
         {
@@ -142,10 +165,11 @@ internal static class RunCommand
     /// The composition of <c>alicia run</c>: every capability the engine ships, through the Generic Host. With
     /// <paramref name="backgroundStart"/>, heavy services (voice models) start in the background unless the configuration says otherwise (BackgroundStart).
     /// </summary>
-    internal static IHost BuildHost(LoadedConfiguration configuration, LogLevel level, bool backgroundStart = false)
+    internal static IHost BuildHost(LoadedConfiguration configuration, LogLevel level, bool backgroundStart = false, Task<AuditLog>? auditLog = null)
     {
         AliciaEngineOptions options = configuration.Engine;
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        StartupTrace.Mark("build: application builder");
         builder.Logging.AddAliciaConsole(level);
         // A failed start is reported by ExecuteAsync in one line (or thrown); the host's own error entry would repeat it with a stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
@@ -154,6 +178,9 @@ internal static class RunCommand
         builder.Services.AddSystemd();
         builder.Services.AddMetrics();
         builder.Services.AddSingleton(TimeProvider.System);
+        // Opened already (AddGateway's own registration then stands aside); disposed with the host like any singleton it made.
+        if (auditLog is not null) builder.Services.AddSingleton(_ => auditLog.GetAwaiter().GetResult());
+        StartupTrace.Mark("build: logging, systemd, metrics");
 
         // Bound again from the same configuration, inside the options pipeline (validated when the host starts).
         IAliciaBuilder alicia = builder.Services.AddAlicia(o =>
@@ -172,6 +199,7 @@ internal static class RunCommand
             // The web host (Web section: Web:Port, Web:Address, Web:Token, Web:Enabled) with the monitoring service (Monitoring section).
             .AddMonitoring(m => configuration.Source.GetSection("Monitoring").Bind(m, o => o.ErrorOnUnknownConfiguration = true))
             .AddWeb(w => configuration.Source.GetSection("Web").Bind(w, o => o.ErrorOnUnknownConfiguration = true));
+        StartupTrace.Mark("build: capabilities registered");
         return builder.Build();
     }
 }

@@ -97,16 +97,28 @@ internal static class ConfigurationLoader
         BindEngine(config, engine);
         var voice = new VoiceSettings();
         BindVoice(config, voice);
-        List<string> failures = [.. AliciaEngineOptionsValidator.Failures(engine), .. VoiceSettingsValidator.Failures(voice)];
+        List<string> failures = [.. AliciaEngineOptionsValidator.Failures(engine), .. VoiceSettingsValidator.Failures(voice), .. DiagnosticsFailures(config)];
         if (failures.Count > 0) throw new ConfigurationError(string.Join("; ", failures));
         return new LoadedConfiguration(config, engine, voice);
+    }
+
+    /// <summary>The <c>Diagnostics</c> section has one key, <c>StartupTrace</c> (true or false); anything else there is an error naming it.</summary>
+    private static IEnumerable<string> DiagnosticsFailures(IConfiguration config)
+    {
+        foreach (IConfigurationSection key in config.GetSection("Diagnostics").GetChildren())
+        {
+            if (!key.Key.Equals("StartupTrace", StringComparison.OrdinalIgnoreCase))
+                yield return $"unknown configuration key Diagnostics:{key.Key} (no such setting; check the spelling against the README's configuration)";
+            else if (!bool.TryParse(key.Value, out _))
+                yield return $"Diagnostics:StartupTrace must be true or false, not '{key.Value}'";
+        }
     }
 
     public static AliciaEngineOptions Load(ConfigurationRequest request, IDictionary<string, string?>? environment = null) =>
         LoadAll(request, environment).Engine;
 
     /// <summary>The capability sections, each bound on its own: the engine's binding must not see them as unknown keys.</summary>
-    private static readonly string[] CapabilitySections = ["Voice", "Assistant", "Web", "Monitoring"];
+    private static readonly string[] CapabilitySections = ["Voice", "Assistant", "Web", "Monitoring", "Diagnostics"];
 
     /// <summary>Binds everything but the capability sections into <paramref name="options"/>; an unknown key is an error naming it.</summary>
     public static void BindEngine(IConfiguration config, AliciaEngineOptions options)

@@ -35,6 +35,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
     private readonly VerifiedMark _mark = new();
     private EnvelopeSigner? _signer;
     private int _disposed;
+    private bool _anchored;
 
     public SecurityGateway(GatewayOptions options, IIdentityDirectory? directory = null, AuditLog? audit = null)
     {
@@ -79,6 +80,13 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             _audit.Alarm = message => auditLogger.LogError("Audit log alarm: {Message}", message);
         }
         _inProcessSecret = broker.InProcessSecret;
+        // Ingress verification is in place before the broker accepts anyone (the engine's identity is loaded by
+        // now): a device connecting at once must not publish past it while the engine's other services start.
+        // It verifies with its own replay filter (the engine's bus client has another) and countersigns with the
+        // engine's identity, which every Alicia verifier trusts as an attester.
+        _signer = new EnvelopeSigner(engine.Identity);
+        _ingress = new IngressVerifier(new EnvelopeVerifier(engine.Trust, engine.VerifierOptions, engine.Metrics, _clock),
+            _signer, _clock, engine.Options.Security.MaxClockSkew, engine.Messages);
         // The engine's subscribers on this broker trust what this gateway marks (and nothing else does).
         engine.Verifier.Mark = _mark;
         broker.DeliveryFilter = MayDeliver;
@@ -103,11 +111,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
                 || (directory.TryGet(requester, out IdentityRecord identity) && AclPolicy.MayRead(identity, topic, CapabilityTopicsOf?.Invoke(requester)));
         }
         if (!_options.Enabled || engine.Broker is null) return Task.CompletedTask;
-        // The gateway verifies with its own replay filter (the engine's bus client has another) and
-        // countersigns with the engine's identity, which every Alicia verifier trusts as an attester.
-        _signer = new EnvelopeSigner(engine.Identity);
-        var verifier = new EnvelopeVerifier(engine.Trust, engine.VerifierOptions, engine.Metrics, _clock);
-        _ingress = new IngressVerifier(verifier, _signer, _clock, engine.Options.Security.MaxClockSkew, engine.Messages);
+        _anchored = _audit is not null;
         if (_audit is not null) AuditAnchor.Start(_audit, engine, _options.AuditCheckpointRecords, _options.AuditCheckpointInterval, _logger);
         return Task.CompletedTask;
     }
@@ -435,7 +439,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         if (_directory is not null) _directory.Changed -= OnIdentityChanged;
         _refusals.FlushAll();
-        if (_audit is not null && _ingress is not null) await AuditAnchor.StopAsync(_audit, _logger).ConfigureAwait(false);
+        if (_audit is not null && _anchored) await AuditAnchor.StopAsync(_audit, _logger).ConfigureAwait(false);
         Metrics.Dispose();
     }
 }

@@ -113,6 +113,12 @@ internal static class VoiceCommand
                 stderr.WriteLine($"alicia voice: {e.Message}");
                 return Cli.Failed;
             }
+            catch (BusPublishException e)
+            {
+                // The broker refused the session's request (its ACL, or an identity it does not know): say so, no stack trace.
+                stderr.WriteLine($"alicia voice: {e.Message}{client.RefusalHint(options)}");
+                return Cli.Failed;
+            }
             catch (Exception e) when (e is TimeoutException or OperationCanceledException or IOException or System.Net.Sockets.SocketException or System.Net.WebSockets.WebSocketException)
             {
                 string cause = e.InnerException is { } inner ? $" ({inner.GetBaseException().Message})" : ""; // a WebSocket failure's reason is inside

@@ -21,7 +21,7 @@ public sealed class VoiceRefusedTests : IDisposable
         await using MosquittoBroker broker = await MosquittoBroker.StartAsync(config);
 
         string wav = _dir.Sub("a.wav");
-        WriteSilenceWav(wav, 16000, 16000);
+        VoiceTimeoutTests.WriteSilenceWav(wav, 16000, 16000);
         var environment = new Dictionary<string, string?>
         {
             ["ALICIA_DataDirectory"] = _dir.Sub("data"),
@@ -35,13 +35,5 @@ public sealed class VoiceRefusedTests : IDisposable
         Assert.Contains("NotAuthorized", error, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("Unhandled exception", error);
         Assert.DoesNotContain("   at ", error);
-    }
-
-    private static void WriteSilenceWav(string path, int sampleRate, int samples)
-    {
-        using var w = new BinaryWriter(File.Create(path));
-        w.Write("RIFF"u8); w.Write(36 + samples * 2); w.Write("WAVE"u8);
-        w.Write("fmt "u8); w.Write(16); w.Write((short)1); w.Write((short)1); w.Write(sampleRate); w.Write(sampleRate * 2); w.Write((short)2); w.Write((short)16);
-        w.Write("data"u8); w.Write(samples * 2); w.Write(new byte[samples * 2]);
     }
 }

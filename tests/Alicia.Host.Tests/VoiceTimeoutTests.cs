@@ -49,7 +49,7 @@ public sealed class VoiceTimeoutTests : IDisposable
         foreach (TcpClient c in held) c.Dispose();
     }
 
-    private static void WriteSilenceWav(string path, int sampleRate, int samples)
+    internal static void WriteSilenceWav(string path, int sampleRate, int samples)
     {
         using var w = new BinaryWriter(File.Create(path));
         w.Write("RIFF"u8); w.Write(36 + samples * 2); w.Write("WAVE"u8);

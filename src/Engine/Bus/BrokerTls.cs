@@ -41,8 +41,8 @@ internal static class ClientOptions
             .WithCleanStart()
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithTimeout(TimeSpan.FromSeconds(10))
+            // In process the address is a placeholder: the client's adapter factory connects the pipes (CreateClient).
             .WithTcpServer(endpoint.InMemory is null ? endpoint.Host : "in-memory", endpoint.InMemory is null ? endpoint.Port : 1883);
-        if (endpoint.InMemory is { } adapter) builder.WithStreamProvider(new InMemoryStreamProvider(adapter));
         if (endpoint.UseTls) builder.WithTlsOptions(o => BrokerTls.Configure(o, tls));
         if (username is not null) builder.WithCredentials(username, password);
         return builder;

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -20,7 +19,6 @@ namespace Alicia.Engine.Bus.Transport;
 internal sealed class GuardedTcpServerAdapter(
     IPEndPoint? plain, IPEndPoint? encrypted, BrokerTlsSettings? tls, PacketLimits limits, ILogger logger, PacketTaps? taps = null, bool coalesceWrites = false) : IMqttServerAdapter
 {
-    private const int ReadBufferBytes = 8 * 1024;
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Socket> _listeners = [];
@@ -124,10 +122,8 @@ internal sealed class GuardedTcpServerAdapter(
 
         // Read and written through pipes: packets that arrived together are decoded without an await each,
         // and a packet announcing more than the limit is refused from its fixed header.
-        PipeReader input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBufferBytes, minimumReadSize: ReadBufferBytes / 4, leaveOpen: true));
-        PipeWriter output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: ReadBufferBytes, leaveOpen: true));
-        var adapter = new MqttPipeAdapter(input, output, new MqttPacketFormatterAdapter(new MqttBufferWriter(_options.WriterBufferSize, _options.WriterBufferSizeMax)),
-            remote, socket.LocalEndPoint, stream, limits, taps, clientCertificate, encrypt,
+        MqttPipeAdapter adapter = MqttPipeAdapter.OverStream(stream, new MqttPacketFormatterAdapter(new MqttBufferWriter(_options.WriterBufferSize, _options.WriterBufferSizeMax)),
+            remote, socket.LocalEndPoint, limits, taps, clientCertificate, encrypt,
             (announced, limit) => logger.LogWarning("Closed the MQTT connection from {Remote}: a packet of {Announced} bytes announced, the limit is {Limit}", remote, announced, limit));
         try { await handler(adapter).ConfigureAwait(false); }
         catch (Exception e) when (e is not OutOfMemoryException) { logger.LogDebug("MQTT connection from {Remote} ended: {Error}", remote, e.Message); }

@@ -24,6 +24,7 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
 {
     private static readonly Task<MqttPacket> Closed = Task.FromResult<MqttPacket>(null!);
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(1);
+    private const int StreamBufferBytes = 8 * 1024;
 
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
@@ -71,6 +72,16 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
     public bool IsSecureConnection { get; }
     public MqttPacketFormatterAdapter PacketFormatterAdapter { get; }
 
+    /// <summary>
+    /// An adapter over a connection's stream (socket, TLS, or a client channel): 8 KiB reads, so packets that arrived
+    /// together come out of one read. The adapter closes <paramref name="stream"/> when the connection ends.
+    /// </summary>
+    public static MqttPipeAdapter OverStream(Stream stream, MqttPacketFormatterAdapter formatter, EndPoint remote, EndPoint? local,
+        PacketLimits? limits = null, PacketTaps? taps = null, X509Certificate2? clientCertificate = null, bool secure = false, Action<long, long>? refused = null) =>
+        new(PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: StreamBufferBytes, minimumReadSize: StreamBufferBytes / 4, leaveOpen: true)),
+            PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: StreamBufferBytes, leaveOpen: true)),
+            formatter, remote, local, stream, limits, taps, clientCertificate, secure, refused);
+
     /// <summary>The limit that applies now (total packet size, fixed header included), or null when unlimited.</summary>
     public long? CurrentLimit => _limits is null ? null : _authenticated ? _limits.AfterConnect : _limits.BeforeConnect;
 
@@ -92,7 +103,7 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
             {
                 switch (TakePacket(result, out MqttPacket? packet))
                 {
-                    case Take.Packet: return packet is MqttConnectPacket ? OffTheSocketThreadAsync(packet) : Task.FromResult(packet!);
+                    case Take.Packet: return Task.FromResult(packet!);
                     case Take.End: return Closed;
                 }
             }
@@ -110,25 +121,13 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
                 ReadResult result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
                 switch (TakePacket(result, out MqttPacket? packet))
                 {
-                    case Take.Packet:
-                        if (packet is MqttConnectPacket) await Task.Yield();
-                        return packet!;
+                    case Take.Packet: return packet!;
                     case Take.End: return null!;
                 }
             }
         }
         catch (Exception e) when (IsEndOfConnection(e)) { return null!; }
         catch (Exception e) { throw Wrap(e); }
-    }
-
-    /// <summary>
-    /// A CONNECT is handed over on a thread-pool thread: its validation hashes a password, which must not run on a
-    /// socket's event thread (where it would run with inline socket completions, stalling every other connection there).
-    /// </summary>
-    private static async Task<MqttPacket> OffTheSocketThreadAsync(MqttPacket connect)
-    {
-        await Task.Yield();
-        return connect;
     }
 
     /// <summary>Decodes one packet from <paramref name="result"/> if it is whole, and advances the reader either way.</summary>
@@ -264,34 +263,37 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0) return;
         // Let a write in progress finish, then end our side: the peer reads end of stream.
-        bool entered = await _writeLock.WaitAsync(CloseWait, CancellationToken.None).ConfigureAwait(false);
+        EndOutput(await _writeLock.WaitAsync(CloseWait, CancellationToken.None).ConfigureAwait(false));
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0) EndOutput(_writeLock.Wait(CloseWait));
+        else CloseConnection();
+        try { _input.Complete(); } // returns the pipe's buffers; refused while a read is still pending
+        catch (InvalidOperationException) { }
+    }
+
+    /// <summary>Completes the output (holding the write lock when <paramref name="entered"/>; else cutting a stuck flush short) and closes the connection.</summary>
+    private void EndOutput(bool entered)
+    {
         try
         {
             if (!entered) _output.CancelPendingFlush();
-            await _output.CompleteAsync().ConfigureAwait(false);
+            _output.Complete();
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or SocketException) { }
         finally
         {
             if (entered) _writeLock.Release();
-            _input.CancelPendingRead();
-            _connection?.Dispose();
+            CloseConnection();
         }
     }
 
-    public void Dispose()
+    private void CloseConnection()
     {
-        if (Interlocked.Exchange(ref _closed, 1) == 0)
-        {
-            bool entered = _writeLock.Wait(CloseWait);
-            try { _output.Complete(); }
-            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or SocketException) { }
-            finally { if (entered) _writeLock.Release(); }
-        }
         _input.CancelPendingRead();
         _connection?.Dispose();
-        try { _input.Complete(); } // returns the pipe's buffers; refused while a read is still pending
-        catch (InvalidOperationException) { }
     }
 
     private static bool IsEndOfConnection(Exception e) =>

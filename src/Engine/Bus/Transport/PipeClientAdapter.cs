@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using MQTTnet.Adapter;
@@ -14,7 +13,6 @@ namespace Alicia.Engine.Bus.Transport;
 /// </summary>
 internal sealed class PipeClientAdapter(IMqttChannel channel, MqttPacketFormatterAdapter formatter) : IMqttChannelAdapter
 {
-    private const int BufferBytes = 8 * 1024;
     private MqttPipeAdapter? _open;
 
     private MqttPipeAdapter Open => _open ?? throw new MQTTnet.Exceptions.MqttCommunicationException("The connection is not open.");
@@ -30,11 +28,8 @@ internal sealed class PipeClientAdapter(IMqttChannel channel, MqttPacketFormatte
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {
         await channel.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        var stream = new MqttChannelStream(channel);
-        _open = new MqttPipeAdapter(
-            PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: BufferBytes, minimumReadSize: BufferBytes / 4, leaveOpen: true)),
-            PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: BufferBytes, leaveOpen: true)),
-            formatter, channel.RemoteEndPoint, channel.LocalEndPoint, stream, clientCertificate: channel.ClientCertificate, secure: channel.IsSecureConnection);
+        _open = MqttPipeAdapter.OverStream(new MqttChannelStream(channel), formatter, channel.RemoteEndPoint, channel.LocalEndPoint,
+            clientCertificate: channel.ClientCertificate, secure: channel.IsSecureConnection);
     }
 
     public Task DisconnectAsync(CancellationToken cancellationToken) => _open?.DisconnectAsync(cancellationToken) ?? channel.DisconnectAsync(cancellationToken);

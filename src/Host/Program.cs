@@ -1,6 +1,5 @@
 using Alicia.Host;
 using Alicia.Host.Commands;
 
-StartupClock.Mark();
-StartupTrace.Mark("Main");
+StartupTrace.Start();
 return await Cli.RunAsync(args, Console.Out, Console.Error).ConfigureAwait(false);

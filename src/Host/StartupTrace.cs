@@ -15,6 +15,18 @@ internal static class StartupTrace
 
     private static readonly List<(double UnixMs, string Phase)> Marks = [];
 
+    /// <summary>When <c>Main</c> began: <c>alicia run</c> reports its broker's and services' readiness from there.</summary>
+    public static DateTimeOffset MainAt { get; private set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Called first thing in <c>Main</c>.</summary>
+    public static void Start()
+    {
+        MainAt = DateTimeOffset.UtcNow;
+        Mark("Main");
+    }
+
+    public static double MillisecondsSinceMain(DateTimeOffset at) => (at - MainAt).TotalMilliseconds;
+
     public static void Mark(string phase)
     {
         double now = (DateTime.UtcNow - DateTime.UnixEpoch).TotalMilliseconds;

@@ -122,7 +122,7 @@ internal static class RunCommand
         if (engine.Services.OfType<WebService>().FirstOrDefault() is { Url: { } dashboard })
             stdout.WriteLine($"alicia: dashboard on {dashboard} (health {dashboard}healthz {dashboard}readyz, Prometheus {dashboard}metrics)");
         IReadOnlyList<IEngineService> loading = engine.StartingServices;
-        stdout.WriteLine($"alicia: broker ready {StartupClock.MillisecondsSinceMain(engine.BrokerReadyAt):F1} ms after start, core services {StartupClock.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms" +
+        stdout.WriteLine($"alicia: broker ready {StartupTrace.MillisecondsSinceMain(engine.BrokerReadyAt):F1} ms after start, core services {StartupTrace.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms" +
             (loading.Count == 0 ? "" : $" ({string.Join(", ", loading.Select(s => s.Name))} loading in the background)"));
         stdout.WriteLine($"alicia: engine '{engine.Name}' running; {where}; keys in {engine.Keys.Path}, data in {Path.GetFullPath(options.DataDirectory)}. Ctrl+C stops.");
         stdout.Flush();
@@ -142,7 +142,7 @@ internal static class RunCommand
         try
         {
             await engine.Ready.ConfigureAwait(false);
-            line = $"alicia: every service ready {StartupClock.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms after start";
+            line = $"alicia: every service ready {StartupTrace.MillisecondsSinceMain(DateTimeOffset.UtcNow):F1} ms after start";
             StartupTrace.Mark("every service ready");
             if (trace is not null) StartupTrace.Flush(trace);
         }

@@ -68,7 +68,7 @@ public sealed class IntentSetTests(ITestOutputHelper output) : IDisposable
         if (Environment.GetEnvironmentVariable("ALICIA_WRITE_INTENT_SET") == "1")
         {
             // Written into the source tree (not bin/), so the set is kept in the repository.
-            string source = Path.Combine(TestAudioFreeRoot(), "tests", "Alicia.Assistant.Tests", "IntentSet", "intent-set.en.tsv");
+            string source = Path.Combine(Repository.Root, "tests", "Alicia.Assistant.Tests", "IntentSet", "intent-set.en.tsv");
             File.WriteAllLines(source, ["text\tsatellite_room\tkind\tintent\tdevices", .. expanded.Select(c => c.Line)]);
         }
         Assert.True(expanded.Count >= 200, $"{expanded.Count} utterances");
@@ -76,13 +76,6 @@ public sealed class IntentSetTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(expanded, c => c.Kind == "llm");
         Assert.Contains(expanded, c => c.Kind == "ask");
         Assert.Contains(expanded, c => c.Kind == "unknown");
-    }
-
-    private static string TestAudioFreeRoot()
-    {
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Alicia.slnx"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new InvalidOperationException("repository root not found");
     }
 
     /// <summary>What the engine made of a case, in the set's terms.</summary>

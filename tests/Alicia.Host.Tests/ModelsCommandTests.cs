@@ -122,8 +122,7 @@ public sealed class ModelsCommandTests : IDisposable
     [Fact]
     public void The_repository_manifest_pins_a_sha256_for_every_model()
     {
-        string root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "Alicia.slnx"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        string root = Repository.Root;
         using JsonDocument manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(root, "models", "manifest.json")));
         foreach (JsonElement model in manifest.RootElement.GetProperty("models").EnumerateArray())
         {

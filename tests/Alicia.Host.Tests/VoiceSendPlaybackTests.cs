@@ -29,7 +29,7 @@ public sealed class VoiceSendPlaybackTests : IAsyncLifetime
     {
         var voice = new VoiceService(new VoiceOptions
         {
-            VadModelPath = Path.Combine(RepoRoot(), "models", "cache", "silero_vad_v5.onnx"),
+            VadModelPath = Path.Combine(Repository.Root, "models", "cache", "silero_vad_v5.onnx"),
             WhisperModelPath = RandomWhisperModel.GetOrCreate(Path.Combine(Path.GetTempPath(), "alicia-voice-test-models"), WhisperDimensions.Micro),
             Quality = new QualityOptions { MinConfidence = 0, MaxNoSpeechProbability = 1 }, // random weights: let everything through
         });
@@ -101,12 +101,5 @@ public sealed class VoiceSendPlaybackTests : IAsyncLifetime
         Assert.Contains("utterance(s)", output); // the transcripts are printed as before
         Assert.DoesNotContain("reply r-", output); // the reply was not asked for
         Assert.DoesNotContain("reply played", output);
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Alicia.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (Alicia.slnx) not found above " + AppContext.BaseDirectory);
     }
 }

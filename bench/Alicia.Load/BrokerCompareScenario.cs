@@ -33,6 +33,9 @@ internal static class BrokerCompareScenario
     /// <summary>The embedded broker with batched socket writes (--compare-batched 1): the lever measured in the same run.</summary>
     public const string EmbeddedBatched = "embedded-batched";
 
+    /// <summary>The embedded broker flushing every packet at once (--compare-unbatched 1): without the queue-aware batching, in the same run.</summary>
+    public const string EmbeddedFlushEach = "embedded-flush-each";
+
     public static async Task<int> RunAsync(LoadOptions o, TextWriter log)
     {
         BrokerCompareResult result = await MeasureAsync(o, log).ConfigureAwait(false);
@@ -57,8 +60,9 @@ internal static class BrokerCompareScenario
         var embedded = new List<(string Name, EmbeddedBroker Broker)>();
         try
         {
-            embedded.Add((Embedded, await StartEmbeddedAsync(coalesceWrites: false).ConfigureAwait(false)));
-            if (o.CompareBatched) embedded.Add((EmbeddedBatched, await StartEmbeddedAsync(coalesceWrites: true).ConfigureAwait(false)));
+            embedded.Add((Embedded, await StartEmbeddedAsync(new EmbeddedBrokerOptions()).ConfigureAwait(false)));
+            if (o.CompareBatched) embedded.Add((EmbeddedBatched, await StartEmbeddedAsync(new EmbeddedBrokerOptions { CoalesceWrites = true }).ConfigureAwait(false)));
+            if (o.CompareUnbatched) embedded.Add((EmbeddedFlushEach, await StartEmbeddedAsync(new EmbeddedBrokerOptions { FlushEachPacket = true }).ConfigureAwait(false)));
             log.WriteLine($"[broker-compare] mosquitto on 127.0.0.1:{mosquitto.Port}, {string.Join(", ", embedded.Select(e => $"{e.Name} on 127.0.0.1:{e.Broker.TcpEndPoint!.Port}"))}; {messages} messages x {o.PayloadBytesOrDefault} B per cell");
             return await MeasureMatrixAsync(o, log, client, mosquitto, embedded, messages, started, loadStart).ConfigureAwait(false);
         }
@@ -69,9 +73,11 @@ internal static class BrokerCompareScenario
     }
 
     // As the load tool's other runs start it: no gateway, so MQTT.js's raw topics pass; loopback only.
-    private static async Task<EmbeddedBroker> StartEmbeddedAsync(bool coalesceWrites)
+    private static async Task<EmbeddedBroker> StartEmbeddedAsync(EmbeddedBrokerOptions options)
     {
-        var broker = new EmbeddedBroker(new EmbeddedBrokerOptions { Port = 0, ListenAddress = "127.0.0.1", CoalesceWrites = coalesceWrites });
+        options.Port = 0;
+        options.ListenAddress = "127.0.0.1";
+        var broker = new EmbeddedBroker(options);
         await broker.StartAsync().WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false);
         return broker;
     }

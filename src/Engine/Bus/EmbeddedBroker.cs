@@ -24,6 +24,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
     private readonly BrokerFlowControl _flow;
     private readonly SharedSubscriptions _shared = new();
     private readonly PacketTaps _taps = new();
+    private readonly SubscriberQueues _subscriberQueues = new();
     private MqttServer? _server;
 
     internal EmbeddedBroker(EmbeddedBrokerOptions? options = null, BusMetrics? metrics = null, ILogger<EmbeddedBroker>? logger = null, int maxMessageBytes = 256 * 1024)
@@ -42,6 +43,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         };
         _taps.Sending = SharedSubscriptions.OnSending;
         _taps.Written = _flow.OnWritten;
+        if (!_options.FlushEachPacket) _taps.QueuedBehind = _subscriberQueues.QueuedBehind;
         InMemory.Taps = _taps;
     }
 
@@ -109,6 +111,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
         MqttServer server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters);
         _flow.Attach(server);
         _shared.Attach(server);
+        _subscriberQueues.Attach(server);
         server.InterceptingClientEnqueueAsync += OnEnqueue;
         server.ValidatingConnectionAsync += AssignClientId;
         Configuring?.Invoke(server);

@@ -59,6 +59,13 @@ public sealed class EmbeddedBrokerOptions
     /// </summary>
     internal bool CoalesceWrites { get; set; }
 
+    /// <summary>
+    /// Flush every packet as it is written, even when more are queued for the same subscriber (the default leaves a
+    /// PUBLISH in the connection's buffer while its MQTTnet queue holds more, so a burst leaves in one send). Only for
+    /// measuring the difference in the same run (<c>--scenario broker-compare --compare-unbatched 1</c>).
+    /// </summary>
+    internal bool FlushEachPacket { get; set; }
+
     /// <summary>Room above Security:MaxMessageBytes for a PUBLISH's topic, properties and fixed header.</summary>
     internal const int PacketOverheadBytes = 16 * 1024;
 }

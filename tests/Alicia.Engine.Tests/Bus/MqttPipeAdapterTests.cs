@@ -216,4 +216,72 @@ public sealed class MqttPipeAdapterTests
         await Assert.ThrowsAsync<MqttCommunicationException>(() => c.Server.SendPacketAsync(Publish("x", 1), CancellationToken.None));
         Assert.Null(await c.ClientReader.ReceivePacketAsync(CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_publish_with_more_queued_behind_it_waits_in_the_buffer_and_leaves_with_the_last_of_the_burst()
+    {
+        var c = new Connection();
+        long queued = 2;
+        var written = new List<string>();
+        c.Taps.QueuedBehind = id => id == "sub" ? () => queued : null;
+        c.Taps.Written = (_, p) => { if (p is MqttPublishPacket publish) written.Add(publish.Topic); };
+        await c.SendRawAsync(c.Encode(Connect("sub")));
+        await c.Server.ReceivePacketAsync(CancellationToken.None);
+
+        // Two left in the queue, then one: nothing reaches the client yet (the sender loop comes straight back).
+        await c.Server.SendPacketAsync(Publish("burst/1", 50), CancellationToken.None);
+        queued = 1;
+        await c.Server.SendPacketAsync(Publish("burst/2", 50), CancellationToken.None);
+        Assert.False(c.ToClient.Reader.TryRead(out _));
+        Assert.Equal(["burst/1", "burst/2"], written); // counted as written: they are in this connection's buffer
+
+        // The last of the burst flushes all three together, in order.
+        queued = 0;
+        await c.Server.SendPacketAsync(Publish("burst/3", 50), CancellationToken.None);
+        Assert.True(c.ToClient.Reader.TryRead(out ReadResult all));
+        long together = all.Buffer.Length;
+        c.ToClient.Reader.AdvanceTo(all.Buffer.Start);
+        Assert.Equal(c.Server.BytesSent, together);
+        foreach (string topic in new[] { "burst/1", "burst/2", "burst/3" })
+            Assert.Equal(topic, Assert.IsType<MqttPublishPacket>(await c.ClientReader.ReceivePacketAsync(CancellationToken.None)).Topic);
+    }
+
+    [Fact]
+    public async Task Packets_other_than_publish_and_bursts_past_the_batch_limit_are_flushed_at_once()
+    {
+        var c = new Connection();
+        c.Taps.QueuedBehind = _ => () => 1000; // a queue that never empties
+        await c.SendRawAsync(c.Encode(Connect("sub")));
+        await c.Server.ReceivePacketAsync(CancellationToken.None);
+
+        await c.Server.SendPacketAsync(Publish("held", 100), CancellationToken.None);
+        Assert.False(c.ToClient.Reader.TryRead(out _));
+        // A PUBACK (a control packet between data packets) takes the held publish out with it.
+        await c.Server.SendPacketAsync(new MqttPubAckPacket { PacketIdentifier = 7 }, CancellationToken.None);
+        Assert.Equal("held", Assert.IsType<MqttPublishPacket>(await c.ClientReader.ReceivePacketAsync(CancellationToken.None)).Topic);
+        Assert.Equal(7, Assert.IsType<MqttPubAckPacket>(await c.ClientReader.ReceivePacketAsync(CancellationToken.None)).PacketIdentifier);
+
+        // However much is queued, no more than the batch limit (64 KiB) waits unsent.
+        for (int i = 0; i < 20; i++) await c.Server.SendPacketAsync(Publish($"big/{i}", 8 * 1024), CancellationToken.None);
+        long sent = c.Server.BytesSent, delivered = 0;
+        while (c.ToClient.Reader.TryRead(out ReadResult result))
+        {
+            delivered += result.Buffer.Length;
+            c.ToClient.Reader.AdvanceTo(result.Buffer.End);
+        }
+        Assert.True(delivered > 0, "a burst past the batch limit was never flushed");
+        Assert.InRange(sent - delivered, 0, 64 * 1024);
+    }
+
+    [Fact]
+    public async Task Without_a_queue_reader_or_before_the_client_subscribes_every_publish_is_flushed()
+    {
+        var c = new Connection();
+        c.Taps.QueuedBehind = _ => null; // not subscribed (yet)
+        await c.SendRawAsync(c.Encode(Connect("quiet")));
+        await c.Server.ReceivePacketAsync(CancellationToken.None);
+        await c.Server.SendPacketAsync(Publish("now", 10), CancellationToken.None);
+        Assert.True(c.ToClient.Reader.TryRead(out ReadResult result));
+        Assert.Equal(c.Server.BytesSent, result.Buffer.Length);
+    }
 }

@@ -25,6 +25,8 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
     private static readonly Task<MqttPacket> Closed = Task.FromResult<MqttPacket>(null!);
     private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(1);
     private const int StreamBufferBytes = 8 * 1024;
+    /// <summary>The most a burst leaves unflushed before it is sent anyway.</summary>
+    private const int BatchBytes = 64 * 1024;
 
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
@@ -35,6 +37,7 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private volatile bool _authenticated;
     private string _clientId = "";
+    private Func<long>? _queued;
     private long _bytesReceived;
     private long _bytesSent;
     private int _closed;
@@ -209,6 +212,13 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
         {
             if (Volatile.Read(ref _closed) != 0) throw new MqttCommunicationException("The connection is closed.");
             Write(packet);
+            if (packet is MqttPublishPacket && MoreQueued())
+            {
+                // The sender loop comes straight back with the next message: it joins this one in the buffer.
+                _writeLock.Release();
+                _taps?.Written?.Invoke(_clientId, packet);
+                return Task.CompletedTask;
+            }
             flush = _output.FlushAsync(cancellationToken);
         }
         catch (Exception e)
@@ -230,6 +240,18 @@ internal sealed class MqttPipeAdapter : IMqttChannelAdapter
         catch (Exception e) { throw Wrap(e); }
         finally { _writeLock.Release(); }
         Flushed(result, packet);
+    }
+
+    /// <summary>
+    /// Whether more messages wait in this subscriber's MQTTnet queue behind the one just written (its sender loop has
+    /// already taken this one off): then the flush waits for the next, within <see cref="BatchBytes"/>. The last of a
+    /// burst, and every packet that is not a PUBLISH, is flushed at once.
+    /// </summary>
+    private bool MoreQueued()
+    {
+        if (_taps?.QueuedBehind is not { } queuedBehind || !_output.CanGetUnflushedBytes || _output.UnflushedBytes >= BatchBytes) return false;
+        _queued ??= queuedBehind(_clientId);
+        return _queued?.Invoke() > 0;
     }
 
     private void Flushed(FlushResult result, MqttPacket packet)

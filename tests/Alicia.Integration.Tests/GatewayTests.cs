@@ -283,6 +283,29 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_device_connected_before_the_registry_loaded_gets_its_registered_rate_once_it_has()
+    {
+        // The registry loads after the broker listens: a device connecting in between is known only by the default
+        // (here 5/second, burst 5), and its registration allows far more.
+        bool loaded = false;
+        _gateway.RateLimitsLoaded = () => Volatile.Read(ref loaded);
+        _gateway.RateLimitOf = id => Volatile.Read(ref loaded) && id == "meter-6" ? new Alicia.Engine.Security.Gateway.RateLimit(10_000, TimeSpan.FromSeconds(1)) : null;
+        using SigningIdentity meter = Device("meter-6", IdentityKind.Sensor);
+        IMqttClient client = await Connect("meter-6", "meter-6", "pw-meter-6");
+
+        Volatile.Write(ref loaded, true);
+        string topic = DeviceData.BuildTopic("meter-6");
+        var codes = new List<MqttClientPublishReasonCode>();
+        for (int i = 0; i < 12; i++)
+        {
+            // 10 ms apart on the gateway's clock: the default's burst runs out at the sixth, the registered rate never does.
+            _clock.Advance(TimeSpan.FromMilliseconds(10));
+            codes.Add((await client.PublishAsync(Message(topic, Signed(meter, topic, new DeviceData())))).ReasonCode);
+        }
+        Assert.All(codes, c => Assert.Contains(c, new[] { MqttClientPublishReasonCode.Success, MqttClientPublishReasonCode.NoMatchingSubscribers }));
+    }
+
+    [Fact]
     public async Task Unsigned_json_from_a_constrained_device_is_countersigned_by_the_gateway()
     {
         Device("esp32-7", IdentityKind.Sensor).Dispose();

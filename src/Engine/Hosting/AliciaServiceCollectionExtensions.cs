@@ -120,6 +120,7 @@ public static class AliciaServiceCollectionExtensions
             if (sp.GetService<IDevicePolicy>() is { } policy)
             {
                 gateway.RateLimitOf = policy.RateLimitOf;
+                gateway.RateLimitsLoaded = () => policy.IsLoaded;
                 gateway.CapabilityTopicsOf = policy.CapabilityTopicsOf;
             }
             return gateway;

@@ -49,6 +49,8 @@ public sealed class RegistryService : IEngineService, IDevicePolicy
     // Parsed once, when the device registered (DeviceRecord.RateLimit), not at every connect.
     RateLimit? IDevicePolicy.RateLimitOf(string identity) => _registryStarted ? Registry.Get(identity)?.RateLimit : null;
 
+    bool IDevicePolicy.IsLoaded => Volatile.Read(ref _registryStarted);
+
     IReadOnlyList<string> IDevicePolicy.CapabilityTopicsOf(string identity) =>
         _registryStarted && Registry.Get(identity) is { } device
             ? device.Registration.Capabilities.Capabilities.SelectMany(c => c.Endpoints.Input).Where(t => !string.IsNullOrEmpty(t)).ToArray()

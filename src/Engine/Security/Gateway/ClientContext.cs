@@ -13,7 +13,11 @@ internal sealed class ClientContext(IdentityRecord identity, AuthenticationMetho
     public IReadOnlyList<AclGrant> Grants { get; } = method == AuthenticationMethod.Anonymous
         ? [new AclGrant(AclAction.Subscribe, "alicia/#", "anonymous-read-only")]
         : AclPolicy.GrantsFor(identity);
-    public TokenBucket? Bucket { get; } = bucket;
+    /// <summary>Its publish rate; replaced once when it connected before the registered limits were known.</summary>
+    public TokenBucket? Bucket { get; set; } = bucket;
+
+    /// <summary>False while <see cref="Bucket"/> is the default standing in for a registered limit not yet loaded.</summary>
+    public bool RateSettled { get; set; } = true;
 
     /// <summary>Rate refusals in the current one-second window; past a threshold the client is disconnected (0x96).</summary>
     public int RateRefusalsInWindow;

@@ -10,6 +10,9 @@ internal interface IDevicePolicy
     /// <summary>The identity's registered rate limit; null: the gateway's default.</summary>
     RateLimit? RateLimitOf(string identity);
 
+    /// <summary>Whether the registrations have been read (before, <see cref="RateLimitOf"/> answers null for everyone).</summary>
+    bool IsLoaded { get; }
+
     /// <summary>The input topics the identity's registered capabilities name (it may subscribe to them).</summary>
     IReadOnlyList<string> CapabilityTopicsOf(string identity);
 }

@@ -62,6 +62,12 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
     /// <summary>Rate limits per identity from its registration (capability constraint rate_limit); null: the default.</summary>
     public Func<string, RateLimit?>? RateLimitOf { get; set; }
 
+    /// <summary>
+    /// Whether <see cref="RateLimitOf"/> knows the registrations yet (the registry loads after the broker listens); a
+    /// client that connected before gets its registered limit at its first publish after. Null: always known.
+    /// </summary>
+    public Func<bool>? RateLimitsLoaded { get; set; }
+
     /// <summary>The topics a device's registered capabilities name as inputs: it may subscribe to them too.</summary>
     public Func<string, IReadOnlyList<string>>? CapabilityTopicsOf { get; set; }
 
@@ -136,7 +142,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(certificate, out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, reason, "certificate");
-            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity), address);
+            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity), address) { RateSettled = RateLimitsKnown() };
         }
         else if (!string.IsNullOrEmpty(e.UserName))
         {
@@ -146,7 +152,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(e.UserName, e.RawPassword ?? [], out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.BadUserNameOrPassword, reason, "password");
-            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity), address);
+            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity), address) { RateSettled = RateLimitsKnown() };
         }
         else
         {
@@ -243,6 +249,8 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         string.Equals(clientId, identity.Id, StringComparison.Ordinal)
         || (clientId.Length > identity.Id.Length + 1 && clientId.StartsWith(identity.Id, StringComparison.Ordinal) && clientId[identity.Id.Length] == ':');
 
+    private bool RateLimitsKnown() => RateLimitsLoaded?.Invoke() ?? true;
+
     private TokenBucket Bucket(IdentityRecord identity)
     {
         RateLimit limit = RateLimitOf?.Invoke(identity.Id) ?? (identity.Kind == IdentityKind.Service ? new RateLimit(1_000_000, TimeSpan.FromSeconds(1)) : _defaultRate);
@@ -304,6 +312,12 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         string identity = context?.Identity.Id ?? e.ClientId;
         if (context is null) { Deny(e, MqttPubAckReasonCode.NotAuthorized, "acl", identity, topic, "unauthenticated session", AuditKinds.AclDenied); return; }
 
+        // Connected before the registry had loaded: the default limit stood in until the registered one is known.
+        if (!context.RateSettled && context.Bucket is not null && RateLimitsKnown())
+        {
+            context.Bucket = Bucket(context.Identity);
+            context.RateSettled = true;
+        }
         // Every publish costs a token before anything else is checked: refused traffic is rate-limited too.
         if (context.Bucket is { } bucket && !bucket.TryTake())
         {

@@ -30,9 +30,6 @@ internal static class BrokerCompareScenario
     public const string Mosquitto = "mosquitto";
     public const string Embedded = "embedded";
 
-    /// <summary>The embedded broker with batched socket writes (--compare-batched 1): the lever measured in the same run.</summary>
-    public const string EmbeddedBatched = "embedded-batched";
-
     /// <summary>The embedded broker flushing every packet at once (--compare-unbatched 1): without the queue-aware batching, in the same run.</summary>
     public const string EmbeddedFlushEach = "embedded-flush-each";
 
@@ -61,7 +58,6 @@ internal static class BrokerCompareScenario
         try
         {
             embedded.Add((Embedded, await StartEmbeddedAsync(new EmbeddedBrokerOptions()).ConfigureAwait(false)));
-            if (o.CompareBatched) embedded.Add((EmbeddedBatched, await StartEmbeddedAsync(new EmbeddedBrokerOptions { CoalesceWrites = true }).ConfigureAwait(false)));
             if (o.CompareUnbatched) embedded.Add((EmbeddedFlushEach, await StartEmbeddedAsync(new EmbeddedBrokerOptions { FlushEachPacket = true }).ConfigureAwait(false)));
             log.WriteLine($"[broker-compare] mosquitto on 127.0.0.1:{mosquitto.Port}, {string.Join(", ", embedded.Select(e => $"{e.Name} on 127.0.0.1:{e.Broker.TcpEndPoint!.Port}"))}; {messages} messages x {o.PayloadBytesOrDefault} B per cell");
             return await MeasureMatrixAsync(o, log, client, mosquitto, embedded, messages, started, loadStart).ConfigureAwait(false);

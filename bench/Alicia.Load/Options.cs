@@ -145,8 +145,6 @@ internal sealed class LoadOptions
 
     public string Node { get; init; } = "node";
 
-    /// <summary>Also measure the embedded broker with batched socket writes, in the same run.</summary>
-    public bool CompareBatched { get; init; }
     /// <summary>Also measure the embedded broker flushing every packet at once, in the same run.</summary>
     public bool CompareUnbatched { get; init; }
 
@@ -233,7 +231,6 @@ internal sealed class LoadOptions
         var timeLimit = Double("--time-limit", "broker-compare: time limit of one flood in seconds", 1, 600, 60);
         var results = new Option<string>("--results") { Description = "broker-compare: results folder (default bench/results)", HelpName = "DIR" };
         var mqttjs = new Option<string>("--mqttjs") { Description = "broker-compare: the MQTT.js folder (default bench/mqttjs)", HelpName = "DIR" };
-        var batched = Int("--compare-batched", "broker-compare: 1 = also run the embedded broker with batched socket writes", 0, 1, 0);
         var unbatched = Int("--compare-unbatched", "broker-compare: 1 = also run the embedded broker flushing every packet at once (no queue-aware batching)", 0, 1, 0);
         var node = new Option<string>("--node") { Description = "broker-compare: node binary", HelpName = "PATH", DefaultValueFactory = _ => "node" };
 
@@ -245,7 +242,7 @@ internal sealed class LoadOptions
             registrations, connections, heartbeat, gap, tempRoot,
             sessions, utterances, stagger, speculate, model, realTime, hangover, whisperThreads, whisperConcurrency, jfk, weights, maxTokens, besideRealWork,
             gateway, flood, rateLimit, floodInFlight, devicesProcess, engineCores,
-            publishers, compareQos, window, timeLimit, results, mqttjs, node, batched, unbatched,
+            publishers, compareQos, window, timeLimit, results, mqttjs, node, unbatched,
         };
         root.HelpName = "Alicia.Load";
         root.SetAction((r, _) =>
@@ -300,7 +297,6 @@ internal sealed class LoadOptions
                 ResultsDirectory = r.GetValue(results),
                 MqttJsDirectory = r.GetValue(mqttjs),
                 Node = r.GetValue(node)!,
-                CompareBatched = r.GetValue(batched) == 1,
                 CompareUnbatched = r.GetValue(unbatched) == 1,
             };
             return run(o);

@@ -19,14 +19,14 @@ public sealed class BrokerCompareHarnessTests : IDisposable
     [Fact]
     public async Task Runs_the_matrix_on_both_brokers_and_writes_table_json_and_plots()
     {
-        var options = new LoadOptions { Scenario = "broker-compare", Messages = Messages, ResultsDirectory = _results.Path, TimeLimitSeconds = 120, CompareBatched = true };
+        var options = new LoadOptions { Scenario = "broker-compare", Messages = Messages, ResultsDirectory = _results.Path, TimeLimitSeconds = 120, CompareUnbatched = true };
 
         BrokerCompareResult result = await BrokerCompareScenario.MeasureAsync(options, TextWriter.Null);
         IReadOnlyList<string> files = BrokerCompareReport.Write(result, _results.Path);
 
         // Every cell ran on every broker, every message was sent.
         Assert.Equal(12, result.Runs.Count);
-        foreach (string broker in new[] { BrokerCompareScenario.Mosquitto, BrokerCompareScenario.Embedded, BrokerCompareScenario.EmbeddedBatched })
+        foreach (string broker in new[] { BrokerCompareScenario.Mosquitto, BrokerCompareScenario.Embedded, BrokerCompareScenario.EmbeddedFlushEach })
         foreach (int qos in new[] { 0, 1 })
         foreach (int publishers in new[] { 1, 8 })
         {

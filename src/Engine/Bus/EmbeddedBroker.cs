@@ -105,7 +105,7 @@ public sealed class EmbeddedBroker : IAsyncDisposable
             network = new GuardedTcpServerAdapter(
                 _options.ListenTcp ? new IPEndPoint(address, _options.Port) : null,
                 tls ? new IPEndPoint(address, _options.TlsPort) : null,
-                Tls, Limits, _logger, _taps, _options.CoalesceWrites);
+                Tls, Limits, _logger, _taps);
             adapters.Add(network);
         }
         MqttServer server = new MqttServerFactory().CreateMqttServer(serverOptions, adapters);

@@ -53,13 +53,6 @@ public sealed class EmbeddedBrokerOptions
     public int MaxPacketBytes { get; set; }
 
     /// <summary>
-    /// Batch each network connection's socket writes (<see cref="Transport.CoalescingWriteStream"/>). Off: on a
-    /// loaded 2-core machine it showed no clear gain against MQTT.js (bench/README.md, "Broker against
-    /// Mosquitto"); kept to measure again where the machine is quiet (<c>--scenario broker-compare --compare-batched 1</c>).
-    /// </summary>
-    internal bool CoalesceWrites { get; set; }
-
-    /// <summary>
     /// Flush every packet as it is written, even when more are queued for the same subscriber (the default leaves a
     /// PUBLISH in the connection's buffer while its MQTTnet queue holds more, so a burst leaves in one send). Only for
     /// measuring the difference in the same run (<c>--scenario broker-compare --compare-unbatched 1</c>).

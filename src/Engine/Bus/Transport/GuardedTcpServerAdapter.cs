@@ -17,7 +17,7 @@ namespace Alicia.Engine.Bus.Transport;
 /// <see cref="MqttPipeAdapter"/>, which refuses a packet above the limits before buffering it.
 /// </summary>
 internal sealed class GuardedTcpServerAdapter(
-    IPEndPoint? plain, IPEndPoint? encrypted, BrokerTlsSettings? tls, PacketLimits limits, ILogger logger, PacketTaps? taps = null, bool coalesceWrites = false) : IMqttServerAdapter
+    IPEndPoint? plain, IPEndPoint? encrypted, BrokerTlsSettings? tls, PacketLimits limits, ILogger logger, PacketTaps? taps = null) : IMqttServerAdapter
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private readonly CancellationTokenSource _stop = new();
@@ -90,8 +90,6 @@ internal sealed class GuardedTcpServerAdapter(
         }
         EndPoint remote = socket.RemoteEndPoint!;
         Stream stream = new NetworkStream(socket, ownsSocket: true);
-        // Below TLS, so a PUBLISH's records (header, payload) and whatever else is queued leave in one send.
-        if (coalesceWrites) stream = new CoalescingWriteStream(stream, mqttFraming: !encrypt);
         X509Certificate2? clientCertificate = null;
         try
         {

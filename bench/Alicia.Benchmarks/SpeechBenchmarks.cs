@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using Alicia.TestSupport;
 using Alicia.Tools.Models;
@@ -95,7 +94,7 @@ public class SpeechBenchmarks
     public int FirstIdMapping() => FirstMap(_phonemes, _piper.Config.PhonemeIds).Length;
 
     [BenchmarkCategory("ids"), Benchmark(Description = "PiperPhonemeIds.Map into a reused buffer")]
-    public int PiperIds() => PiperPhonemeIds.Map(_phonemes, _piper.Config.PhonemeIds, ref _idBuffer, ArrayPool<long>.Shared);
+    public int PiperIds() => PiperPhonemeIds.Map(_phonemes, _piper.Config.PhonemeIds, ref _idBuffer);
 
     [BenchmarkCategory("piper"), Benchmark(Baseline = true, Description = "bare InferenceSession.Run (same ids)")]
     public int PiperSession()

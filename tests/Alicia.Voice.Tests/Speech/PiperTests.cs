@@ -49,6 +49,22 @@ public sealed class PiperTests
     }
 
     [Fact]
+    public async Task Sentences_spoken_at_once_on_one_voice_are_the_same_as_spoken_one_by_one()
+    {
+        using var piper = new PiperSynthesizer(Voice(speakers: 3));
+        string[] phonemes = [.. EspeakPhonemizer.Phonemize("Turn on the light. It is sunny and warm today. Done.", "en-us")];
+        SpeechSettings[] settings = [new() { SpeakerId = 0 }, new() { SpeakerId = 2, Speed = 2 }];
+        byte[][] alone = [.. phonemes.SelectMany(p => settings.Select(s => piper.SpeakSentence(p, s)))];
+
+        // Each concurrent sentence takes its own input buffers (one is kept between sentences): none sees another's ids or scales.
+        byte[][][] together = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            Task.Run(() => phonemes.SelectMany(p => settings.Select(s => piper.SpeakSentence(p, s))).ToArray())));
+
+        Assert.All(together, run => Assert.Equal(alone, run));
+        Assert.Equal(3, phonemes.Select(p => PiperPhonemeIds.Map(p, piper.Config.PhonemeIds).Length).Distinct().Count()); // three lengths, the same buffers
+    }
+
+    [Fact]
     public async Task A_multi_speaker_voice_takes_the_speaker_id()
     {
         using var piper = new PiperSynthesizer(Voice(speakers: 3));

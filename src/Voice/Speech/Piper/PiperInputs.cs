@@ -1,11 +1,10 @@
-using System.Buffers;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Alicia.Voice.Speech.Piper;
 
 /// <summary>
 /// A Piper voice's inputs for one sentence at a time, kept between sentences so a sentence allocates no arrays or
-/// lists of its own: the ids buffer (pooled, grown as needed), and <c>input_lengths</c>, <c>scales</c> and <c>sid</c>
+/// lists of its own: the ids buffer (grown as needed), and <c>input_lengths</c>, <c>scales</c> and <c>sid</c>
 /// as tensors over fixed buffers whose values are written before each run. Slot 0 of <see cref="Values"/> is the
 /// sentence's <c>input</c> tensor, set for the run only.
 /// </summary>
@@ -26,8 +25,8 @@ internal sealed class PiperInputs : IDisposable
         Values = hasSid ? [null!, _lengths, _scales, _sid] : [null!, _lengths, _scales];
     }
 
-    /// <summary>The sentence's phoneme ids from index 0 (rented; <see cref="PiperPhonemeIds.Map(ReadOnlySpan{char}, IReadOnlyDictionary{string, long[]}, ref long[], ArrayPool{long})"/> grows it).</summary>
-    public long[] Ids = ArrayPool<long>.Shared.Rent(256);
+    /// <summary>The sentence's phoneme ids from index 0 (<see cref="PiperPhonemeIds.Map(ReadOnlySpan{char}, IReadOnlyDictionary{string, long[]}, ref long[])"/> grows it).</summary>
+    public long[] Ids = new long[256];
 
     public long[] Lengths { get; } = GC.AllocateArray<long>(1, pinned: true);
 
@@ -47,7 +46,5 @@ internal sealed class PiperInputs : IDisposable
         _lengths.Dispose();
         _scales.Dispose();
         _sid.Dispose();
-        ArrayPool<long>.Shared.Return(Ids);
-        Ids = [];
     }
 }

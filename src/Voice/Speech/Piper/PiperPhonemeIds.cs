@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -13,27 +12,20 @@ internal static class PiperPhonemeIds
     /// <summary>The ids as a new array of their exact length.</summary>
     public static long[] Map(string phonemes, IReadOnlyDictionary<string, long[]> map)
     {
-        long[] buffer = ArrayPool<long>.Shared.Rent(Math.Max(16, phonemes.Length * 2 + 4));
-        try
-        {
-            int count = Map(phonemes, map, ref buffer, ArrayPool<long>.Shared);
-            return buffer.AsSpan(0, count).ToArray();
-        }
-        finally
-        {
-            ArrayPool<long>.Shared.Return(buffer);
-        }
+        long[] buffer = new long[phonemes.Length * 2 + 4];
+        int count = Map(phonemes, map, ref buffer);
+        return count == buffer.Length ? buffer : buffer[..count];
     }
 
     /// <summary>
-    /// The ids written into <paramref name="buffer"/> from its start, the count returned; a buffer too small is swapped
-    /// for a larger one from <paramref name="pool"/> (the old one returned to it). Allocates nothing once the buffer is
-    /// big enough: the NFD decomposition is walked in place and each codepoint looked up as a span, not a string.
+    /// The ids written into <paramref name="buffer"/> from its start, the count returned; a buffer too small is replaced
+    /// by a larger one. Allocates nothing once the caller's buffer is big enough: the NFD decomposition is walked in place
+    /// and each codepoint looked up as a span, not a string.
     /// </summary>
-    public static int Map(ReadOnlySpan<char> phonemes, IReadOnlyDictionary<string, long[]> map, ref long[] buffer, ArrayPool<long> pool)
+    public static int Map(ReadOnlySpan<char> phonemes, IReadOnlyDictionary<string, long[]> map, ref long[] buffer)
     {
         long[] pad = map["_"];
-        var ids = new IdWriter(buffer, pool);
+        var ids = new IdWriter(buffer);
         var lookup = new CodepointLookup(map);
         ids.Append(map["^"]);
         ids.Append(pad);
@@ -85,21 +77,15 @@ internal static class PiperPhonemeIds
         }
     }
 
-    /// <summary>Appends ids to a buffer, growing it from the pool.</summary>
-    private ref struct IdWriter(long[] buffer, ArrayPool<long> pool)
+    /// <summary>Appends ids to a buffer, doubling it when full.</summary>
+    private ref struct IdWriter(long[] buffer)
     {
         public long[] Buffer = buffer;
         public int Count;
 
         public void Append(long[] ids)
         {
-            if (Count + ids.Length > Buffer.Length)
-            {
-                long[] larger = pool.Rent(Math.Max(Buffer.Length * 2, Count + ids.Length));
-                Buffer.AsSpan(0, Count).CopyTo(larger);
-                pool.Return(Buffer);
-                Buffer = larger;
-            }
+            if (Count + ids.Length > Buffer.Length) Array.Resize(ref Buffer, Math.Max(Buffer.Length * 2, Count + ids.Length));
             ids.CopyTo(Buffer.AsSpan(Count));
             Count += ids.Length;
         }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using Alicia.Voice.Speech.Espeak;
 using Microsoft.ML.OnnxRuntime;
@@ -71,7 +70,7 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
         PiperInputs inputs = Interlocked.Exchange(ref _spareInputs, null) ?? new PiperInputs(_hasSid);
         try
         {
-            int count = PiperPhonemeIds.Map(phonemes, Config.PhonemeIds, ref inputs.Ids, ArrayPool<long>.Shared);
+            int count = PiperPhonemeIds.Map(phonemes, Config.PhonemeIds, ref inputs.Ids);
             return Infer(inputs, count, settings);
         }
         finally

@@ -69,8 +69,8 @@ public class SpeechBenchmarks
             OrtValue.CreateTensorValueFromMemory(new[] { c.NoiseScale, c.LengthScale, c.NoiseW }, [3]),
         ];
         // Both paths give the same audio length (256 samples per id): the baseline does the same work.
-        Fixtures.Require(PiperSession() == _piper.SpeakSentence(_phonemes, SpeechSettings.Default).Length / 2, "bare Run and PiperSynthesizer disagree");
-        Fixtures.Require(EspeakSentence() > 8000, "espeak-ng spoke nothing");
+        Fixtures.Require(Piper_bare_session_run() == _piper.SpeakSentence(_phonemes, SpeechSettings.Default).Length / 2, "bare Run and PiperSynthesizer disagree");
+        Fixtures.Require(Espeak_sentence_to_pcm() > 8000, "espeak-ng spoke nothing");
     }
 
     [GlobalCleanup]
@@ -85,36 +85,36 @@ public class SpeechBenchmarks
     }
 
     [BenchmarkCategory("phonemize"), Benchmark(Baseline = true, Description = "bare EspeakLibrary.Phonemize (one clause)")]
-    public int EspeakClause() => EspeakLibrary.Phonemize(Clause, Voice).Length;
+    public int Phonemize_bare_espeak_clause() => EspeakLibrary.Phonemize(Clause, Voice).Length;
 
     [BenchmarkCategory("phonemize"), Benchmark(Description = "EspeakPhonemizer.Phonemize (sentence)")]
-    public int Phonemizer() => EspeakPhonemizer.Phonemize(Sentence, Voice).Count;
+    public int Phonemize_sentence() => EspeakPhonemizer.Phonemize(Sentence, Voice).Count;
 
     [BenchmarkCategory("ids"), Benchmark(Baseline = true, Description = "first mapping (List<long>, a string per rune)")]
-    public int FirstIdMapping() => FirstMap(_phonemes, _piper.Config.PhonemeIds).Length;
+    public int Ids_first_mapping() => FirstMap(_phonemes, _piper.Config.PhonemeIds).Length;
 
     [BenchmarkCategory("ids"), Benchmark(Description = "PiperPhonemeIds.Map into a reused buffer")]
-    public int PiperIds() => PiperPhonemeIds.Map(_phonemes, _piper.Config.PhonemeIds, ref _idBuffer);
+    public int Ids_map_into_reused_buffer() => PiperPhonemeIds.Map(_phonemes, _piper.Config.PhonemeIds, ref _idBuffer);
 
     [BenchmarkCategory("piper"), Benchmark(Baseline = true, Description = "bare InferenceSession.Run (same ids)")]
-    public int PiperSession()
+    public int Piper_bare_session_run()
     {
         using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(_run, _inputNames, _inputs, _session.OutputNames);
         return outputs[0].GetTensorDataAsSpan<float>().Length;
     }
 
     [BenchmarkCategory("piper"), Benchmark(Description = "PiperSynthesizer, one sentence to PCM")]
-    public int PiperSentence() => _piper.SpeakSentence(_phonemes, SpeechSettings.Default).Length;
+    public int Piper_sentence_to_pcm() => _piper.SpeakSentence(_phonemes, SpeechSettings.Default).Length;
 
     [BenchmarkCategory("espeak"), Benchmark(Baseline = true, Description = "bare EspeakLibrary.Synthesize (sink keeps nothing)")]
-    public int EspeakBare()
+    public int Espeak_bare_synthesize()
     {
         EspeakLibrary.Synthesize(Sentence, Voice, 175, 50, KeepNothing);
         return 0;
     }
 
     [BenchmarkCategory("espeak"), Benchmark(Description = "EspeakSynthesizer, one sentence to PCM")]
-    public int EspeakSentence() => _espeak.Speak(Sentence, 175, CancellationToken.None).Length;
+    public int Espeak_sentence_to_pcm() => _espeak.Speak(Sentence, 175, CancellationToken.None).Length;
 
     /// <summary>PiperPhonemeIds.Map as first written: the contrast for the ids category.</summary>
     private static long[] FirstMap(string phonemes, IReadOnlyDictionary<string, long[]> map)

@@ -65,6 +65,17 @@ public sealed class PiperTests
     }
 
     [Fact]
+    public void PCM_is_peak_normalised_little_endian_16_bit_truncated_toward_zero()
+    {
+        // Peak 0.5: scale 65,534. -0.25 gives -16,383.5, truncated to -16,383 (0xC001).
+        Assert.Equal(new byte[] { 0xFF, 0x7F, 0x01, 0xC0, 0x00, 0x00 }, PiperSynthesizer.ToPcm([0.5f, -0.25f, 0f]));
+        // Near silence: the 0.01 floor keeps noise quiet (0.001 x 3,276,700 = 3,276.7, truncated to 3,276 = 0x0CCC).
+        Assert.Equal(new byte[] { 0xCC, 0x0C, 0x34, 0xF3 }, PiperSynthesizer.ToPcm([0.001f, -0.001f]));
+        Assert.Equal(new byte[] { 0x01, 0x80 }, PiperSynthesizer.ToPcm([-1f])); // full scale is ±32,767, never -32,768
+        Assert.Empty(PiperSynthesizer.ToPcm([]));
+    }
+
+    [Fact]
     public async Task A_multi_speaker_voice_takes_the_speaker_id()
     {
         using var piper = new PiperSynthesizer(Voice(speakers: 3));

@@ -107,11 +107,12 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
         float peak = 0.01f;
         foreach (float s in audio) peak = Math.Max(peak, Math.Abs(s));
         float scale = 32767f / peak;
-        var pcm = new byte[audio.Length * 2];
+        byte[] pcm = GC.AllocateUninitializedArray<byte>(audio.Length * 2); // every byte is written below
+        Span<short> samples = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(pcm.AsSpan());
         for (int i = 0; i < audio.Length; i++)
         {
             short v = (short)Math.Clamp(audio[i] * scale, short.MinValue, short.MaxValue);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(pcm.AsSpan(2 * i), v);
+            samples[i] = BitConverter.IsLittleEndian ? v : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
         }
         return pcm;
     }

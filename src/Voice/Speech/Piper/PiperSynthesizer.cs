@@ -63,7 +63,7 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
     /// One sentence's phonemes to its PCM (what each step of <see cref="SynthesizeAsync"/> hands on). Per call it
     /// allocates the PCM it returns, the input tensor's <see cref="OrtValue"/> (its length is the sentence's) and what
     /// <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
-    /// allocates for its output; the ids and the small inputs live in reused pinned buffers.
+    /// allocates for its output; the ids and the small inputs live in buffers reused from sentence to sentence.
     /// </summary>
     internal byte[] SpeakSentence(string phonemes, SpeechSettings settings)
     {
@@ -87,7 +87,7 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
         inputs.Scales[1] = (float)(Config.LengthScale / Math.Clamp(settings.Speed, 0.25, 4));
         inputs.Scales[2] = Config.NoiseW;
         inputs.Sid[0] = settings.SpeakerId ?? 0;
-        inputs.Shape[1] = count; // copied by ONNX Runtime when the tensor is made
+        inputs.Shape[1] = count; // the tensor below lives for this run only: the shared shape is not changed under it
         using OrtValue input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.Ids.AsMemory(0, count), inputs.Shape);
         inputs.Values[0] = input;
         try

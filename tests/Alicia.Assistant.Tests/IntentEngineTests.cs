@@ -127,6 +127,21 @@ public sealed class IntentEngineTests : IDisposable
     }
 
     [Fact]
+    public void Each_decision_carries_only_the_slots_of_the_pattern_that_matched()
+    {
+        // The matcher reuses one slot holder across the patterns it tries: nothing from a pattern that failed may leak.
+        Dictionary<string, string> colour = _home.Decide("set the kitchen light to warm white", "").Slots;
+        Dictionary<string, string> level = _home.Decide("set the kitchen light to 50 percent", "").Slots;
+        Dictionary<string, string> timer = _home.Decide("set a timer for 5 minutes", "").Slots;
+        Dictionary<string, string> plain = _home.Decide("turn on the kitchen light", "").Slots;
+
+        Assert.Equal(("2700", false, false), (colour["kelvin"], colour.ContainsKey("number"), colour.ContainsKey("seconds")));
+        Assert.Equal(("50", false, false), (level["number"], level.ContainsKey("kelvin"), level.ContainsKey("seconds")));
+        Assert.Equal(("300", false, false, false), (timer["seconds"], timer.ContainsKey("number"), timer.ContainsKey("kelvin"), timer.ContainsKey("target")));
+        Assert.Equal(("kitchen light", false, false, false), (plain["target"], plain.ContainsKey("number"), plain.ContainsKey("kelvin"), plain.ContainsKey("seconds")));
+    }
+
+    [Fact]
     public void Colour_temperature_is_refused_clearly_by_a_bulb_that_cannot()
     {
         // The simulated bulbs have colour temperature; a plain white bulb (no color_temp_kelvin parameter) does not.

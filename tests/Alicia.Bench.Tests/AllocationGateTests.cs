@@ -89,6 +89,14 @@ public sealed class AllocationGateTests : IDisposable
         BudgetFile budgets = Gate.ReadBudgets(File.ReadAllText(path));
         Assert.Contains("Alicia.Benchmarks.EnvelopeBenchmarks.VerifyAndDecode", budgets.Budgets.Keys);
         Assert.Contains("Alicia.Benchmarks.DispatchBenchmarks.DispatchAndVerify", budgets.Budgets.Keys);
+        // Issue 14's remaining hot paths: VAD frame, router, phonemizer, Piper ids and synthesis per sentence.
+        Assert.Equal(16, budgets.Budgets["Alicia.Benchmarks.VadBenchmarks.SileroVadProcess"]);
+        Assert.Equal(16, budgets.Budgets["Alicia.Benchmarks.SpeechBenchmarks.Ids_map_into_reused_buffer"]);
+        Assert.Contains("Alicia.Benchmarks.RouterBenchmarks.Local_intent_decision", budgets.Budgets.Keys);
+        Assert.Contains("Alicia.Benchmarks.RouterBenchmarks.Router_overhead_before_the_LLM_request", budgets.Budgets.Keys);
+        Assert.Contains("Alicia.Benchmarks.SpeechBenchmarks.Phonemize_sentence", budgets.Budgets.Keys);
+        Assert.Contains("Alicia.Benchmarks.SpeechBenchmarks.Piper_sentence_to_pcm", budgets.Budgets.Keys);
+        Assert.Contains("Alicia.Benchmarks.SpeechBenchmarks.Espeak_sentence_to_pcm", budgets.Budgets.Keys);
         Assert.All(budgets.Budgets.Values, v => Assert.True(v >= 0));
     }
 

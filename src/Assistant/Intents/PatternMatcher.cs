@@ -31,9 +31,11 @@ internal sealed class PatternMatcher
     public IntentMatch? Match(string[] tokens)
     {
         if (tokens.Length == 0) return null;
+        // One Slots for every pattern tried: a slot is written only once its whole pattern has matched, so a failed
+        // pattern leaves it empty (a new one per pattern was most of an utterance's allocations).
+        var slots = new Slots();
         foreach ((GrammarIntent intent, string text, string[] parts) in _patterns)
         {
-            var slots = new Slots();
             if (Match(parts, 0, tokens, 0, slots))
                 return new IntentMatch(intent, text, slots.Target ?? [], slots.Number, slots.Kelvin, slots.Duration);
         }

@@ -36,6 +36,41 @@ public sealed class EspeakTests
         Assert.Equal(expected, actual);
     }
 
+    [Theory]
+    [InlineData("", "")]
+    [InlineData(" ... , ", "")]
+    [InlineData("Hello", "Hello|")]
+    [InlineData("a,b. c", "a,b|.;c|")]
+    public void Clauses_skip_empty_ones_and_keep_marks_inside_words(string text, string expected)
+    {
+        string actual = string.Join(";", EspeakPhonemizer.Clauses(text).Select(c => c.Clause + "|" + (c.Punctuation == '\0' ? "" : c.Punctuation.ToString())));
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Phonemes_are_appended_after_what_the_builder_holds_and_repeated_calls_agree()
+    {
+        var builder = new System.Text.StringBuilder("kept ");
+        EspeakLibrary.AppendPhonemes("turn on the kitchen light", "en-us", builder);
+        Assert.Equal("kept tˈɜːn ɔnðə kˈɪtʃən lˈaɪt", builder.ToString());
+
+        // The phonemizer's per-thread builder carries nothing from one call to the next.
+        List<string> first = EspeakPhonemizer.Phonemize("Hello, world. Turn on the kitchen light!", "en-us");
+        Assert.Equal(["tˈɜːn ɔnðə kˈɪtʃən lˈaɪt"], EspeakPhonemizer.Phonemize("turn on the kitchen light", "en-us"));
+        Assert.Equal(first, EspeakPhonemizer.Phonemize("Hello, world. Turn on the kitchen light!", "en-us"));
+    }
+
+    [Fact]
+    public void A_clause_longer_than_the_stack_buffers_phonemizes_whole()
+    {
+        // 700 bytes of UTF-8 in and more than 512 bytes of IPA out: the pooled paths for both.
+        string clause = string.Join(" ", Enumerable.Repeat("light", 117));
+        string phonemes = EspeakLibrary.Phonemize(clause, "en-us");
+        Assert.True(System.Text.Encoding.UTF8.GetByteCount(clause) > 512 && System.Text.Encoding.UTF8.GetByteCount(phonemes) > 512, phonemes);
+        Assert.Equal(117, phonemes.Split("aɪt").Length - 1);
+        Assert.Equal([phonemes], EspeakPhonemizer.Phonemize(clause, "en-us"));
+    }
+
     [Fact]
     public async Task Phonemes_from_parallel_callers_are_the_same_as_from_one()
     {
@@ -77,6 +112,19 @@ public sealed class EspeakTests
             await foreach (ReadOnlyMemory<byte> c in s.SynthesizeAsync("Open the garage door please.", settings, CancellationToken.None)) n += c.Length;
             return n;
         }
+    }
+
+    [Fact]
+    public void The_same_sentence_twice_is_as_long_and_a_cancelled_one_throws()
+    {
+        // Lengths within 1 %, not bytes: in one process espeak-ng's noise sources draw on rand(), which runs on between
+        // calls, and the bare library's lengths vary by a few dozen samples too (26,611-26,643 measured).
+        var espeak = new EspeakSynthesizer("en-us");
+        byte[] first = espeak.Speak("Turn on the kitchen light.", 175, CancellationToken.None);
+        Assert.InRange(first.Length, 22050, 3 * 44100); // 0.5-3 s of speech
+        Assert.InRange(espeak.Speak("Turn on the kitchen light.", 175, CancellationToken.None).Length, first.Length * 0.99, first.Length * 1.01);
+        Assert.Throws<OperationCanceledException>(() => espeak.Speak("Turn on the kitchen light.", 175, new CancellationToken(canceled: true)));
+        Assert.InRange(espeak.Speak("Turn on the kitchen light.", 175, CancellationToken.None).Length, first.Length * 0.99, first.Length * 1.01);
     }
 
     [Fact]

@@ -24,6 +24,25 @@ public sealed class PiperPhonemeIdTests
         Assert.Equal("U+003F", PiperPhonemeIds.Missing("é?", Map));
     }
 
+    [Theory]
+    [InlineData("tˈɜːn", new long[] { 1, 0, 32, 0, 120, 0, 62, 0, 122, 0, 26, 0, 2 })]
+    [InlineData("é? ", new long[] { 1, 0, 18, 0, 140, 0, 3, 0, 2 })]
+    [InlineData("t\\uD800n", new long[] { 1, 0, 32, 0, 26, 0, 2 })] // an unpaired surrogate is U+FFFD: not in the map
+    [InlineData("", new long[] { 1, 0, 2 })]
+    public void Ids_into_a_reused_buffer_are_the_same_whatever_its_size_and_the_map_type(string phonemes, long[] expected)
+    {
+        phonemes = System.Text.RegularExpressions.Regex.Unescape(phonemes);
+        long[] small = new long[1]; // grown, several times for the longest
+        int count = PiperPhonemeIds.Map(phonemes, Map, ref small);
+        Assert.Equal(expected, small[..count]);
+
+        // A map that is not a Dictionary<string, long[]> is looked up by string: the same ids.
+        long[] large = new long[64];
+        int sorted = PiperPhonemeIds.Map(phonemes, new SortedDictionary<string, long[]>(Map, StringComparer.Ordinal), ref large);
+        Assert.Equal(expected, large[..sorted]);
+        Assert.Equal(expected, PiperPhonemeIds.Map(phonemes, Map));
+    }
+
     [Fact]
     public void The_config_gives_rate_voice_speakers_and_inference_defaults()
     {

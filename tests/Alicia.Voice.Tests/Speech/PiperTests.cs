@@ -49,6 +49,33 @@ public sealed class PiperTests
     }
 
     [Fact]
+    public async Task Sentences_spoken_at_once_on_one_voice_are_the_same_as_spoken_one_by_one()
+    {
+        using var piper = new PiperSynthesizer(Voice(speakers: 3));
+        string[] phonemes = [.. EspeakPhonemizer.Phonemize("Turn on the light. It is sunny and warm today. Done.", "en-us")];
+        SpeechSettings[] settings = [new() { SpeakerId = 0 }, new() { SpeakerId = 2, Speed = 2 }];
+        byte[][] alone = [.. phonemes.SelectMany(p => settings.Select(s => piper.SpeakSentence(p, s)))];
+
+        // Each concurrent sentence takes its own input buffers (one is kept between sentences): none sees another's ids or scales.
+        byte[][][] together = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            Task.Run(() => phonemes.SelectMany(p => settings.Select(s => piper.SpeakSentence(p, s))).ToArray())));
+
+        Assert.All(together, run => Assert.Equal(alone, run));
+        Assert.Equal(3, phonemes.Select(p => PiperPhonemeIds.Map(p, piper.Config.PhonemeIds).Length).Distinct().Count()); // three lengths, the same buffers
+    }
+
+    [Fact]
+    public void PCM_is_peak_normalised_little_endian_16_bit_truncated_toward_zero()
+    {
+        // Peak 0.5: scale 65,534. -0.25 gives -16,383.5, truncated to -16,383 (0xC001).
+        Assert.Equal(new byte[] { 0xFF, 0x7F, 0x01, 0xC0, 0x00, 0x00 }, PiperSynthesizer.ToPcm([0.5f, -0.25f, 0f]));
+        // Near silence: the 0.01 floor keeps noise quiet (0.001 x 3,276,700 = 3,276.7, truncated to 3,276 = 0x0CCC).
+        Assert.Equal(new byte[] { 0xCC, 0x0C, 0x34, 0xF3 }, PiperSynthesizer.ToPcm([0.001f, -0.001f]));
+        Assert.Equal(new byte[] { 0x01, 0x80 }, PiperSynthesizer.ToPcm([-1f])); // full scale is ±32,767, never -32,768
+        Assert.Empty(PiperSynthesizer.ToPcm([]));
+    }
+
+    [Fact]
     public async Task A_multi_speaker_voice_takes_the_speaker_id()
     {
         using var piper = new PiperSynthesizer(Voice(speakers: 3));

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -84,28 +85,58 @@ internal static unsafe class EspeakLibrary
     /// </summary>
     public static string Phonemize(string clause, string voice)
     {
-        byte[] utf8 = new byte[Encoding.UTF8.GetByteCount(clause) + 1];
-        Encoding.UTF8.GetBytes(clause, utf8);
         var result = new StringBuilder();
-        lock (Gate)
+        AppendPhonemes(clause, voice, result);
+        return result.ToString();
+    }
+
+    /// <summary>
+    /// <see cref="Phonemize"/> appended to <paramref name="destination"/>, without a string of its own: the clause is
+    /// encoded on the stack (pooled when long) and espeak-ng's UTF-8 decoded straight into the builder.
+    /// </summary>
+    public static void AppendPhonemes(ReadOnlySpan<char> clause, string voice, StringBuilder destination)
+    {
+        const int StackBytes = 512;
+        int size = Encoding.UTF8.GetByteCount(clause) + 1;
+        byte[]? rented = size > StackBytes ? ArrayPool<byte>.Shared.Rent(size) : null;
+        Span<byte> utf8 = rented is null ? stackalloc byte[StackBytes] : rented;
+        utf8[Encoding.UTF8.GetBytes(clause, utf8)] = 0;
+        Span<char> chars = stackalloc char[StackBytes];
+        int start = destination.Length;
+        try
         {
-            SelectVoiceLocked(voice);
-            fixed (byte* start = utf8)
+            lock (Gate)
             {
-                byte* text = start;
-                // Bounded: each call consumes at least one clause of the finite buffer.
-                for (int guard = 0; text is not null && guard <= utf8.Length; guard++)
+                SelectVoiceLocked(voice);
+                fixed (byte* first = utf8)
                 {
-                    byte* phonemes = EspeakNative.TextToPhonemes(&text, EspeakNative.CharsUtf8, EspeakNative.PhonemesIpa);
-                    if (phonemes is null) break;
-                    string part = Marshal.PtrToStringUTF8((nint)phonemes) ?? "";
-                    if (part.Length == 0) continue;
-                    if (result.Length > 0) result.Append(' ');
-                    result.Append(part);
+                    byte* text = first;
+                    // Bounded: each call consumes at least one clause of the finite buffer.
+                    for (int guard = 0; text is not null && guard <= size; guard++)
+                    {
+                        byte* phonemes = EspeakNative.TextToPhonemes(&text, EspeakNative.CharsUtf8, EspeakNative.PhonemesIpa);
+                        if (phonemes is null) break;
+                        ReadOnlySpan<byte> part = MemoryMarshal.CreateReadOnlySpanFromNullTerminated(phonemes);
+                        if (part.Length == 0) continue;
+                        if (destination.Length > start) destination.Append(' ');
+                        AppendUtf8(part, chars, destination);
+                    }
                 }
             }
         }
-        return result.ToString();
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>UTF-8 to the builder as <see cref="Marshal.PtrToStringUTF8(nint)"/> decodes it (a UTF-16 unit per byte at most).</summary>
+    private static void AppendUtf8(ReadOnlySpan<byte> utf8, Span<char> scratch, StringBuilder destination)
+    {
+        char[]? rented = utf8.Length > scratch.Length ? ArrayPool<char>.Shared.Rent(utf8.Length) : null;
+        Span<char> chars = rented is null ? scratch : rented;
+        destination.Append(chars[..Encoding.UTF8.GetChars(utf8, chars)]);
+        if (rented is not null) ArrayPool<char>.Shared.Return(rented);
     }
 
     /// <summary>
@@ -114,8 +145,23 @@ internal static unsafe class EspeakLibrary
     /// </summary>
     public static void Synthesize(string text, string voice, int wordsPerMinute, int pitch, Func<ReadOnlySpan<short>, bool> sink)
     {
-        byte[] utf8 = new byte[Encoding.UTF8.GetByteCount(text) + 1];
-        Encoding.UTF8.GetBytes(text, utf8);
+        const int StackBytes = 512;
+        int size = Encoding.UTF8.GetByteCount(text) + 1;
+        byte[]? rented = size > StackBytes ? ArrayPool<byte>.Shared.Rent(size) : null;
+        Span<byte> utf8 = rented is null ? stackalloc byte[StackBytes] : rented;
+        utf8[Encoding.UTF8.GetBytes(text, utf8)] = 0;
+        try
+        {
+            SynthesizeUtf8(utf8[..size], voice, wordsPerMinute, pitch, sink);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static void SynthesizeUtf8(ReadOnlySpan<byte> utf8, string voice, int wordsPerMinute, int pitch, Func<ReadOnlySpan<short>, bool> sink)
+    {
         lock (Gate)
         {
             SelectVoiceLocked(voice);

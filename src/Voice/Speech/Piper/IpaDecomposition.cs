@@ -95,6 +95,9 @@ internal static class IpaDecomposition
         return table;
     }
 
+    /// <summary>The canonical decomposition of <paramref name="c"/> when it has one here (its parts are never surrogates).</summary>
+    public static bool TryDecompose(char c, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? parts) => Table.TryGetValue(c, out parts);
+
     /// <summary>The NFD form of <paramref name="text"/> as far as IPA needs it (other characters pass through).</summary>
     public static string Decompose(string text)
     {

@@ -15,6 +15,10 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
     private readonly InferenceSession _session;
     private readonly SessionOptions _options;
     private readonly bool _hasSid;
+    private readonly RunOptions _run;
+
+    // Input buffers for one sentence at a time, kept for the next (a concurrent sentence makes its own).
+    private PiperInputs? _spareInputs;
 
     public PiperSynthesizer(string modelPath, string? configPath = null, int threads = 1)
     {
@@ -36,6 +40,7 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
             if (!_session.InputMetadata.ContainsKey(input)) throw new InvalidDataException($"{modelPath}: not a Piper voice (no '{input}' input)");
         _hasSid = _session.InputMetadata.ContainsKey("sid");
         Name = "piper:" + Path.GetFileNameWithoutExtension(modelPath);
+        _run = new RunOptions();
     }
 
     public PiperVoiceConfig Config { get; }
@@ -50,30 +55,50 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
         foreach (string phonemes in sentences)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            long[] ids = PiperPhonemeIds.Map(phonemes, Config.PhonemeIds);
-            float[] audio = await Task.Run(() => Infer(ids, settings), cancellationToken).ConfigureAwait(false);
-            yield return ToPcm(audio);
+            yield return await Task.Run(() => SpeakSentence(phonemes, settings), cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>One sentence's ids through the graph: the float samples.</summary>
-    internal float[] Infer(long[] ids, SpeechSettings settings)
+    /// <summary>
+    /// One sentence's phonemes to its PCM (what each step of <see cref="SynthesizeAsync"/> hands on). Per call it
+    /// allocates the PCM it returns, the input tensor's <see cref="OrtValue"/> (its length is the sentence's) and what
+    /// <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
+    /// allocates for its output; the ids and the small inputs live in buffers reused from sentence to sentence.
+    /// </summary>
+    internal byte[] SpeakSentence(string phonemes, SpeechSettings settings)
     {
-        float lengthScale = (float)(Config.LengthScale / Math.Clamp(settings.Speed, 0.25, 4));
-        using OrtValue input = OrtValue.CreateTensorValueFromMemory(ids, [1, ids.Length]);
-        using OrtValue lengths = OrtValue.CreateTensorValueFromMemory(new long[] { ids.Length }, [1]);
-        using OrtValue scales = OrtValue.CreateTensorValueFromMemory(new[] { Config.NoiseScale, lengthScale, Config.NoiseW }, [3]);
-        using OrtValue sid = OrtValue.CreateTensorValueFromMemory(new long[] { settings.SpeakerId ?? 0 }, [1]);
-        var names = new List<string> { "input", "input_lengths", "scales" };
-        var values = new List<OrtValue> { input, lengths, scales };
-        if (_hasSid)
+        PiperInputs inputs = Interlocked.Exchange(ref _spareInputs, null) ?? new PiperInputs(_hasSid);
+        try
         {
-            names.Add("sid");
-            values.Add(sid);
+            int count = PiperPhonemeIds.Map(phonemes, Config.PhonemeIds, ref inputs.Ids);
+            return Infer(inputs, count, settings);
         }
-        using var run = new RunOptions();
-        using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(run, names, values, _session.OutputNames);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        finally
+        {
+            if (Interlocked.CompareExchange(ref _spareInputs, inputs, null) is not null) inputs.Dispose();
+        }
+    }
+
+    /// <summary>One sentence's ids (the first <paramref name="count"/> of <paramref name="inputs"/>) through the graph: its PCM.</summary>
+    private byte[] Infer(PiperInputs inputs, int count, SpeechSettings settings)
+    {
+        inputs.Lengths[0] = count;
+        inputs.Scales[0] = Config.NoiseScale;
+        inputs.Scales[1] = (float)(Config.LengthScale / Math.Clamp(settings.Speed, 0.25, 4));
+        inputs.Scales[2] = Config.NoiseW;
+        inputs.Sid[0] = settings.SpeakerId ?? 0;
+        inputs.Shape[1] = count; // the tensor below lives for this run only: the shared shape is not changed under it
+        using OrtValue input = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, inputs.Ids.AsMemory(0, count), inputs.Shape);
+        inputs.Values[0] = input;
+        try
+        {
+            using IDisposableReadOnlyCollection<OrtValue> outputs = _session.Run(_run, inputs.Names, inputs.Values, _session.OutputNames);
+            return ToPcm(outputs[0].GetTensorDataAsSpan<float>());
+        }
+        finally
+        {
+            inputs.Values[0] = null!;
+        }
     }
 
     /// <summary>Peak-normalised 16-bit PCM (Piper scales each sentence to full range, with a floor for near silence).</summary>
@@ -82,17 +107,20 @@ internal sealed class PiperSynthesizer : ISpeechSynthesizer, IDisposable
         float peak = 0.01f;
         foreach (float s in audio) peak = Math.Max(peak, Math.Abs(s));
         float scale = 32767f / peak;
-        var pcm = new byte[audio.Length * 2];
+        byte[] pcm = GC.AllocateUninitializedArray<byte>(audio.Length * 2); // every byte is written below
+        Span<short> samples = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, short>(pcm.AsSpan());
         for (int i = 0; i < audio.Length; i++)
         {
             short v = (short)Math.Clamp(audio[i] * scale, short.MinValue, short.MaxValue);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt16LittleEndian(pcm.AsSpan(2 * i), v);
+            samples[i] = BitConverter.IsLittleEndian ? v : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
         }
         return pcm;
     }
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _spareInputs, null)?.Dispose();
+        _run.Dispose();
         _session.Dispose();
         _options.Dispose();
     }

@@ -5,7 +5,7 @@ namespace Alicia.Bench.Tests;
 
 /// <summary>
 /// The broker-compare harness run for real with small counts: MQTT.js (npm) floods a real Mosquitto and the
-/// embedded broker on loopback (as it runs by default, and with batched socket writes), the whole QoS × publishers
+/// embedded broker on loopback (as it runs by default, and flushing every packet at once), the whole QoS × publishers
 /// matrix, and writes its report. Asserts the report's
 /// structure and what must hold at any speed (zero QoS 1 loss on both brokers); never a speed.
 /// </summary>
@@ -78,7 +78,7 @@ public sealed class BrokerCompareHarnessTests : IDisposable
         foreach (string cell in new[] { "QoS 0, 1 -> 1", "QoS 0, 8 -> 1", "QoS 1, 1 -> 1", "QoS 1, 8 -> 1" })
         {
             Assert.Contains($"| {cell} ", table);
-            Assert.Contains($"| {cell} (embedded-batched) ", table);
+            Assert.Contains($"| {cell} (embedded-flush-each) ", table);
         }
         Assert.Contains("loadavg", table);
         string[] plots = [.. files.Where(f => f.EndsWith(".png", StringComparison.Ordinal))];

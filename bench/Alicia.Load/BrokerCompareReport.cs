@@ -23,7 +23,7 @@ internal static class BrokerCompareReport
         sb.AppendLine();
         var rows = new List<string[]>
         {
-            new[] { "case", "mosquitto msg/s", "embedded msg/s", "ratio", "mosquitto p99 ms", "embedded p99 ms", "p99 ratio", "mosquitto loss", "embedded loss", "embedded QoS 0 drops counted", "broker CPU s mosq/emb", "embedded alloc B/msg", "goal 1" },
+            new[] { "case", "mosquitto msg/s", "embedded msg/s", "ratio", "mosquitto p99 ms", "embedded p99 ms", "p99 ratio", "mosquitto loss", "embedded loss", "embedded QoS 0 drops counted", "broker CPU s mosq/emb", "broker context switches/msg mosq/emb", "embedded alloc B/msg", "goal 1" },
         };
         foreach ((int qos, int publishers) in Cells(result))
         foreach (string variant in EmbeddedVariants(result))
@@ -40,6 +40,7 @@ internal static class BrokerCompareReport
                 Ms(mo.Flood.P99Us), Ms(em.Flood.P99Us), p99.ToString("0.00", CultureInfo.InvariantCulture) + "x",
                 Loss(mo.Flood), Loss(em.Flood), (em.Qos0DroppedByBroker ?? 0).ToString(CultureInfo.InvariantCulture),
                 $"{mo.BrokerCpuSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "?"}/{em.BrokerCpuSeconds?.ToString("0.00", CultureInfo.InvariantCulture) ?? "?"}",
+                $"{mo.ContextSwitchesPerMessage?.ToString("0.00", CultureInfo.InvariantCulture) ?? "?"}/{em.ContextSwitchesPerMessage?.ToString("0.00", CultureInfo.InvariantCulture) ?? "?"}",
                 em.AllocatedBytesPerMessage?.ToString("0", CultureInfo.InvariantCulture) ?? "-",
                 rate >= MinThroughputRatio && p99 <= MaxP99Ratio ? "met" : "missed",
             ]);
@@ -52,7 +53,8 @@ internal static class BrokerCompareReport
         }
         sb.AppendLine();
         sb.AppendLine("msg/s = messages received / (first send to last receive); p99 = send to receive inside the MQTT.js process (one monotonic clock);");
-        sb.AppendLine("loss = sent - received (unique); the embedded broker's CPU and allocations are this process's over the cell (it does nothing else meanwhile).");
+        sb.AppendLine("loss = sent - received (unique); the embedded broker's CPU, allocations and context switches are this process's over the cell (it does nothing else meanwhile);");
+        sb.AppendLine("context switches = the broker process's threads switched off a CPU (waiting or preempted), summed over its threads from /proc, per message received.");
         return sb.ToString();
     }
 
@@ -94,7 +96,7 @@ internal static class BrokerCompareReport
                 ["sent"] = r.Flood.Sent, ["received"] = r.Flood.Received, ["lost"] = r.Flood.Lost, ["duplicates"] = r.Flood.Duplicates,
                 ["msgPerSecond"] = Math.Round(r.Flood.MsgPerSecond, 1),
                 ["latencyUs"] = new JsonObject { ["p50"] = r.Flood.P50Us, ["p90"] = r.Flood.P90Us, ["p99"] = r.Flood.P99Us, ["p999"] = r.Flood.P999Us, ["max"] = r.Flood.MaxUs },
-                ["brokerCpuSeconds"] = r.BrokerCpuSeconds, ["clientCpuSeconds"] = r.Flood.ClientCpuSeconds,
+                ["brokerCpuSeconds"] = r.BrokerCpuSeconds, ["brokerContextSwitchesPerMessage"] = r.ContextSwitchesPerMessage, ["clientCpuSeconds"] = r.Flood.ClientCpuSeconds,
                 ["qos0DroppedByBroker"] = r.Qos0DroppedByBroker, ["qos1DroppedByBroker"] = r.Qos1DroppedByBroker,
                 ["backpressureWaits"] = r.BackpressureWaits, ["allocatedBytesPerMessage"] = r.AllocatedBytesPerMessage is { } a ? Math.Round(a) : null,
                 ["client"] = r.Flood.Raw.DeepClone(),

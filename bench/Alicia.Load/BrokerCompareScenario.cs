@@ -8,7 +8,8 @@ namespace Alicia.Load;
 /// <summary>One cell of the matrix on one broker.</summary>
 internal sealed record BrokerRun(
     string Broker, int Qos, int Publishers, FloodResult Flood, double? BrokerCpuSeconds,
-    long? Qos0DroppedByBroker, long? Qos1DroppedByBroker, long? BackpressureWaits, double? AllocatedBytesPerMessage, string? AllocationProfile = null);
+    long? Qos0DroppedByBroker, long? Qos1DroppedByBroker, long? BackpressureWaits, double? AllocatedBytesPerMessage, string? AllocationProfile = null,
+    double? ContextSwitchesPerMessage = null);
 
 /// <summary>Everything one broker-compare run measured, with the machine it ran on.</summary>
 internal sealed record BrokerCompareResult(
@@ -96,9 +97,12 @@ internal static class BrokerCompareScenario
             foreach (int publishers in o.Publishers)
             {
                 TimeSpan? cpu0 = mosquitto.CpuTime();
+                long? switches0 = ContextSwitches.Of(mosquitto.ProcessId);
                 FloodResult m = await client.FloodAsync(mosquitto.Port, qos, publishers, messages, o.PayloadBytesOrDefault, o.Window, o.TimeLimitSeconds).ConfigureAwait(false);
                 TimeSpan? cpu1 = mosquitto.CpuTime();
-                runs.Add(new BrokerRun(Mosquitto, qos, publishers, m, cpu0 is { } a && cpu1 is { } b ? (b - a).TotalSeconds : null, null, null, null, null));
+                long? switches1 = ContextSwitches.Of(mosquitto.ProcessId);
+                runs.Add(new BrokerRun(Mosquitto, qos, publishers, m, cpu0 is { } a && cpu1 is { } b ? (b - a).TotalSeconds : null, null, null, null, null,
+                    ContextSwitchesPerMessage: PerMessage(switches0, switches1, m.Received)));
                 log.WriteLine($"[broker-compare] qos {qos} {publishers}->1 mosquitto: {m.Received}/{m.Sent} at {m.MsgPerSecond:0} msg/s, p99 {m.P99Us:0} us");
 
                 foreach ((string name, EmbeddedBroker broker) in embedded)
@@ -128,15 +132,20 @@ internal static class BrokerCompareScenario
         using AllocationSampler? sampler = o.AllocProfile && name == Embedded ? new AllocationSampler() : null;
         if (sampler is not null) sampler.Enabled = true;
         long q0 = embedded.Metrics.Qos0DroppedCount, q1 = embedded.Metrics.Qos1DroppedCount, w = embedded.Metrics.BackpressureWaitCount;
+        long? switches0 = ContextSwitches.Of(Environment.ProcessId);
         FloodResult r = await client.FloodAsync(embedded.TcpEndPoint!.Port, qos, publishers, messages, o.PayloadBytesOrDefault, o.Window, o.TimeLimitSeconds).ConfigureAwait(false);
+        long? switches1 = ContextSwitches.Of(Environment.ProcessId);
         long alloc = GC.GetTotalAllocatedBytes(precise: true) - alloc0;
         if (sampler is not null) sampler.Enabled = false;
         process.Refresh();
         double cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
         return new BrokerRun(name, qos, publishers, r, cpu,
             embedded.Metrics.Qos0DroppedCount - q0, embedded.Metrics.Qos1DroppedCount - q1, embedded.Metrics.BackpressureWaitCount - w,
-            alloc / (double)Math.Max(1, r.Received), sampler?.Report(r.Received, top: 15));
+            alloc / (double)Math.Max(1, r.Received), sampler?.Report(r.Received, top: 15), PerMessage(switches0, switches1, r.Received));
     }
+
+    private static double? PerMessage(long? before, long? after, long messages) =>
+        before is { } b && after is { } a ? (a - b) / (double)Math.Max(1, messages) : null;
 }
 
 /// <summary>The machine a result was measured on: results from different machines are not comparable.</summary>

@@ -37,6 +37,7 @@ public sealed class BrokerCompareHarnessTests : IDisposable
             Assert.NotNull(run.Flood.P99Us);
             Assert.True(run.Flood.P50Us <= run.Flood.P99Us && run.Flood.P99Us <= run.Flood.MaxUs);
             Assert.NotEmpty(run.Flood.Curve);
+            Assert.True(run.ContextSwitchesPerMessage > 0, $"{broker} QoS {qos} {publishers}->1: no context switches read from /proc");
             if (qos == 1) Assert.True(run.Flood.Lost == 0, $"{broker} lost {run.Flood.Lost} QoS 1 messages at {publishers}->1");
             if (broker != BrokerCompareScenario.Mosquitto)
             {

@@ -38,6 +38,9 @@ public sealed class MosquittoBroker : IAsyncDisposable
     /// <summary>User + system CPU time of the broker so far, or null when unreadable.</summary>
     public TimeSpan? CpuTime() => _process.CpuTime();
 
+    /// <summary>The broker's process id (to read its statistics from /proc).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>
     /// Anonymous MQTT on a free loopback port, no persistence, a queue deep enough for load runs. A port taken
     /// between choosing it and Mosquitto binding it is retried with another.

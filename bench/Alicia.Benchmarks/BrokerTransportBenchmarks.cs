@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
-using Alicia.Engine.Bus.InMemory;
+using Alicia.TestSupport.InMemory;
 using Alicia.Engine.Bus.Transport;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;

@@ -51,7 +51,8 @@ public sealed class FlowControlTests
 
         public Task<Stream> ConnectAsync(EndPoint brokerEndPoint, CancellationToken cancellationToken)
         {
-            Stream = new GatedStream(adapter.Connect(), gate);
+            (System.IO.Pipelines.PipeReader input, System.IO.Pipelines.PipeWriter output) = adapter.ConnectPipes();
+            Stream = new GatedStream(new Alicia.TestSupport.InMemory.DuplexPipeStream(input, output), gate);
             return Task.FromResult<Stream>(Stream);
         }
     }

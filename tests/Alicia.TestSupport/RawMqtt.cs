@@ -1,5 +1,5 @@
 using Alicia.Engine.Bus;
-using Alicia.Engine.Bus.InMemory;
+using Alicia.TestSupport.InMemory;
 using MQTTnet;
 
 namespace Alicia.TestSupport;

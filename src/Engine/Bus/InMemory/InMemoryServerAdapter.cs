@@ -32,13 +32,6 @@ internal sealed class InMemoryServerAdapter : IMqttServerAdapter
 
     public void Dispose() { }
 
-    /// <summary>Opens a connection to the broker and returns the client's end of it as a stream.</summary>
-    public Stream Connect()
-    {
-        (PipeReader input, PipeWriter output) = ConnectPipes();
-        return new DuplexPipeStream(input, output);
-    }
-
     /// <summary>Opens a connection to the broker and returns the client's end of it: what the broker sends, and where to write to it.</summary>
     public (PipeReader Input, PipeWriter Output) ConnectPipes()
     {

@@ -1,9 +1,9 @@
 using System.IO.Pipelines;
 
-namespace Alicia.Engine.Bus.InMemory;
+namespace Alicia.TestSupport.InMemory;
 
-/// <summary>One end of an in-process connection: reads from one pipe, writes to the other.</summary>
-internal sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer) : Stream
+/// <summary>One end of an in-process connection as a stream: reads from one pipe, writes to the other (for stock MQTTnet clients).</summary>
+public sealed class DuplexPipeStream(PipeReader reader, PipeWriter writer) : Stream
 {
     private readonly Stream _in = reader.AsStream();
     private readonly Stream _out = writer.AsStream();

@@ -52,8 +52,7 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         if (!_queues.TryGetValue(e.ReceiverClientId, out ClientQueue? queue)) return ValueTask.CompletedTask; // offline: the session queue holds it
         if (e.ApplicationMessage.QualityOfServiceLevel == MqttQualityOfServiceLevel.AtMostOnce)
         {
-            if (Volatile.Read(ref queue.Pending) >= options.MaxPendingMessagesPerClient) Drop(e);
-            else Interlocked.Increment(ref queue.Pending);
+            AdmitOrDrop(e, queue);
             return ValueTask.CompletedTask;
         }
         if (Volatile.Read(ref queue.WaiterCount) == 0 && Volatile.Read(ref queue.Pending) < options.BackpressureWatermark)
@@ -88,8 +87,7 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
             // A subscriber that stopped reading must not stall every publisher forever; the hard cap still applies,
             // and any loss past it is counted and logged as an error.
             logger.LogWarning("Subscriber {Client} has {Pending} messages queued and is not reading; publishing to it without waiting", e.ReceiverClientId, Volatile.Read(ref queue.Pending));
-            if (Volatile.Read(ref queue.Pending) >= options.MaxPendingMessagesPerClient) Drop(e);
-            else Interlocked.Increment(ref queue.Pending);
+            AdmitOrDrop(e, queue);
         }
         catch (TimeoutException)
         {
@@ -97,9 +95,14 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
         }
     }
 
-    /// <summary>The receiver's queue is at the hard cap: the message is not queued for it, and the loss is counted.</summary>
-    private void Drop(InterceptingClientApplicationMessageEnqueueEventArgs e)
+    /// <summary>Counts the message into the receiver's queue, or, at the hard cap, refuses it and counts the loss.</summary>
+    private void AdmitOrDrop(InterceptingClientApplicationMessageEnqueueEventArgs e, ClientQueue queue)
     {
+        if (Volatile.Read(ref queue.Pending) < options.MaxPendingMessagesPerClient)
+        {
+            Interlocked.Increment(ref queue.Pending);
+            return;
+        }
         e.AcceptEnqueue = false;
         CountDrop(e.ReceiverClientId, e.ApplicationMessage);
     }
@@ -141,7 +144,7 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     /// </summary>
     public void OnWritten(string clientId, MQTTnet.Packets.MqttPacket packet)
     {
-        if (packet is MQTTnet.Packets.MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtMostOnce }) Release(clientId, 1);
+        if (packet is MQTTnet.Packets.MqttPublishPacket { QualityOfServiceLevel: MqttQualityOfServiceLevel.AtMostOnce }) Release(clientId);
     }
 
     /// <summary>
@@ -152,13 +155,14 @@ internal sealed class BrokerFlowControl(EmbeddedBrokerOptions options, BusMetric
     /// </summary>
     public void OnReceived(string clientId, MQTTnet.Packets.MqttPacket packet)
     {
-        if (packet is MQTTnet.Packets.MqttPubAckPacket or MQTTnet.Packets.MqttPubCompPacket) Release(clientId, 1);
+        if (packet is MQTTnet.Packets.MqttPubAckPacket or MQTTnet.Packets.MqttPubCompPacket) Release(clientId);
     }
 
-    private void Release(string clientId, int count)
+    /// <summary>One message of <paramref name="clientId"/>'s is done; a waiting publisher may take its room.</summary>
+    private void Release(string clientId)
     {
         if (!_queues.TryGetValue(clientId, out ClientQueue? queue)) return;
-        int pending = Interlocked.Add(ref queue.Pending, -count);
+        int pending = Interlocked.Decrement(ref queue.Pending);
         if (pending < 0) Interlocked.CompareExchange(ref queue.Pending, 0, pending);
         if (pending < options.BackpressureWatermark && Volatile.Read(ref queue.WaiterCount) > 0) HandOutRoom(queue);
     }

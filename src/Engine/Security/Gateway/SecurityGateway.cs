@@ -142,7 +142,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(certificate, out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.NotAuthorized, reason, "certificate");
-            context = new ClientContext(identity, AuthenticationMethod.Certificate, Bucket(identity), address) { RateSettled = RateLimitsKnown() };
+            context = Authenticated(identity, AuthenticationMethod.Certificate, address);
         }
         else if (!string.IsNullOrEmpty(e.UserName))
         {
@@ -152,7 +152,7 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
             IdentityRecord? identity = null;
             if (_directory is null || !_directory.TryAuthenticate(e.UserName, e.RawPassword ?? [], out identity, out reason))
                 return RefuseUnauthenticated(e, address, MqttConnectReasonCode.BadUserNameOrPassword, reason, "password");
-            context = new ClientContext(identity, AuthenticationMethod.Password, Bucket(identity), address) { RateSettled = RateLimitsKnown() };
+            context = Authenticated(identity, AuthenticationMethod.Password, address);
         }
         else
         {
@@ -250,6 +250,10 @@ internal sealed class SecurityGateway : IEngineService, IBrokerExtension
         || (clientId.Length > identity.Id.Length + 1 && clientId.StartsWith(identity.Id, StringComparison.Ordinal) && clientId[identity.Id.Length] == ':');
 
     private bool RateLimitsKnown() => RateLimitsLoaded?.Invoke() ?? true;
+
+    /// <summary>An authenticated client's context, with its rate (the default standing in while the registered ones load).</summary>
+    private ClientContext Authenticated(IdentityRecord identity, AuthenticationMethod method, string address) =>
+        new(identity, method, Bucket(identity), address) { RateSettled = RateLimitsKnown() };
 
     private TokenBucket Bucket(IdentityRecord identity)
     {

@@ -96,11 +96,8 @@ internal static unsafe class EspeakLibrary
     /// </summary>
     public static void AppendPhonemes(ReadOnlySpan<char> clause, string voice, StringBuilder destination)
     {
-        const int StackBytes = 512;
-        int size = Encoding.UTF8.GetByteCount(clause) + 1;
-        byte[]? rented = size > StackBytes ? ArrayPool<byte>.Shared.Rent(size) : null;
-        Span<byte> utf8 = rented is null ? stackalloc byte[StackBytes] : rented;
-        utf8[Encoding.UTF8.GetBytes(clause, utf8)] = 0;
+        Span<byte> utf8 = stackalloc byte[StackBytes];
+        byte[]? rented = ZeroTerminatedUtf8(clause, ref utf8);
         Span<char> chars = stackalloc char[StackBytes];
         int start = destination.Length;
         try
@@ -112,7 +109,7 @@ internal static unsafe class EspeakLibrary
                 {
                     byte* text = first;
                     // Bounded: each call consumes at least one clause of the finite buffer.
-                    for (int guard = 0; text is not null && guard <= size; guard++)
+                    for (int guard = 0; text is not null && guard <= utf8.Length; guard++)
                     {
                         byte* phonemes = EspeakNative.TextToPhonemes(&text, EspeakNative.CharsUtf8, EspeakNative.PhonemesIpa);
                         if (phonemes is null) break;
@@ -130,6 +127,23 @@ internal static unsafe class EspeakLibrary
         }
     }
 
+    private const int StackBytes = 512;
+
+    /// <summary>
+    /// <paramref name="text"/> as the zero-terminated UTF-8 espeak-ng reads, in <paramref name="utf8"/> (the caller's
+    /// stack buffer, or a pooled array when the text is longer: returned, to be given back); <paramref name="utf8"/>
+    /// ends at the terminator.
+    /// </summary>
+    private static byte[]? ZeroTerminatedUtf8(ReadOnlySpan<char> text, ref Span<byte> utf8)
+    {
+        int size = Encoding.UTF8.GetByteCount(text) + 1;
+        byte[]? rented = size > utf8.Length ? ArrayPool<byte>.Shared.Rent(size) : null;
+        if (rented is not null) utf8 = rented;
+        utf8 = utf8[..size];
+        utf8[Encoding.UTF8.GetBytes(text, utf8)] = 0;
+        return rented;
+    }
+
     /// <summary>UTF-8 to the builder as <see cref="Marshal.PtrToStringUTF8(nint)"/> decodes it (a UTF-16 unit per byte at most).</summary>
     private static void AppendUtf8(ReadOnlySpan<byte> utf8, Span<char> scratch, StringBuilder destination)
     {
@@ -145,14 +159,11 @@ internal static unsafe class EspeakLibrary
     /// </summary>
     public static void Synthesize(string text, string voice, int wordsPerMinute, int pitch, Func<ReadOnlySpan<short>, bool> sink)
     {
-        const int StackBytes = 512;
-        int size = Encoding.UTF8.GetByteCount(text) + 1;
-        byte[]? rented = size > StackBytes ? ArrayPool<byte>.Shared.Rent(size) : null;
-        Span<byte> utf8 = rented is null ? stackalloc byte[StackBytes] : rented;
-        utf8[Encoding.UTF8.GetBytes(text, utf8)] = 0;
+        Span<byte> utf8 = stackalloc byte[StackBytes];
+        byte[]? rented = ZeroTerminatedUtf8(text, ref utf8);
         try
         {
-            SynthesizeUtf8(utf8[..size], voice, wordsPerMinute, pitch, sink);
+            SynthesizeUtf8(utf8, voice, wordsPerMinute, pitch, sink);
         }
         finally
         {

@@ -102,7 +102,7 @@ public sealed class AllocationGateTests : IDisposable
     [Fact]
     public void The_committed_budget_file_parses_and_budgets_the_hot_paths()
     {
-        string path = Path.Combine(RepositoryRoot(), "bench", "allocation-budgets.json");
+        string path = Path.Combine(Repository.Root, "bench", "allocation-budgets.json");
         BudgetFile budgets = Gate.ReadBudgets(File.ReadAllText(path));
         Assert.Contains("Alicia.Benchmarks.EnvelopeBenchmarks.VerifyAndDecode", budgets.Budgets.Keys);
         Assert.Contains("Alicia.Benchmarks.DispatchBenchmarks.DispatchAndVerify", budgets.Budgets.Keys);
@@ -117,10 +117,4 @@ public sealed class AllocationGateTests : IDisposable
         Assert.All(budgets.Budgets.Values, v => Assert.True(v >= 0));
     }
 
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Alicia.slnx"))) return d.FullName;
-        throw new DirectoryNotFoundException("Alicia.slnx not found above the test's folder");
-    }
 }

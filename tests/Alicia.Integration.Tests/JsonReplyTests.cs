@@ -93,9 +93,7 @@ public sealed class JsonReplyTests : IAsyncLifetime
     /// <summary>The README's JSON request example (the sh block after its marker), on this engine's port and data directory.</summary>
     private string ReadmeExample()
     {
-        string dir = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(dir, "README.md")) || !File.Exists(Path.Combine(dir, "Alicia.slnx"))) dir = Path.GetDirectoryName(dir)!;
-        string readme = File.ReadAllText(Path.Combine(dir, "README.md"));
+        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
         int marker = readme.IndexOf("<!-- json-request-example", StringComparison.Ordinal);
         Assert.True(marker >= 0, "README.md lost its JSON request example");
         int start = readme.IndexOf("```sh\n", marker, StringComparison.Ordinal) + 6;

@@ -97,9 +97,7 @@ public sealed class PlainDeviceTests : IAsyncLifetime
     /// <summary>The README's plain-device example (the sh block after its marker), on this engine's port.</summary>
     private string ReadmeExample()
     {
-        string dir = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(dir, "README.md")) || !File.Exists(Path.Combine(dir, "Alicia.slnx"))) dir = Path.GetDirectoryName(dir)!;
-        string readme = File.ReadAllText(Path.Combine(dir, "README.md"));
+        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
         int marker = readme.IndexOf("<!-- plain-device-example", StringComparison.Ordinal);
         Assert.True(marker >= 0, "README.md lost its plain-device example");
         int start = readme.IndexOf("```sh\n", marker, StringComparison.Ordinal) + 6;

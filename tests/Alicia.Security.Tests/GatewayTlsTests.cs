@@ -191,9 +191,7 @@ public sealed class GatewayTlsTests : IAsyncLifetime
             return ValueTask.CompletedTask;
         }, new SubscribeOptions { ReceiveAll = true });
 
-        string dir = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(dir, "Alicia.slnx"))) dir = Path.GetDirectoryName(dir)!;
-        string readme = File.ReadAllText(Path.Combine(dir, "README.md"));
+        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
         const string bundleLine = "B=.alicia/data/devices/kitchen-sensor";
         int start = readme.IndexOf(bundleLine, StringComparison.Ordinal);
         Assert.True(start >= 0, "README.md lost its TLS example");

@@ -12,14 +12,7 @@ internal static class TestAudio
 {
     public const int Rate = 16000;
 
-    public static string RepoRoot { get; } = FindRepoRoot();
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Alicia.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("repository root (Alicia.slnx) not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepoRoot => Repository.Root;
 
     /// <summary>../shared/testdata/jfk.wav beside the checkout (not part of the repository).</summary>
     public static string JfkPath => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "testdata", "jfk.wav"));

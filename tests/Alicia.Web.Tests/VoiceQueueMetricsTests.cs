@@ -9,12 +9,7 @@ public sealed class VoiceQueueMetricsTests
 {
     private static readonly HttpClient Http = new();
 
-    private static string VadModelPath()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Alicia.slnx"))) return Path.Combine(dir.FullName, "models", "cache", "silero_vad_v5.onnx");
-        throw new InvalidOperationException("repository root (Alicia.slnx) not found above " + AppContext.BaseDirectory);
-    }
+    private static string VadModelPath() => Path.Combine(Repository.Root, "models", "cache", "silero_vad_v5.onnx");
 
     [Fact]
     public async Task Metrics_show_the_speech_to_text_and_synthesis_queue_depths_of_a_running_voice_pipeline()

@@ -165,14 +165,12 @@ internal static class GatewayScenario
     }
 
     /// <summary>
-    /// The run as JSON in the repository's bench/results/ (found from the working directory up; else the working
+    /// The run as JSON in the repository's bench/results/ (<see cref="ResultsFolder.Default"/>; else the working
     /// directory), with the machine's description: cores, CPU, load average before and after (the machine may be shared).
     /// </summary>
     private static string? WriteResults(LoadOptions o, string rateLimit, List<PhaseResult> phases, string loadBefore, TimeSpan took)
     {
-        string? root = Directory.GetCurrentDirectory();
-        while (root is not null && !File.Exists(Path.Combine(root, "Alicia.slnx"))) root = Path.GetDirectoryName(root);
-        string folder = o.ResultsDirectory ?? (root is null ? Directory.GetCurrentDirectory() : Path.Combine(root, "bench", "results"));
+        string folder = o.ResultsDirectory ?? ResultsFolder.Default();
         Directory.CreateDirectory(folder);
         DateTime now = DateTime.UtcNow;
         string split = (o.DevicesIn.Contains(DevicesInChild) ? "-child" : "") + (o.EngineCores.Length > 0 ? "-cores" + string.Join('v', o.EngineCores) : "");

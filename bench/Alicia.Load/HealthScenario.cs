@@ -145,9 +145,7 @@ internal static class HealthScenario
 
     private static string Write(Stats h, Stats b, double healthBytes, double bareBytes, double evaluateMs, int[] gcs, double seconds, int components)
     {
-        string root = RepositoryRoot();
-        string folder = Path.Combine(root, "bench", "results");
-        Directory.CreateDirectory(folder);
+        string folder = ResultsFolder.Default();
         string file = Path.Combine(folder, $"health-{DateTime.UtcNow:yyyyMMdd-HHmmss}.json");
         using (FileStream stream = File.Create(file))
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -182,13 +180,6 @@ internal static class HealthScenario
         return Path.GetRelativePath(Environment.CurrentDirectory, file);
     }
 
-    /// <summary>The checkout this runs in (the folder holding Alicia.slnx, from the working directory up); else the working directory.</summary>
-    private static string RepositoryRoot()
-    {
-        for (string? d = Environment.CurrentDirectory; d is not null; d = Path.GetDirectoryName(d))
-            if (File.Exists(Path.Combine(d, "Alicia.slnx"))) return d;
-        return Environment.CurrentDirectory;
-    }
 
     private sealed record Stats(int Count, double P50, double P90, double P99, double P999, double Max, double Mean, int Over2Ms)
     {

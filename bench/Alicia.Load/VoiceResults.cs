@@ -40,9 +40,7 @@ internal static class VoiceResults
 
     public static string Write(string scenario, string command, string loadBefore, IReadOnlyList<VoiceRun> runs)
     {
-        string root = RepoRoot();
-        string dir = Path.Combine(root, "bench", "results");
-        Directory.CreateDirectory(dir);
+        string dir = ResultsFolder.Default();
         string path = Path.Combine(dir, $"{scenario}-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}.json");
         using (var stream = File.Create(path))
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -89,20 +87,12 @@ internal static class VoiceResults
             w.WriteEndArray();
             w.WriteEndObject();
         }
-        return Path.GetRelativePath(root, path);
+        return Path.GetRelativePath(Environment.CurrentDirectory, path);
     }
 
     private static void Number(Utf8JsonWriter w, string name, double value)
     {
         if (double.IsNaN(value)) w.WriteNull(name);
         else w.WriteNumber(name, Math.Round(value, 1));
-    }
-
-    private static string RepoRoot()
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "Alicia.slnx"))) return dir.FullName;
-        return Environment.CurrentDirectory;
     }
 }
